@@ -1,0 +1,212 @@
+// Package config reads execguard's node configuration: which real runtime
+// each wrapper name stands for, where events go, and the decision settings.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/execguard/execguard/detect"
+)
+
+const (
+	// DefaultPath is read when EXECGUARD_CONFIG is not set.
+	DefaultPath = "/etc/execguard/config.toml"
+	// EnvPath names another configuration file; the runtime inherits it from
+	// the engine (containerd, CRI-O, conmon) that runs it.
+	EnvPath = "EXECGUARD_CONFIG"
+	// DefaultEventLog is where events go unless configured otherwise.
+	DefaultEventLog = "/var/log/execguard/events.ndjson"
+	// WrapperPrefix is removed from the wrapper's name before the runtime
+	// lookup, so execguard-runc stands for runc.
+	WrapperPrefix = "execguard-"
+)
+
+// Config is the whole file.
+type Config struct {
+	// EventLog is the NDJSON file events are appended to.
+	EventLog string `toml:"event_log"`
+	// InteractiveAction is log, alert or block.
+	InteractiveAction detect.Action `toml:"interactive_action"`
+	// FailMode is open or closed.
+	FailMode detect.FailMode `toml:"fail_mode"`
+	// Runtimes maps a runtime name (runc, crun) to the absolute path of the
+	// real binary.
+	Runtimes map[string]string `toml:"runtimes"`
+}
+
+// Default is the configuration used when no file exists.
+func Default() Config {
+	return Config{
+		EventLog:          DefaultEventLog,
+		InteractiveAction: detect.ActionAlert,
+		FailMode:          detect.FailOpen,
+		Runtimes: map[string]string{
+			"runc": "/usr/sbin/runc",
+			"crun": "/usr/bin/crun",
+		},
+	}
+}
+
+// Path is the configuration file in effect for this process.
+func Path() string {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p
+	}
+	return DefaultPath
+}
+
+// Load reads the file at path. A missing file gives the defaults and no
+// error. An invalid file gives an error naming the file and every problem,
+// and a usable Config: the defaults with whatever could still be read from the
+// file, so runtime calls keep working.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Default(), nil
+	}
+	if err != nil {
+		return Default(), fmt.Errorf("config %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a configuration file's content.
+func Parse(path string, data []byte) (Config, error) {
+	cfg := Default()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var file Config
+	if err := dec.Decode(&file); err != nil {
+		// Salvage what a lenient read still gives: above all the runtime
+		// paths, without which no runtime call could run.
+		var loose Config
+		if toml.Unmarshal(data, &loose) == nil {
+			cfg.merge(loose)
+			cfg.sanitize()
+		}
+		return cfg, fmt.Errorf("config %s: %s", path, describe(err))
+	}
+	cfg.merge(file)
+	if err := cfg.validate(); err != nil {
+		cfg.sanitize()
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// RuntimePath returns the real runtime for the name the wrapper was called
+// by (its argv[0]).
+func (c Config) RuntimePath(argv0 string) (string, error) {
+	name := strings.TrimPrefix(filepath.Base(argv0), WrapperPrefix)
+	p, ok := c.Runtimes[name]
+	if !ok || p == "" {
+		return "", fmt.Errorf("no real runtime configured for %q (called as %q); set [runtimes] %s = \"/path/to/%s\" in %s", name, argv0, name, name, Path())
+	}
+	return p, nil
+}
+
+// Policy is the decision setting the configuration gives.
+func (c Config) Policy() detect.Policy {
+	return detect.Policy{Interactive: c.InteractiveAction, FailMode: c.FailMode}
+}
+
+func (c *Config) merge(f Config) {
+	if f.EventLog != "" {
+		c.EventLog = f.EventLog
+	}
+	if f.InteractiveAction != "" {
+		c.InteractiveAction = f.InteractiveAction
+	}
+	if f.FailMode != "" {
+		c.FailMode = f.FailMode
+	}
+	for name, p := range f.Runtimes {
+		c.Runtimes[name] = p
+	}
+}
+
+func (c Config) validate() error {
+	var problems []string
+	switch c.InteractiveAction {
+	case detect.ActionLog, detect.ActionAlert, detect.ActionBlock:
+	default:
+		problems = append(problems, fmt.Sprintf("interactive_action %q: want log, alert or block", c.InteractiveAction))
+	}
+	switch c.FailMode {
+	case detect.FailOpen, detect.FailClosed:
+	default:
+		problems = append(problems, fmt.Sprintf("fail_mode %q: want open or closed", c.FailMode))
+	}
+	if !filepath.IsAbs(c.EventLog) {
+		problems = append(problems, fmt.Sprintf("event_log %q: want an absolute path", c.EventLog))
+	}
+	names := make([]string, 0, len(c.Runtimes))
+	for name := range c.Runtimes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if p := c.Runtimes[name]; !filepath.IsAbs(p) {
+			problems = append(problems, fmt.Sprintf("runtimes.%s %q: want an absolute path (runtimes are never looked up in PATH)", name, p))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// sanitize replaces invalid values by their defaults after a failed load.
+func (c *Config) sanitize() {
+	d := Default()
+	switch c.InteractiveAction {
+	case detect.ActionLog, detect.ActionAlert, detect.ActionBlock:
+	default:
+		c.InteractiveAction = d.InteractiveAction
+	}
+	switch c.FailMode {
+	case detect.FailOpen, detect.FailClosed:
+	default:
+		c.FailMode = d.FailMode
+	}
+	if !filepath.IsAbs(c.EventLog) {
+		c.EventLog = d.EventLog
+	}
+	for name, p := range c.Runtimes {
+		if !filepath.IsAbs(p) {
+			if dp, ok := d.Runtimes[name]; ok {
+				c.Runtimes[name] = dp
+			} else {
+				delete(c.Runtimes, name)
+			}
+		}
+	}
+}
+
+// describe adds the line and column go-toml knows to its errors.
+func describe(err error) string {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		return fmt.Sprintf("line %d, column %d: %s", row, col, de.Error())
+	}
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var parts []string
+		for _, e := range sm.Errors {
+			row, col := e.Position()
+			parts = append(parts, fmt.Sprintf("line %d, column %d: unknown key %q", row, col, strings.Join(e.Key(), ".")))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return err.Error()
+}

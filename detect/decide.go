@@ -1,0 +1,112 @@
+package detect
+
+import "fmt"
+
+// Action is what happens when the rule fires.
+type Action string
+
+const (
+	ActionLog   Action = "log"   // an event only
+	ActionAlert Action = "alert" // an event and an alert document
+	ActionBlock Action = "block" // refuse the call, with an event and an alert
+)
+
+// FailMode says what happens when a decision cannot be made.
+type FailMode string
+
+const (
+	FailOpen   FailMode = "open"   // record the error and let the runtime run
+	FailClosed FailMode = "closed" // refuse execs whose interactivity or policy is unknown
+)
+
+// Policy is the decision setting: one action for interactive entry leaders.
+type Policy struct {
+	Interactive Action
+	FailMode    FailMode
+	// Err is set when the configured policy could not be loaded; Interactive
+	// then holds the default.
+	Err string
+}
+
+// DefaultPolicy alerts on interactive entry leaders and fails open.
+func DefaultPolicy() Policy {
+	return Policy{Interactive: ActionAlert, FailMode: FailOpen}
+}
+
+// Decision is the outcome for one call.
+type Decision struct {
+	// Interactive is true when the rule fired.
+	Interactive bool
+	Action      Action
+	Alert       bool
+	Block       bool
+	// Reason is shown to the user when the call is refused.
+	Reason string
+}
+
+// InteractiveEntryLeader is the rule: the runtime starts a container entry
+// leader (an exec'd process, which leads its own session in the container, or
+// a container's init) whose process spec asks for a terminal.
+func InteractiveEntryLeader(f Facts) bool {
+	if f.Operation != OpExec && f.Operation != OpContainerStart {
+		return false
+	}
+	return f.Process.Known && f.Process.Terminal
+}
+
+// Decide applies the rule and the policy to the facts of one call.
+func Decide(f Facts, p Policy) Decision {
+	d := Decision{Interactive: InteractiveEntryLeader(f), Action: ActionLog}
+	// Only execs fail closed: other runtime calls are never refused because
+	// execguard could not work something out.
+	closed := p.FailMode == FailClosed && f.Operation == OpExec
+	switch {
+	case !f.Process.Known && closed:
+		d.Block = true
+		d.Action = ActionBlock
+		d.Reason = fmt.Sprintf("execguard: exec into %s refused: its process spec could not be read and fail mode is closed", f.Container.label())
+		return d
+	case !d.Interactive:
+		return d
+	case p.Err != "" && closed:
+		d.Alert, d.Block = true, true
+		d.Action = ActionBlock
+		d.Reason = fmt.Sprintf("execguard: interactive exec into %s refused: the policy could not be loaded and fail mode is closed", f.Container.label())
+		return d
+	}
+	d.Action = p.Interactive
+	switch p.Interactive {
+	case ActionAlert:
+		d.Alert = true
+	case ActionBlock:
+		d.Alert, d.Block = true, true
+		what := "interactive exec"
+		if f.Operation == OpContainerStart {
+			what = "interactive container"
+		}
+		d.Reason = fmt.Sprintf("execguard: %s %s blocked by policy", what, f.Container.label())
+		if f.Operation == OpExec {
+			d.Reason = fmt.Sprintf("execguard: %s into %s blocked by policy", what, f.Container.label())
+		}
+	}
+	return d
+}
+
+// label names a container for people: pod/name when known, else its id.
+func (c Container) label() string {
+	name := c.Name
+	if name == "" {
+		name = shortID(c.ID)
+	}
+	if c.PodName != "" {
+		return fmt.Sprintf("container %q of pod %s/%s", name, c.PodNamespace, c.PodName)
+	}
+	return fmt.Sprintf("container %q", name)
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

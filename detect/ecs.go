@@ -1,0 +1,221 @@
+package detect
+
+// The ECS document, shaped like Elastic Defend for Containers process events.
+// Field order follows ECS reading order; empty optional fields are omitted.
+
+type document struct {
+	Timestamp    string           `json:"@timestamp"`
+	ECS          ecsDoc           `json:"ecs"`
+	Event        eventDoc         `json:"event"`
+	Process      *processDoc      `json:"process,omitempty"`
+	Container    containerDoc     `json:"container"`
+	Orchestrator *orchestratorDoc `json:"orchestrator,omitempty"`
+	Host         hostDoc          `json:"host"`
+	Agent        agentDoc         `json:"agent"`
+	DataStream   dataStreamDoc    `json:"data_stream"`
+	Error        *errorDoc        `json:"error,omitempty"`
+	Rule         *ruleDoc         `json:"rule,omitempty"`
+	Threat       *threatDoc       `json:"threat,omitempty"`
+	Kibana       *kibanaDoc       `json:"kibana,omitempty"`
+	Execguard    execguardDoc     `json:"execguard"`
+}
+
+type ecsDoc struct {
+	Version string `json:"version"`
+}
+
+type eventDoc struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Category  []string `json:"category"`
+	Type      []string `json:"type"`
+	Action    string   `json:"action"`
+	Outcome   string   `json:"outcome"`
+	Dataset   string   `json:"dataset"`
+	Module    string   `json:"module"`
+	Severity  int      `json:"severity,omitempty"`
+	RiskScore int      `json:"risk_score,omitempty"`
+	Created   string   `json:"created"`
+	Ingested  string   `json:"ingested"`
+}
+
+type processDoc struct {
+	EntityID         string     `json:"entity_id"`
+	Name             string     `json:"name,omitempty"`
+	Executable       string     `json:"executable,omitempty"`
+	Args             []string   `json:"args,omitempty"`
+	ArgsCount        int        `json:"args_count,omitempty"`
+	CommandLine      string     `json:"command_line,omitempty"`
+	WorkingDirectory string     `json:"working_directory,omitempty"`
+	Interactive      *bool      `json:"interactive,omitempty"`
+	User             *idDoc     `json:"user,omitempty"`
+	Group            *idDoc     `json:"group,omitempty"`
+	EntryLeader      *leaderDoc `json:"entry_leader,omitempty"`
+	SessionLeader    *leaderDoc `json:"session_leader,omitempty"`
+	GroupLeader      *leaderDoc `json:"group_leader,omitempty"`
+	Parent           parentDoc  `json:"parent"`
+	Truncated        bool       `json:"-"`
+}
+
+type idDoc struct {
+	ID string `json:"id"`
+}
+
+type leaderDoc struct {
+	EntityID      string        `json:"entity_id"`
+	Name          string        `json:"name,omitempty"`
+	Executable    string        `json:"executable,omitempty"`
+	Args          []string      `json:"args,omitempty"`
+	Interactive   *bool         `json:"interactive,omitempty"`
+	User          *idDoc        `json:"user,omitempty"`
+	SameAsProcess bool          `json:"same_as_process"`
+	EntryMeta     *entryMetaDoc `json:"entry_meta,omitempty"`
+}
+
+type entryMetaDoc struct {
+	Type string `json:"type"`
+}
+
+type parentDoc struct {
+	PID        int    `json:"pid,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Executable string `json:"executable,omitempty"`
+}
+
+type containerDoc struct {
+	ID      string    `json:"id,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Image   *imageDoc `json:"image,omitempty"`
+	Runtime string    `json:"runtime,omitempty"`
+}
+
+type imageDoc struct {
+	Name string `json:"name"`
+	Tag  string `json:"tag,omitempty"`
+}
+
+type orchestratorDoc struct {
+	Type      string      `json:"type"`
+	Namespace string      `json:"namespace,omitempty"`
+	Resource  resourceDoc `json:"resource"`
+}
+
+type resourceDoc struct {
+	Name  string            `json:"name,omitempty"`
+	Type  string            `json:"type"`
+	ID    string            `json:"id,omitempty"`
+	Label map[string]string `json:"label,omitempty"`
+}
+
+type hostDoc struct {
+	Name     string `json:"name,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+	ID       string `json:"id,omitempty"`
+	OS       osDoc  `json:"os"`
+}
+
+type osDoc struct {
+	Type string `json:"type"`
+}
+
+type agentDoc struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+}
+
+type dataStreamDoc struct {
+	Type      string `json:"type"`
+	Dataset   string `json:"dataset"`
+	Namespace string `json:"namespace"`
+}
+
+type errorDoc struct {
+	Message string `json:"message"`
+}
+
+type execguardDoc struct {
+	Subcommand  string `json:"subcommand,omitempty"`
+	Action      string `json:"action"`
+	FailMode    string `json:"fail_mode,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	ExecID      string `json:"exec_id,omitempty"`
+	Bundle      string `json:"bundle,omitempty"`
+	Manager     string `json:"manager,omitempty"`
+	Type        string `json:"container_type,omitempty"`
+	PolicyError string `json:"policy_error,omitempty"`
+	Truncated   bool   `json:"truncated,omitempty"`
+}
+
+type ruleDoc struct {
+	ID          string `json:"id"`
+	UUID        string `json:"uuid"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Category    string `json:"category"`
+	Ruleset     string `json:"ruleset"`
+	Reference   string `json:"reference"`
+}
+
+type threatDoc struct {
+	Framework string          `json:"framework"`
+	Tactic    threatRefs      `json:"tactic"`
+	Technique threatTechnique `json:"technique"`
+}
+
+// threatRefs holds parallel arrays, as ECS keeps threat.* fields.
+type threatRefs struct {
+	ID        []string `json:"id"`
+	Name      []string `json:"name"`
+	Reference []string `json:"reference"`
+}
+
+type threatTechnique struct {
+	threatRefs
+	Subtechnique threatRefs `json:"subtechnique"`
+}
+
+type kibanaDoc struct {
+	Alert kibanaAlert `json:"alert"`
+}
+
+type kibanaAlert struct {
+	Severity  string     `json:"severity"`
+	RiskScore int        `json:"risk_score"`
+	Rule      kibanaRule `json:"rule"`
+}
+
+type kibanaRule struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+}
+
+var seedRule = ruleDoc{
+	ID:          RuleID,
+	UUID:        RuleID,
+	Name:        RuleName,
+	Description: "An interactive (terminal) process was started as the entry leader of a session in a running container, as kubectl exec -it, crictl exec -it or a debug container do.",
+	Category:    "Execution",
+	Ruleset:     "execguard",
+	Reference:   "https://attack.mitre.org/techniques/T1609/",
+}
+
+var seedThreat = threatDoc{
+	Framework: "MITRE ATT&CK",
+	Tactic: threatRefs{
+		ID:        []string{"TA0002"},
+		Name:      []string{"Execution"},
+		Reference: []string{"https://attack.mitre.org/tactics/TA0002/"},
+	},
+	Technique: threatTechnique{
+		threatRefs: threatRefs{
+			ID:        []string{"T1059", "T1609"},
+			Name:      []string{"Command and Scripting Interpreter", "Container Administration Command"},
+			Reference: []string{"https://attack.mitre.org/techniques/T1059/", "https://attack.mitre.org/techniques/T1609/"},
+		},
+		Subtechnique: threatRefs{
+			ID:        []string{"T1059.004"},
+			Name:      []string{"Unix Shell"},
+			Reference: []string{"https://attack.mitre.org/techniques/T1059/004/"},
+		},
+	},
+}

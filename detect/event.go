@@ -1,0 +1,215 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The rule whose alerts execguard writes, with its ATT&CK mapping.
+const (
+	RuleID          = "420e5bb4-93bf-40a3-8f4a-4cc1af90eca1"
+	RuleName        = "Interactive Exec Command Launched Against A Running Container"
+	RuleSeverity    = "high"
+	RuleRiskScore   = 73
+	ECSVersion      = "8.11.0"
+	Dataset         = "cloud_defend.process"
+	maxArgs         = 256
+	maxArgBytes     = 4096
+	maxCommandBytes = 8192
+)
+
+// Host identifies the node in events.
+type Host struct {
+	Name string
+	ID   string
+}
+
+// Record is one decision ready to be written: the facts, the decision and the
+// context the documents need.
+type Record struct {
+	Facts    Facts
+	Decision Decision
+	Policy   Policy
+	Host     Host
+	Time     time.Time
+}
+
+// Encode renders the record as NDJSON: the event line and, when the decision
+// alerts, the alert line. One buffer, so the caller writes it in one write(2).
+func Encode(r Record) ([]byte, error) {
+	doc := newDocument(r)
+	buf, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf, '\n')
+	if !r.Decision.Alert {
+		return buf, nil
+	}
+	doc.Event.Kind = "alert"
+	doc.Event.ID = entityID(doc.Event.ID, "alert")
+	doc.Event.Severity = RuleRiskScore
+	doc.Event.RiskScore = RuleRiskScore
+	doc.Rule = &seedRule
+	doc.Threat = &seedThreat
+	doc.Kibana = &kibanaDoc{Alert: kibanaAlert{Severity: RuleSeverity, RiskScore: RuleRiskScore,
+		Rule: kibanaRule{RuleID: RuleID, Name: RuleName}}}
+	alert, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf, alert...)
+	return append(buf, '\n'), nil
+}
+
+func newDocument(r Record) *document {
+	f, d := r.Facts, r.Decision
+	ts := r.Time.UTC().Format(time.RFC3339Nano)
+	eventID := entityID(r.Host.ID, f.Container.ID, f.ExecID, strconv.FormatInt(r.Time.UnixNano(), 10))
+
+	doc := &document{
+		Timestamp: ts,
+		ECS:       ecsDoc{Version: ECSVersion},
+		Event: eventDoc{
+			ID:       eventID,
+			Kind:     "event",
+			Category: []string{"process"},
+			Type:     []string{"start"},
+			Action:   string(f.Operation),
+			Outcome:  "success",
+			Dataset:  Dataset,
+			Module:   "execguard",
+			Created:  ts,
+			Ingested: ts,
+		},
+		Container: containerDoc{ID: f.Container.ID, Name: f.Container.Name, Runtime: f.Container.Runtime},
+		Host:      hostDoc{Name: r.Host.Name, Hostname: r.Host.Name, ID: r.Host.ID, OS: osDoc{Type: "linux"}},
+		Agent:     agentDoc{Type: "execguard", Name: "execguard-runtime"},
+		DataStream: dataStreamDoc{
+			Type: "logs", Dataset: Dataset, Namespace: "default",
+		},
+		Execguard: execguardDoc{
+			Subcommand: f.Subcommand,
+			Action:     string(d.Action),
+			FailMode:   string(r.Policy.FailMode),
+			Reason:     d.Reason,
+			ExecID:     f.ExecID,
+			Bundle:     f.Container.Bundle,
+			Manager:    f.Container.Manager,
+			Type:       f.Container.Type,
+		},
+	}
+	if d.Block {
+		doc.Event.Type = []string{"denied"}
+		doc.Event.Outcome = "failure"
+	}
+	if f.Container.Image != "" {
+		name, tag := splitImage(f.Container.Image)
+		doc.Container.Image = &imageDoc{Name: name, Tag: tag}
+	}
+	if f.Container.PodName != "" || f.Container.PodNamespace != "" {
+		doc.Orchestrator = &orchestratorDoc{
+			Type:      "kubernetes",
+			Namespace: f.Container.PodNamespace,
+			Resource: resourceDoc{
+				Name: f.Container.PodName, Type: "pod", ID: f.Container.PodUID,
+				Label: f.Container.PodLabels,
+			},
+		}
+	}
+	if len(f.Problems) > 0 {
+		doc.Error = &errorDoc{Message: strings.Join(f.Problems, "; ")}
+	}
+	if r.Policy.Err != "" {
+		doc.Execguard.PolicyError = r.Policy.Err
+	}
+	doc.Process = newProcessDoc(f, eventID, d.Interactive)
+	doc.Execguard.Truncated = doc.Process.Truncated
+	return doc
+}
+
+func newProcessDoc(f Facts, id string, interactive bool) *processDoc {
+	pid := entityID(id, "process")
+	p := &processDoc{
+		EntityID: pid,
+		Parent:   parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},
+	}
+	leader := leaderDoc{EntityID: pid, SameAsProcess: true}
+	if f.Process.Known {
+		args, truncated := capArgs(f.Process.Args)
+		p.Name = f.Process.Name()
+		if len(f.Process.Args) > 0 && strings.HasPrefix(f.Process.Args[0], "/") {
+			p.Executable = capString(f.Process.Args[0], maxArgBytes)
+		}
+		p.Args = args
+		p.ArgsCount = len(f.Process.Args)
+		p.CommandLine = capString(strings.Join(args, " "), maxCommandBytes)
+		p.WorkingDirectory = capString(f.Process.Cwd, maxArgBytes)
+		p.Interactive = &interactive
+		p.User = &idDoc{ID: strconv.FormatUint(uint64(f.Process.UID), 10)}
+		p.Group = &idDoc{ID: strconv.FormatUint(uint64(f.Process.GID), 10)}
+		p.Truncated = truncated
+		leader.Name, leader.Executable, leader.Args = p.Name, p.Executable, p.Args
+		leader.Interactive = p.Interactive
+		leader.User = p.User
+	}
+	// An exec'd process and a container's init are each the entry leader,
+	// session leader and group leader of their own session in the container.
+	entry := leader
+	entry.EntryMeta = &entryMetaDoc{Type: "container"}
+	p.EntryLeader = &entry
+	p.SessionLeader = &leader
+	p.GroupLeader = &leader
+	return p
+}
+
+// capArgs bounds what one event carries, so a huge argument list still gives
+// one reasonable line; args_count keeps the true count.
+func capArgs(args []string) ([]string, bool) {
+	truncated := false
+	n := len(args)
+	if n > maxArgs {
+		n, truncated = maxArgs, true
+	}
+	out := make([]string, n)
+	for i := 0; i < n; i++ {
+		out[i] = capString(args[i], maxArgBytes)
+		if len(out[i]) != len(args[i]) {
+			truncated = true
+		}
+	}
+	return out, truncated
+}
+
+func capString(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[:max]
+}
+
+// splitImage splits a reference into name and tag (or digest).
+func splitImage(ref string) (name, tag string) {
+	if i := strings.LastIndexByte(ref, '@'); i >= 0 {
+		return ref[:i], ref[i+1:]
+	}
+	slash := strings.LastIndexByte(ref, '/')
+	if i := strings.LastIndexByte(ref, ':'); i > slash {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
+}
+
+// entityID derives a stable, opaque id from its parts.
+func entityID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+}

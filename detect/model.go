@@ -1,0 +1,94 @@
+// Package detect holds execguard's pure logic: the facts of one runtime call,
+// the interactive-entry-leader rule, the decision, and the ECS documents that
+// record it. It does no I/O, so everything in it is testable with tables.
+package detect
+
+import "fmt"
+
+// Operation is what the runtime is asked to start.
+type Operation string
+
+const (
+	// OpExec is a process started in a running container (runc/crun exec).
+	OpExec Operation = "exec"
+	// OpContainerStart is a container's init process, seen at create/run.
+	OpContainerStart Operation = "container-start"
+	// OpUnknown is a call whose subcommand could not be read.
+	OpUnknown Operation = "unknown"
+)
+
+// Process is the process the runtime is about to start, from the OCI process
+// spec (exec --process, or config.json on create) or the exec command line.
+type Process struct {
+	Args     []string
+	Env      []string
+	Cwd      string
+	Terminal bool
+	UID      uint32
+	GID      uint32
+	// Known is false when the spec could not be read: the other fields are
+	// then empty and Terminal says nothing.
+	Known bool
+}
+
+// Name is the base name of the executable, as ECS process.name wants it.
+func (p Process) Name() string {
+	if len(p.Args) == 0 {
+		return ""
+	}
+	return baseName(p.Args[0])
+}
+
+// Container is what is known of the target container: from the bundle's
+// config.json annotations, and later from the NRI plugin.
+type Container struct {
+	ID        string
+	Name      string
+	Image     string // full reference as requested, e.g. docker.io/library/busybox:1
+	Runtime   string // the runtime the wrapper stands in for: runc, crun
+	Bundle    string
+	Type      string // "sandbox" or "container" when the engine says so
+	SandboxID string
+	Manager   string // engine that manages it: "containerd", "cri-o", "libpod"
+
+	PodName      string
+	PodNamespace string
+	PodUID       string
+	PodLabels    map[string]string
+}
+
+// Caller is the process that executed the runtime (shim, conmon, crio).
+type Caller struct {
+	PID        int
+	Name       string
+	Executable string
+}
+
+// Facts is everything a decision is made from, for one runtime call.
+type Facts struct {
+	Operation Operation
+	Process   Process
+	Container Container
+	Caller    Caller
+	// ExecID names an exec where the caller gave one (containerd's pid file).
+	ExecID string
+	// Subcommand is the runtime subcommand (exec, create, run).
+	Subcommand string
+	// Problems are the things that went wrong while gathering the facts.
+	// They are recorded in the event; the fail mode decides what they mean.
+	Problems []string
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+// AddProblem records something that went wrong while gathering facts.
+func (f *Facts) AddProblem(format string, args ...any) {
+	f.Problems = append(f.Problems, fmt.Sprintf(format, args...))
+}

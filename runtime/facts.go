@@ -1,0 +1,294 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/execguard/execguard/detect"
+)
+
+// maxSpecBytes bounds what the wrapper reads of a process spec or bundle
+// config; real ones are a few KiB.
+const maxSpecBytes = 4 << 20
+
+// Gather collects the facts of a decision call: the process about to start
+// and its container. Problems are recorded in the facts, never fatal.
+func Gather(c Call, runtimeName string) detect.Facts {
+	f := detect.Facts{Subcommand: c.Subcommand}
+	f.Container.ID = c.ContainerID
+	f.Container.Runtime = runtimeName
+	f.Caller = callerOf(os.Getppid())
+
+	var bundleCfg *bundleConfig
+	switch c.Subcommand {
+	case "exec":
+		f.Operation = detect.OpExec
+		f.ExecID = execID(c)
+		f.Process = execProcess(c, &f)
+		bundle, err := execBundle(c, runtimeName)
+		if err != nil {
+			f.AddProblem("bundle: %v", err)
+		}
+		f.Container.Bundle = bundle
+		if bundle != "" {
+			bundleCfg, err = readBundleConfig(filepath.Join(bundle, "config.json"))
+			if err != nil {
+				f.AddProblem("bundle config: %v", err)
+			}
+		}
+	case "create", "run":
+		f.Operation = detect.OpContainerStart
+		bundle := c.Flags.Get("bundle")
+		if bundle == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				f.AddProblem("bundle: working directory: %v", err)
+			}
+			bundle = wd
+		}
+		f.Container.Bundle = bundle
+		cfgPath := c.Flags.Get("config")
+		if cfgPath == "" {
+			cfgPath = "config.json"
+		}
+		if !filepath.IsAbs(cfgPath) {
+			cfgPath = filepath.Join(bundle, cfgPath)
+		}
+		var err error
+		bundleCfg, err = readBundleConfig(cfgPath)
+		if err != nil {
+			f.AddProblem("bundle config: %v", err)
+		} else if bundleCfg.Process == nil {
+			f.AddProblem("bundle config %s: no process", cfgPath)
+		} else {
+			f.Process = fromSpec(bundleCfg.Process)
+		}
+	}
+	if bundleCfg != nil {
+		detect.ApplyAnnotations(&f.Container, bundleCfg.Annotations)
+	}
+	return f
+}
+
+// execProcess reads the exec'd process: from --process, which the caller
+// deletes once the runtime returns, or else from the command line.
+func execProcess(c Call, f *detect.Facts) detect.Process {
+	if path := c.Flags.Get("process"); path != "" {
+		var p specs.Process
+		if err := readJSON(path, &p); err != nil {
+			f.AddProblem("process spec: %v", err)
+			return detect.Process{}
+		}
+		return fromSpec(&p)
+	}
+	p := detect.Process{
+		Known:    true,
+		Args:     c.Operands,
+		Env:      c.Flags["env"],
+		Cwd:      c.Flags.Get("cwd"),
+		Terminal: c.Flags.Bool("tty"),
+	}
+	if len(p.Args) == 0 {
+		f.AddProblem("exec: no --process and no command after the container id")
+	}
+	if u := c.Flags.Get("user"); u != "" {
+		uid, gid, err := parseUser(u)
+		if err != nil {
+			f.AddProblem("exec --user: %v", err)
+		}
+		p.UID, p.GID = uid, gid
+	}
+	return p
+}
+
+func fromSpec(p *specs.Process) detect.Process {
+	return detect.Process{
+		Known:    true,
+		Args:     p.Args,
+		Env:      p.Env,
+		Cwd:      p.Cwd,
+		Terminal: p.Terminal,
+		UID:      p.User.UID,
+		GID:      p.User.GID,
+	}
+}
+
+// parseUser reads runc's --user UID[:GID].
+func parseUser(s string) (uid, gid uint32, err error) {
+	u, g, hasGID := strings.Cut(s, ":")
+	n, err := strconv.ParseUint(u, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: want UID[:GID]", quoteToken(s))
+	}
+	uid = uint32(n)
+	if hasGID {
+		n, err = strconv.ParseUint(g, 10, 32)
+		if err != nil {
+			return uid, 0, fmt.Errorf("%s: want UID[:GID]", quoteToken(s))
+		}
+		gid = uint32(n)
+	}
+	return uid, gid, nil
+}
+
+// execBundle finds the target container's bundle for an exec: from the
+// command line where it shows, else from the runtime's own state.
+func execBundle(c Call, runtimeName string) (string, error) {
+	if b := ArgvBundle(c); b != "" {
+		return b, nil
+	}
+	return stateBundle(c.Global.Get("root"), runtimeName, c.ContainerID)
+}
+
+// ArgvBundle is the container's bundle as far as the command line locates
+// it: --bundle on create and run; otherwise the directory of --pid-file or
+// --log (containerd: <bundle>/<exec-id>.pid, <bundle>/log.json) or the one
+// above the pid file (Podman: <bundle>/<exec-id>/exec_pid), when that
+// directory is named after the container. The working directory is no guide:
+// one containerd shim serves a whole pod from the sandbox's bundle.
+func ArgvBundle(c Call) string {
+	if b := c.Flags.Get("bundle"); b != "" {
+		return b
+	}
+	var candidates []string
+	if p := c.Flags.Get("pid-file"); p != "" {
+		candidates = append(candidates, filepath.Dir(p), filepath.Dir(filepath.Dir(p)))
+	}
+	if l := logFile(c); l != "" {
+		candidates = append(candidates, filepath.Dir(l))
+	}
+	for _, dir := range candidates {
+		if bundleOf(dir, c.ContainerID) {
+			return dir
+		}
+	}
+	return ""
+}
+
+// bundleOf reports whether dir is named after the container, as containerd's
+// and Podman's bundle directories are (<id> or <id>/userdata).
+func bundleOf(dir, id string) bool {
+	base := filepath.Base(dir)
+	if base == "userdata" {
+		base = filepath.Base(filepath.Dir(dir))
+	}
+	return base == id
+}
+
+// stateBundle reads the bundle from runc's state.json or crun's status.
+func stateBundle(root, runtimeName, id string) (string, error) {
+	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
+		return "", fmt.Errorf("container id %s is not a valid name", quoteToken(id))
+	}
+	if root == "" {
+		root = "/run/" + runtimeName
+	}
+	var runcState struct {
+		Config struct {
+			Labels []string `json:"labels"`
+		} `json:"config"`
+	}
+	statePath := filepath.Join(root, id, "state.json")
+	err := readJSON(statePath, &runcState)
+	if err == nil {
+		for _, l := range runcState.Config.Labels {
+			if b, ok := strings.CutPrefix(l, "bundle="); ok {
+				return b, nil
+			}
+		}
+		return "", fmt.Errorf("%s has no bundle label", statePath)
+	}
+	var crunStatus struct {
+		Bundle string `json:"bundle"`
+	}
+	statusPath := filepath.Join(root, id, "status")
+	if err2 := readJSON(statusPath, &crunStatus); err2 == nil && crunStatus.Bundle != "" {
+		return crunStatus.Bundle, nil
+	}
+	return "", fmt.Errorf("not found from the command line nor in %s: %w", statePath, err)
+}
+
+// execID is the caller's name for the exec where the pid file carries it:
+// containerd <bundle>/<exec-id>.pid, Podman <bundle>/<exec-id>/exec_pid.
+func execID(c Call) string {
+	p := c.Flags.Get("pid-file")
+	if p == "" {
+		return ""
+	}
+	base := filepath.Base(p)
+	if base == "exec_pid" {
+		return filepath.Base(filepath.Dir(p))
+	}
+	return strings.TrimSuffix(base, ".pid")
+}
+
+// logFile is the --log path when it names a file (crun also takes
+// journald:ID and syslog:ID).
+func logFile(c Call) string {
+	l := c.Global.Get("log")
+	if rest, ok := strings.CutPrefix(l, "file:"); ok {
+		return rest
+	}
+	if strings.HasPrefix(l, "journald:") || strings.HasPrefix(l, "syslog:") {
+		return ""
+	}
+	return l
+}
+
+type bundleConfig struct {
+	Process     *specs.Process    `json:"process"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func readBundleConfig(path string) (*bundleConfig, error) {
+	var cfg bundleConfig
+	if err := readJSON(path, &cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// readJSON decodes a bounded JSON file, naming the file in every error.
+func readJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSpecBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxSpecBytes {
+		return fmt.Errorf("%s: larger than %d bytes", path, maxSpecBytes)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%s: malformed JSON at byte %d: %w", path, se.Offset, err)
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// callerOf describes the process that ran the runtime.
+func callerOf(pid int) detect.Caller {
+	c := detect.Caller{PID: pid}
+	proc := "/proc/" + strconv.Itoa(pid)
+	if comm, err := os.ReadFile(proc + "/comm"); err == nil {
+		c.Name = strings.TrimSpace(string(comm))
+	}
+	if exe, err := os.Readlink(proc + "/exe"); err == nil {
+		c.Executable = exe
+	}
+	return c
+}
