@@ -80,13 +80,10 @@ func Decide(f Facts, p Policy) Decision {
 		d.Alert = true
 	case ActionBlock:
 		d.Alert, d.Block = true, true
-		what := "interactive exec"
-		if f.Operation == OpContainerStart {
-			what = "interactive container"
-		}
-		d.Reason = fmt.Sprintf("execguard: %s %s blocked by policy", what, f.Container.label())
 		if f.Operation == OpExec {
-			d.Reason = fmt.Sprintf("execguard: %s into %s blocked by policy", what, f.Container.label())
+			d.Reason = fmt.Sprintf("execguard: interactive exec into %s blocked by policy", f.Container.label())
+		} else {
+			d.Reason = fmt.Sprintf("execguard: interactive %s blocked by policy", f.Container.label())
 		}
 	}
 	return d

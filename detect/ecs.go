@@ -6,7 +6,7 @@ package detect
 type document struct {
 	Timestamp    string           `json:"@timestamp"`
 	ECS          ecsDoc           `json:"ecs"`
-	Event        eventDoc         `json:"event"`
+	Event        eventDoc         `json:"-"` // encoded on its own, see Encode
 	Process      *processDoc      `json:"process,omitempty"`
 	Container    containerDoc     `json:"container"`
 	Orchestrator *orchestratorDoc `json:"orchestrator,omitempty"`
@@ -14,9 +14,6 @@ type document struct {
 	Agent        agentDoc         `json:"agent"`
 	DataStream   dataStreamDoc    `json:"data_stream"`
 	Error        *errorDoc        `json:"error,omitempty"`
-	Rule         *ruleDoc         `json:"rule,omitempty"`
-	Threat       *threatDoc       `json:"threat,omitempty"`
-	Kibana       *kibanaDoc       `json:"kibana,omitempty"`
 	Execguard    execguardDoc     `json:"execguard"`
 }
 
@@ -146,76 +143,15 @@ type execguardDoc struct {
 	Truncated   bool   `json:"truncated,omitempty"`
 }
 
-type ruleDoc struct {
-	ID          string `json:"id"`
-	UUID        string `json:"uuid"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Category    string `json:"category"`
-	Ruleset     string `json:"ruleset"`
-	Reference   string `json:"reference"`
-}
-
-type threatDoc struct {
-	Framework string          `json:"framework"`
-	Tactic    threatRefs      `json:"tactic"`
-	Technique threatTechnique `json:"technique"`
-}
-
-// threatRefs holds parallel arrays, as ECS keeps threat.* fields.
-type threatRefs struct {
-	ID        []string `json:"id"`
-	Name      []string `json:"name"`
-	Reference []string `json:"reference"`
-}
-
-type threatTechnique struct {
-	threatRefs
-	Subtechnique threatRefs `json:"subtechnique"`
-}
-
-type kibanaDoc struct {
-	Alert kibanaAlert `json:"alert"`
-}
-
-type kibanaAlert struct {
-	Severity  string     `json:"severity"`
-	RiskScore int        `json:"risk_score"`
-	Rule      kibanaRule `json:"rule"`
-}
-
-type kibanaRule struct {
-	RuleID string `json:"rule_id"`
-	Name   string `json:"name"`
-}
-
-var seedRule = ruleDoc{
-	ID:          RuleID,
-	UUID:        RuleID,
-	Name:        RuleName,
-	Description: "An interactive (terminal) process was started as the entry leader of a session in a running container, as kubectl exec -it, crictl exec -it or a debug container do.",
-	Category:    "Execution",
-	Ruleset:     "execguard",
-	Reference:   "https://attack.mitre.org/techniques/T1609/",
-}
-
-var seedThreat = threatDoc{
-	Framework: "MITRE ATT&CK",
-	Tactic: threatRefs{
-		ID:        []string{"TA0002"},
-		Name:      []string{"Execution"},
-		Reference: []string{"https://attack.mitre.org/tactics/TA0002/"},
-	},
-	Technique: threatTechnique{
-		threatRefs: threatRefs{
-			ID:        []string{"T1059", "T1609"},
-			Name:      []string{"Command and Scripting Interpreter", "Container Administration Command"},
-			Reference: []string{"https://attack.mitre.org/techniques/T1059/", "https://attack.mitre.org/techniques/T1609/"},
-		},
-		Subtechnique: threatRefs{
-			ID:        []string{"T1059.004"},
-			Name:      []string{"Unix Shell"},
-			Reference: []string{"https://attack.mitre.org/techniques/T1059/004/"},
-		},
-	},
-}
+// alertMembers are the members an alert adds to its event: the seed rule,
+// its ATT&CK mapping and the severity Elastic's alerts carry. They never
+// change, so they are JSON text; TestAlertMembers checks they decode.
+const alertMembers = `"rule":{"id":"` + RuleID + `","uuid":"` + RuleID + `","name":"` + RuleName + `",` +
+	`"description":"An interactive (terminal) process was started as the entry leader of a session in a running container, as kubectl exec -it, crictl exec -it or a debug container do.",` +
+	`"category":"Execution","ruleset":"execguard","reference":"https://attack.mitre.org/techniques/T1609/"},` +
+	`"threat":{"framework":"MITRE ATT&CK",` +
+	`"tactic":{"id":["TA0002"],"name":["Execution"],"reference":["https://attack.mitre.org/tactics/TA0002/"]},` +
+	`"technique":{"id":["T1059","T1609"],"name":["Command and Scripting Interpreter","Container Administration Command"],` +
+	`"reference":["https://attack.mitre.org/techniques/T1059/","https://attack.mitre.org/techniques/T1609/"],` +
+	`"subtechnique":{"id":["T1059.004"],"name":["Unix Shell"],"reference":["https://attack.mitre.org/techniques/T1059/004/"]}}},` +
+	`"kibana":{"alert":{"severity":"` + RuleSeverity + `","risk_score":73,"rule":{"rule_id":"` + RuleID + `","name":"` + RuleName + `"}}}`

@@ -40,30 +40,53 @@ type Record struct {
 
 // Encode renders the record as NDJSON: the event line and, when the decision
 // alerts, the alert line. One buffer, so the caller writes it in one write(2).
+//
+// The two documents differ only in their event object and the alert's rule,
+// threat and kibana objects, so the shared members are encoded once and each
+// line is put together from members: {"event":...,<alert members>,<shared>}.
 func Encode(r Record) ([]byte, error) {
 	doc := newDocument(r)
-	buf, err := json.Marshal(doc)
+	shared, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
-	buf = append(buf, '\n')
+	members := shared[1:] // drop '{'; doc always has members, so it ends in '}'
+	event, err := json.Marshal(&doc.Event)
+	if err != nil {
+		return nil, err
+	}
+	size := len(event) + len(members) + 16
+	if r.Decision.Alert {
+		size *= 2
+		size += len(alertMembers)
+	}
+	buf := make([]byte, 0, size)
+	buf = appendLine(buf, event, "", members)
 	if !r.Decision.Alert {
 		return buf, nil
 	}
-	doc.Event.Kind = "alert"
-	doc.Event.ID = entityID(doc.Event.ID, "alert")
-	doc.Event.Severity = RuleRiskScore
-	doc.Event.RiskScore = RuleRiskScore
-	doc.Rule = &seedRule
-	doc.Threat = &seedThreat
-	doc.Kibana = &kibanaDoc{Alert: kibanaAlert{Severity: RuleSeverity, RiskScore: RuleRiskScore,
-		Rule: kibanaRule{RuleID: RuleID, Name: RuleName}}}
-	alert, err := json.Marshal(doc)
+	ev := doc.Event
+	ev.Kind = "alert"
+	ev.ID = entityID(ev.ID, "alert")
+	ev.Severity = RuleRiskScore
+	ev.RiskScore = RuleRiskScore
+	alert, err := json.Marshal(&ev)
 	if err != nil {
 		return nil, err
 	}
-	buf = append(buf, alert...)
-	return append(buf, '\n'), nil
+	return appendLine(buf, alert, alertMembers, members), nil
+}
+
+func appendLine(buf, event []byte, extra string, members []byte) []byte {
+	buf = append(buf, `{"event":`...)
+	buf = append(buf, event...)
+	buf = append(buf, ',')
+	if extra != "" {
+		buf = append(buf, extra...)
+		buf = append(buf, ',')
+	}
+	buf = append(buf, members...)
+	return append(buf, '\n')
 }
 
 func newDocument(r Record) *document {
@@ -103,9 +126,13 @@ func newDocument(r Record) *document {
 			Type:       f.Container.Type,
 		},
 	}
-	if d.Block {
+	switch {
+	case d.Block:
 		doc.Event.Type = []string{"denied"}
 		doc.Event.Outcome = "failure"
+	case f.Operation == OpUnknown:
+		doc.Event.Type = []string{"info"}
+		doc.Event.Outcome = "unknown"
 	}
 	if f.Container.Image != "" {
 		name, tag := splitImage(f.Container.Image)
@@ -127,8 +154,10 @@ func newDocument(r Record) *document {
 	if r.Policy.Err != "" {
 		doc.Execguard.PolicyError = r.Policy.Err
 	}
-	doc.Process = newProcessDoc(f, eventID, d.Interactive)
-	doc.Execguard.Truncated = doc.Process.Truncated
+	if f.Operation != OpUnknown {
+		doc.Process = newProcessDoc(f, eventID, d.Interactive)
+		doc.Execguard.Truncated = doc.Process.Truncated
+	}
 	return doc
 }
 
