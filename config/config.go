@@ -194,11 +194,6 @@ func (c *Config) sanitize() {
 
 // describe adds the line and column go-toml knows to its errors.
 func describe(err error) string {
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, col := de.Position()
-		return fmt.Sprintf("line %d, column %d: %s", row, col, de.Error())
-	}
 	var sm *toml.StrictMissingError
 	if errors.As(err, &sm) {
 		var parts []string
@@ -207,6 +202,11 @@ func describe(err error) string {
 			parts = append(parts, fmt.Sprintf("line %d, column %d: unknown key %q", row, col, strings.Join(e.Key(), ".")))
 		}
 		return strings.Join(parts, "; ")
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		return fmt.Sprintf("line %d, column %d: %s", row, col, de.Error())
 	}
 	return err.Error()
 }
