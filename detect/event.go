@@ -1,8 +1,8 @@
 package detect
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
+	"hash/fnv"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -233,12 +233,15 @@ func splitImage(ref string) (name, tag string) {
 	return ref, ""
 }
 
-// entityID derives a stable, opaque id from its parts.
+// entityID derives a stable, opaque id from its parts. The ids need to be
+// unique, not secret: FNV-1a 128 keeps crypto (and its start-up cost) out of
+// the wrapper.
 func entityID(parts ...string) string {
-	h := sha256.New()
+	h := fnv.New128a()
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+	var sum [16]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
 }

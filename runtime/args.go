@@ -68,73 +68,93 @@ const (
 )
 
 type flagSpec struct {
-	long  string
+	names string // long name first, then aliases: "process|p"
 	arity arity
 }
 
-// flagSet describes the flags one level of the command line accepts, by every
-// spelling (long names and one-letter aliases).
-type flagSet map[string]flagSpec
+// flagSet describes the flags one level of the command line accepts. A
+// slice literal, searched linearly: it is static data, so the wrapper pays
+// nothing to set it up on calls that never read it.
+type flagSet []flagSpec
 
-func newFlagSet(specs ...flagSpec) flagSet {
-	s := flagSet{}
-	for _, sp := range specs {
-		for _, name := range strings.Split(sp.long, "|") {
-			s[name] = flagSpec{long: strings.SplitN(sp.long, "|", 2)[0], arity: sp.arity}
+// lookup finds a flag by any of its spellings and returns its long name.
+func (s flagSet) lookup(name string) (string, arity, bool) {
+	for _, sp := range s {
+		rest := sp.names
+		for rest != "" {
+			var alias string
+			alias, rest, _ = strings.Cut(rest, "|")
+			if alias == name {
+				long, _, _ := strings.Cut(sp.names, "|")
+				return long, sp.arity, true
+			}
 		}
 	}
-	return s
+	return "", 0, false
 }
 
 // The flags of runc 1.1+ and crun 1.8+ (reference: runtime-calls.md). Both
 // runtimes treat an unknown flag as fatal, so the parser does too.
 var (
-	globalFlags = newFlagSet(
-		flagSpec{"root", valueFlag}, flagSpec{"log", valueFlag}, flagSpec{"log-format", valueFlag},
-		flagSpec{"log-level", valueFlag}, flagSpec{"rootless", valueFlag}, flagSpec{"criu", valueFlag},
-		flagSpec{"cgroup-manager", valueFlag},
-		flagSpec{"debug", boolFlag}, flagSpec{"systemd-cgroup", boolFlag},
-		flagSpec{"version|v|V", boolFlag}, flagSpec{"help|h", boolFlag},
-	)
-	execFlags = newFlagSet(
-		flagSpec{"process|p", valueFlag}, flagSpec{"console-socket", valueFlag}, flagSpec{"pid-file", valueFlag},
-		flagSpec{"cwd", valueFlag}, flagSpec{"user|u", valueFlag}, flagSpec{"env|e", valueFlag},
-		flagSpec{"cap|c", valueFlag}, flagSpec{"preserve-fds", valueFlag}, flagSpec{"process-label", valueFlag},
-		flagSpec{"apparmor", valueFlag}, flagSpec{"cgroup", valueFlag}, flagSpec{"additional-gids|g", valueFlag},
-		flagSpec{"pidfd-socket", valueFlag},
-		flagSpec{"detach|d", boolFlag}, flagSpec{"no-new-privs", boolFlag}, flagSpec{"ignore-paused", boolFlag},
-		flagSpec{"no-subreaper", boolFlag}, flagSpec{"help|h", boolFlag},
-		flagSpec{"tty|t", optValueFlag},
-	)
-	createFlags = newFlagSet(
-		flagSpec{"bundle|b", valueFlag}, flagSpec{"pid-file", valueFlag}, flagSpec{"console-socket", valueFlag},
-		flagSpec{"preserve-fds", valueFlag}, flagSpec{"pidfd-socket", valueFlag}, flagSpec{"config|f", valueFlag},
-		flagSpec{"no-pivot", boolFlag}, flagSpec{"no-new-keyring", boolFlag}, flagSpec{"no-subreaper", boolFlag},
-		flagSpec{"detach|d", boolFlag}, flagSpec{"keep", boolFlag}, flagSpec{"help|h", boolFlag},
-	)
+	globalFlags = flagSet{
+		{"root", valueFlag}, {"log", valueFlag}, {"log-format", valueFlag},
+		{"log-level", valueFlag}, {"rootless", valueFlag}, {"criu", valueFlag},
+		{"cgroup-manager", valueFlag},
+		{"debug", boolFlag}, {"systemd-cgroup", boolFlag},
+		{"version|v|V", boolFlag}, {"help|h", boolFlag},
+	}
+	execFlags = flagSet{
+		{"process|p", valueFlag}, {"console-socket", valueFlag}, {"pid-file", valueFlag},
+		{"cwd", valueFlag}, {"user|u", valueFlag}, {"env|e", valueFlag},
+		{"cap|c", valueFlag}, {"preserve-fds", valueFlag}, {"process-label", valueFlag},
+		{"apparmor", valueFlag}, {"cgroup", valueFlag}, {"additional-gids|g", valueFlag},
+		{"pidfd-socket", valueFlag},
+		{"detach|d", boolFlag}, {"no-new-privs", boolFlag}, {"ignore-paused", boolFlag},
+		{"no-subreaper", boolFlag}, {"help|h", boolFlag},
+		{"tty|t", optValueFlag},
+	}
+	createFlags = flagSet{
+		{"bundle|b", valueFlag}, {"pid-file", valueFlag}, {"console-socket", valueFlag},
+		{"preserve-fds", valueFlag}, {"pidfd-socket", valueFlag}, {"config|f", valueFlag},
+		{"no-pivot", boolFlag}, {"no-new-keyring", boolFlag}, {"no-subreaper", boolFlag},
+		{"detach|d", boolFlag}, {"keep", boolFlag}, {"help|h", boolFlag},
+	}
 )
 
-// passThroughFlags are read only by Call.Target.
-var passThroughFlags = map[string]flagSet{
-	"kill":   newFlagSet(flagSpec{"all|a", boolFlag}),
-	"delete": newFlagSet(flagSpec{"force|f", boolFlag}),
-	"ps":     newFlagSet(flagSpec{"format|f", valueFlag}),
-	"update": newFlagSet(
-		flagSpec{"resources|r", valueFlag}, flagSpec{"blkio-weight", valueFlag}, flagSpec{"cpu-period", valueFlag},
-		flagSpec{"cpu-quota", valueFlag}, flagSpec{"cpu-share", valueFlag}, flagSpec{"cpu-rt-period", valueFlag},
-		flagSpec{"cpu-rt-runtime", valueFlag}, flagSpec{"cpuset-cpus", valueFlag}, flagSpec{"cpuset-mems", valueFlag},
-		flagSpec{"kernel-memory", valueFlag}, flagSpec{"kernel-memory-tcp", valueFlag}, flagSpec{"memory", valueFlag},
-		flagSpec{"memory-reservation", valueFlag}, flagSpec{"memory-swap", valueFlag}, flagSpec{"pids-limit", valueFlag},
-		flagSpec{"l3-cache-schema", valueFlag}, flagSpec{"mem-bw-schema", valueFlag},
-	),
+// decisionFlags returns the flags of a subcommand that starts a process and
+// so is parsed whole; ok is false for every other subcommand, which passes
+// through once its name is known.
+func decisionFlags(subcommand string) (flagSet, bool) {
+	switch subcommand {
+	case "exec":
+		return execFlags, true
+	case "create", "run":
+		return createFlags, true
+	}
+	return nil, false
 }
 
-// decisionSubcommands are the calls that start a process and so are parsed
-// whole. Everything else passes through once its name is known.
-var decisionSubcommands = map[string]flagSet{
-	"exec":   execFlags,
-	"create": createFlags,
-	"run":    createFlags,
+// passThroughFlags are read only by Call.Complete, never on the wrapper's
+// path.
+func passThroughFlags(subcommand string) flagSet {
+	switch subcommand {
+	case "kill":
+		return flagSet{{"all|a", boolFlag}}
+	case "delete":
+		return flagSet{{"force|f", boolFlag}}
+	case "ps":
+		return flagSet{{"format|f", valueFlag}}
+	case "update":
+		return flagSet{
+			{"resources|r", valueFlag}, {"blkio-weight", valueFlag}, {"cpu-period", valueFlag},
+			{"cpu-quota", valueFlag}, {"cpu-share", valueFlag}, {"cpu-rt-period", valueFlag},
+			{"cpu-rt-runtime", valueFlag}, {"cpuset-cpus", valueFlag}, {"cpuset-mems", valueFlag},
+			{"kernel-memory", valueFlag}, {"kernel-memory-tcp", valueFlag}, {"memory", valueFlag},
+			{"memory-reservation", valueFlag}, {"memory-swap", valueFlag}, {"pids-limit", valueFlag},
+			{"l3-cache-schema", valueFlag}, {"mem-bw-schema", valueFlag},
+		}
+	}
+	return nil
 }
 
 // ParseError says where and why a command line could not be read.
@@ -182,7 +202,7 @@ func Parse(args []string) (Call, error) {
 	}
 	c.Subcommand = args[i]
 	c.rest = i + 1
-	flags, decide := decisionSubcommands[c.Subcommand]
+	flags, decide := decisionFlags(c.Subcommand)
 	if !decide {
 		// Pass-through: the real runtime parses the rest.
 		return c, nil
@@ -197,12 +217,8 @@ func (c Call) Complete() (Call, error) {
 	if c.ContainerID != "" || c.Info || c.Subcommand == "" || c.Subcommand == "features" {
 		return c, nil
 	}
-	flags, ok := passThroughFlags[c.Subcommand]
-	if !ok {
-		flags = flagSet{}
-	}
 	c.Flags = Flags{}
-	err := c.parseSubcommand(flags)
+	err := c.parseSubcommand(passThroughFlags(c.Subcommand))
 	return c, err
 }
 
@@ -261,7 +277,7 @@ func parseFlag(set flagSet, args []string, i int, into Flags) (int, error) {
 	if eq := strings.IndexByte(name, '='); eq >= 0 {
 		name, value, hasValue = name[:eq], name[eq+1:], true
 	}
-	spec, ok := set[name]
+	long, ar, ok := set.lookup(name)
 	if !ok {
 		// Bundled one-letter flags (-dt), as crun's argp allows.
 		if !strings.HasPrefix(tok, "--") && !hasValue && len(name) > 1 {
@@ -269,7 +285,7 @@ func parseFlag(set flagSet, args []string, i int, into Flags) (int, error) {
 		}
 		return i, &ParseError{Index: i, Token: tok, Msg: "unknown flag"}
 	}
-	switch spec.arity {
+	switch ar {
 	case boolFlag:
 		if hasValue {
 			if _, err := strconv.ParseBool(value); err != nil {
@@ -291,7 +307,7 @@ func parseFlag(set flagSet, args []string, i int, into Flags) (int, error) {
 			value = args[i]
 		}
 	}
-	into[spec.long] = append(into[spec.long], value)
+	into[long] = append(into[long], value)
 	return i, nil
 }
 
@@ -301,22 +317,22 @@ func parseBundle(set flagSet, args []string, i int, into Flags) (int, error) {
 	tok := args[i]
 	letters := tok[1:]
 	for j := 0; j < len(letters); j++ {
-		spec, ok := set[letters[j:j+1]]
+		long, ar, ok := set.lookup(letters[j : j+1])
 		if !ok {
 			return i, &ParseError{Index: i, Token: tok, Msg: "unknown flag"}
 		}
-		if spec.arity != valueFlag {
-			into[spec.long] = append(into[spec.long], "true")
+		if ar != valueFlag {
+			into[long] = append(into[long], "true")
 			continue
 		}
 		if rest := letters[j+1:]; rest != "" {
-			into[spec.long] = append(into[spec.long], rest)
+			into[long] = append(into[long], rest)
 			return i, nil
 		}
 		if i+1 >= len(args) {
 			return i, &ParseError{Index: i, Token: tok, Msg: "flag needs a value"}
 		}
-		into[spec.long] = append(into[spec.long], args[i+1])
+		into[long] = append(into[long], args[i+1])
 		return i + 1, nil
 	}
 	return i, nil

@@ -72,7 +72,7 @@ func TestParseFixtures(t *testing.T) {
 			if c.Subcommand != fx.expect.Subcommand {
 				t.Errorf("subcommand = %q, want %q", c.Subcommand, fx.expect.Subcommand)
 			}
-			_, decision := decisionSubcommands[c.Subcommand]
+			_, decision := decisionFlags(c.Subcommand)
 			if decides(c, nil) != decision {
 				t.Errorf("decides = %v, want %v", !decision, decision)
 			}

@@ -39,10 +39,13 @@ func Gather(c Call, runtimeName string) detect.Facts {
 		}
 		f.Container.Bundle = bundle
 		if bundle != "" {
-			bundleCfg, err = readBundleConfig(filepath.Join(bundle, "config.json"))
-			if err != nil {
+			// Only the annotations: the container's own process is not
+			// what an exec starts.
+			var ann annotationsOnly
+			if err := readJSON(filepath.Join(bundle, "config.json"), &ann); err != nil {
 				f.AddProblem("bundle config: %v", err)
 			}
+			detect.ApplyAnnotations(&f.Container, ann.Annotations)
 		}
 	case "create", "run":
 		f.Operation = detect.OpContainerStart
@@ -241,6 +244,10 @@ func logFile(c Call) string {
 		return ""
 	}
 	return l
+}
+
+type annotationsOnly struct {
+	Annotations map[string]string `json:"annotations"`
 }
 
 type bundleConfig struct {

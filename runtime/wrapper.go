@@ -53,7 +53,7 @@ func decides(c Call, parseErr error) bool {
 	if c.Subcommand == "" {
 		return parseErr != nil
 	}
-	_, ok := decisionSubcommands[c.Subcommand]
+	_, ok := decisionFlags(c.Subcommand)
 	return ok
 }
 
