@@ -1,0 +1,42 @@
+# execguard: build, test, demo and benchmarks. Run as root on Debian 12.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO      ?= go
+BIN     := bin
+WRAPPER := $(BIN)/execguard-runc
+
+.PHONY: all build setup test unit e2e demo bench vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+	ln -sf execguard-runtime $(WRAPPER)
+
+# Installs what tests, demo and benchmarks need (Debian packages, containerd,
+# crictl); does nothing when all is there.
+setup:
+	bash test/setup-node.sh
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
+
+unit: vet
+	$(GO) test -count=1 ./...
+
+e2e: setup
+	$(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+
+test: setup unit e2e
+
+demo: setup build
+	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER)
+
+bench: setup build
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./runtime/
+	$(GO) run ./cmd/execguard-bench -wrapper $(WRAPPER)
+
+clean:
+	rm -rf $(BIN) .demo
