@@ -55,6 +55,10 @@ type Container struct {
 	PodNamespace string
 	PodUID       string
 	PodLabels    map[string]string
+
+	// From the NRI plugin's published metadata, when present.
+	ImageDigest    string
+	RuntimeHandler string
 }
 
 // Caller is the process that executed the runtime (shim, conmon, crio).
