@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine for execguard's end-to-end tests and demo:
+# Debian packages (runc, crun, podman, conmon, busybox-static, tmux, hyperfine,
+# util-linux for script) and containerd, ctr, containerd-shim-runc-v2 and
+# crictl built from the Go module proxy into /usr/local/bin.
+#
+# Idempotent: anything already present at the right version is skipped, so a
+# second run does no network access. Runs unattended (CI=true, no stdin).
+set -euo pipefail
+
+CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.2.9}"
+CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
+BIN_DIR="${BIN_DIR:-/usr/local/bin}"
+APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux)
+
+export PATH="/usr/local/go/bin:${PATH}"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'setup-node: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+
+# --- Debian packages -------------------------------------------------------
+
+missing_packages() {
+	local pkg status
+	for pkg in "${APT_PACKAGES[@]}"; do
+		status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+		[ "$status" = "install ok installed" ] || printf '%s\n' "$pkg"
+	done
+}
+
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -eq 0 ]; then
+	log "Debian packages already installed"
+else
+	log "installing Debian packages: ${missing[*]}"
+	apt-get update </dev/null
+	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# --- Go tools --------------------------------------------------------------
+
+command -v go >/dev/null || die "Go not found (expected in /usr/local/go/bin)"
+
+# module_version BIN MODULE prints the version of MODULE that BIN was built
+# from, or nothing when BIN is absent or was built from something else.
+module_version() {
+	local bin="$1" module="$2"
+	[ -x "$bin" ] || return 0
+	go version -m "$bin" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+containerd_ok=true
+for tool in containerd ctr containerd-shim-runc-v2; do
+	if [ "$(module_version "$BIN_DIR/$tool" github.com/containerd/containerd/v2)" != "$CONTAINERD_VERSION" ]; then
+		containerd_ok=false
+	fi
+done
+if $containerd_ok; then
+	log "containerd $CONTAINERD_VERSION already installed"
+else
+	log "building containerd $CONTAINERD_VERSION into $BIN_DIR"
+	GOBIN="$BIN_DIR" go install -tags no_btrfs \
+		"github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION" \
+		"github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION" \
+		"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" </dev/null
+fi
+
+if [ "$(module_version "$BIN_DIR/crictl" sigs.k8s.io/cri-tools)" = "$CRICTL_VERSION" ]; then
+	log "crictl $CRICTL_VERSION already installed"
+else
+	log "building crictl $CRICTL_VERSION into $BIN_DIR"
+	GOBIN="$BIN_DIR" go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" </dev/null
+fi
+
+# --- Check -----------------------------------------------------------------
+
+for tool in containerd ctr containerd-shim-runc-v2 crictl; do
+	[ -x "$BIN_DIR/$tool" ] || die "$BIN_DIR/$tool missing after install"
+done
+for tool in /usr/sbin/runc /usr/bin/crun /bin/busybox /usr/bin/script; do
+	[ -x "$tool" ] || die "$tool missing after install"
+done
+log "ready: $("$BIN_DIR/containerd" --version), $(/usr/sbin/runc --version | head -n1)"
