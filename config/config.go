@@ -15,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/state"
 )
 
 const (
@@ -38,6 +39,12 @@ type Config struct {
 	InteractiveAction detect.Action `toml:"interactive_action"`
 	// FailMode is open or closed.
 	FailMode detect.FailMode `toml:"fail_mode"`
+	// StateDir is shared with the NRI plugin: its per-container metadata and
+	// the wrapper's coverage marks.
+	StateDir string `toml:"state_dir"`
+	// ClusterName and ClusterID name the Kubernetes cluster in events.
+	ClusterName string `toml:"cluster_name"`
+	ClusterID   string `toml:"cluster_id"`
 	// Runtimes maps a runtime name (runc, crun) to the absolute path of the
 	// real binary.
 	Runtimes map[string]string `toml:"runtimes"`
@@ -49,6 +56,7 @@ func Default() Config {
 		EventLog:          DefaultEventLog,
 		InteractiveAction: detect.ActionAlert,
 		FailMode:          detect.FailOpen,
+		StateDir:          state.DefaultDir,
 		Runtimes: map[string]string{
 			"runc": "/usr/sbin/runc",
 			"crun": "/usr/bin/crun",
@@ -129,6 +137,15 @@ func (c *Config) merge(f Config) {
 	if f.FailMode != "" {
 		c.FailMode = f.FailMode
 	}
+	if f.StateDir != "" {
+		c.StateDir = f.StateDir
+	}
+	if f.ClusterName != "" {
+		c.ClusterName = f.ClusterName
+	}
+	if f.ClusterID != "" {
+		c.ClusterID = f.ClusterID
+	}
 	for name, p := range f.Runtimes {
 		c.Runtimes[name] = p
 	}
@@ -148,6 +165,9 @@ func (c Config) validate() error {
 	}
 	if !filepath.IsAbs(c.EventLog) {
 		problems = append(problems, fmt.Sprintf("event_log %q: want an absolute path", c.EventLog))
+	}
+	if !filepath.IsAbs(c.StateDir) {
+		problems = append(problems, fmt.Sprintf("state_dir %q: want an absolute path", c.StateDir))
 	}
 	names := make([]string, 0, len(c.Runtimes))
 	for name := range c.Runtimes {
@@ -180,6 +200,9 @@ func (c *Config) sanitize() {
 	}
 	if !filepath.IsAbs(c.EventLog) {
 		c.EventLog = d.EventLog
+	}
+	if !filepath.IsAbs(c.StateDir) {
+		c.StateDir = d.StateDir
 	}
 	for name, p := range c.Runtimes {
 		if !filepath.IsAbs(p) {

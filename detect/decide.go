@@ -42,6 +42,10 @@ type Decision struct {
 	Block       bool
 	// Reason is shown to the user when the call is refused.
 	Reason string
+	// Selectors are the names of the policy selectors that matched.
+	Selectors []string
+	// PolicyRevision identifies the policy that decided (a content hash).
+	PolicyRevision string
 }
 
 // InteractiveEntryLeader is the rule: the runtime starts a container entry

@@ -14,6 +14,7 @@ type document struct {
 	Agent        agentDoc         `json:"agent"`
 	DataStream   dataStreamDoc    `json:"data_stream"`
 	Error        *errorDoc        `json:"error,omitempty"`
+	CloudDefend  *cloudDefendDoc  `json:"cloud_defend,omitempty"`
 	Execguard    execguardDoc     `json:"execguard"`
 }
 
@@ -94,7 +95,17 @@ type imageDoc struct {
 type orchestratorDoc struct {
 	Type      string      `json:"type"`
 	Namespace string      `json:"namespace,omitempty"`
+	Cluster   *clusterDoc `json:"cluster,omitempty"`
 	Resource  resourceDoc `json:"resource"`
+}
+
+type clusterDoc struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+type cloudDefendDoc struct {
+	MatchedSelectors []string `json:"matched_selectors"`
 }
 
 type resourceDoc struct {
@@ -131,16 +142,19 @@ type errorDoc struct {
 }
 
 type execguardDoc struct {
-	Subcommand  string `json:"subcommand,omitempty"`
-	Action      string `json:"action"`
-	FailMode    string `json:"fail_mode,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	ExecID      string `json:"exec_id,omitempty"`
-	Bundle      string `json:"bundle,omitempty"`
-	Manager     string `json:"manager,omitempty"`
-	Type        string `json:"container_type,omitempty"`
-	PolicyError string `json:"policy_error,omitempty"`
-	Truncated   bool   `json:"truncated,omitempty"`
+	Subcommand     string `json:"subcommand,omitempty"`
+	Action         string `json:"action"`
+	FailMode       string `json:"fail_mode,omitempty"`
+	Reason         string `json:"reason,omitempty"`
+	ExecID         string `json:"exec_id,omitempty"`
+	Bundle         string `json:"bundle,omitempty"`
+	Manager        string `json:"manager,omitempty"`
+	Type           string `json:"container_type,omitempty"`
+	PolicyError    string `json:"policy_error,omitempty"`
+	PolicyRevision string `json:"policy_revision,omitempty"`
+	ImageDigest    string `json:"image_digest,omitempty"`
+	RuntimeHandler string `json:"runtime_handler,omitempty"`
+	Truncated      bool   `json:"truncated,omitempty"`
 }
 
 // alertMembers are the members an alert adds to its event: the seed rule,

@@ -2,8 +2,8 @@ package detect
 
 import (
 	"encoding/base64"
-	"hash/fnv"
 	"encoding/json"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +138,12 @@ func newDocument(r Record) *document {
 		name, tag := splitImage(f.Container.Image)
 		doc.Container.Image = &imageDoc{Name: name, Tag: tag}
 	}
+	if len(d.Selectors) > 0 {
+		doc.CloudDefend = &cloudDefendDoc{MatchedSelectors: d.Selectors}
+	}
+	doc.Execguard.PolicyRevision = d.PolicyRevision
+	doc.Execguard.ImageDigest = f.Container.ImageDigest
+	doc.Execguard.RuntimeHandler = f.Container.RuntimeHandler
 	if f.Container.PodName != "" || f.Container.PodNamespace != "" {
 		doc.Orchestrator = &orchestratorDoc{
 			Type:      "kubernetes",
@@ -146,6 +152,9 @@ func newDocument(r Record) *document {
 				Name: f.Container.PodName, Type: "pod", ID: f.Container.PodUID,
 				Label: f.Container.PodLabels,
 			},
+		}
+		if f.Cluster != (Cluster{}) {
+			doc.Orchestrator.Cluster = &clusterDoc{ID: f.Cluster.ID, Name: f.Cluster.Name}
 		}
 	}
 	if len(f.Problems) > 0 {

@@ -61,6 +61,12 @@ type Container struct {
 	RuntimeHandler string
 }
 
+// Cluster identifies the Kubernetes cluster the node belongs to.
+type Cluster struct {
+	ID   string
+	Name string
+}
+
 // Caller is the process that executed the runtime (shim, conmon, crio).
 type Caller struct {
 	PID        int
@@ -78,6 +84,8 @@ type Facts struct {
 	ExecID string
 	// Subcommand is the runtime subcommand (exec, create, run).
 	Subcommand string
+	// Cluster names the Kubernetes cluster, from configuration.
+	Cluster Cluster
 	// Problems are the things that went wrong while gathering the facts.
 	// They are recorded in the event; the fail mode decides what they mean.
 	Problems []string

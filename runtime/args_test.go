@@ -129,7 +129,7 @@ func TestInteractiveFixtures(t *testing.T) {
 				}
 				return
 			}
-			f := Gather(c, "runc")
+			f := Gather(c, "runc", "")
 			if !f.Process.Known {
 				t.Fatalf("process unknown: %v", f.Problems)
 			}

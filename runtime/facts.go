@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/state"
 )
 
 // maxSpecBytes bounds what the wrapper reads of a process spec or bundle
@@ -20,8 +21,10 @@ import (
 const maxSpecBytes = 4 << 20
 
 // Gather collects the facts of a decision call: the process about to start
-// and its container. Problems are recorded in the facts, never fatal.
-func Gather(c Call, runtimeName string) detect.Facts {
+// and its container, from the command line, the process spec, the bundle's
+// annotations and the NRI plugin's record under stateDir ("" for none).
+// Problems are recorded in the facts, never fatal.
+func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	f := detect.Facts{Subcommand: c.Subcommand}
 	f.Container.ID = c.ContainerID
 	f.Container.Runtime = runtimeName
@@ -78,7 +81,37 @@ func Gather(c Call, runtimeName string) detect.Facts {
 	if bundleCfg != nil {
 		detect.ApplyAnnotations(&f.Container, bundleCfg.Annotations)
 	}
+	if stateDir != "" && f.Container.ID != "" {
+		rec, ok, err := state.ReadContainer(stateDir, f.Container.ID)
+		if err != nil {
+			f.AddProblem("plugin metadata: %v", err)
+		} else if ok {
+			applyRecord(&f.Container, rec)
+		}
+	}
 	return f
+}
+
+// applyRecord lays the NRI plugin's record over what the annotations gave:
+// the plugin knows what annotations lack (pod labels on containerd, the pod
+// UID everywhere, the image digest, the runtime handler).
+func applyRecord(c *detect.Container, r state.Container) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Name, r.Name)
+	set(&c.SandboxID, r.SandboxID)
+	set(&c.PodName, r.PodName)
+	set(&c.PodNamespace, r.PodNamespace)
+	set(&c.PodUID, r.PodUID)
+	set(&c.Image, r.Image)
+	set(&c.ImageDigest, r.ImageDigest)
+	set(&c.RuntimeHandler, r.RuntimeHandler)
+	if len(r.PodLabels) > 0 {
+		c.PodLabels = r.PodLabels
+	}
 }
 
 // execProcess reads the exec'd process: from --process, which the caller

@@ -13,6 +13,7 @@ import (
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/state"
 )
 
 // FallbackEventLog takes events when the configured log cannot be written,
@@ -68,8 +69,9 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		f = detect.Facts{Operation: detect.OpUnknown, Caller: callerOf(os.Getppid())}
 		f.Container.Runtime = name
 	} else {
-		f = Gather(c, name)
+		f = Gather(c, name, cfg.StateDir)
 	}
+	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
 	if parseErr != nil {
 		f.AddProblem("command line: %v", parseErr)
 		if f.Operation == detect.OpExec {
@@ -83,6 +85,13 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		fmt.Fprintf(os.Stderr, "execguard: %v (using defaults where invalid)\n", cfgErr)
 	}
 	d := detect.Decide(f, policy)
+	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
+		// The mark tells the NRI plugin this container's calls pass through
+		// the wrapper; containers without one are reported as not covered.
+		if err := state.MarkCovered(cfg.StateDir, f.Container.ID); err != nil {
+			f.AddProblem("coverage mark: %v", err)
+		}
+	}
 	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: hostInfo(), Time: time.Now()}
 	buf, err := detect.Encode(rec)
 	if err == nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/execguard/execguard/state"
 )
 
 // The test binary doubles as the wrapper: run under a name starting with
@@ -69,7 +71,8 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) config(action, failMode, real string) {
 	e.t.Helper()
-	cfg := "event_log = " + strconv.Quote(e.events) + "\ninteractive_action = " + strconv.Quote(action) +
+	cfg := "event_log = " + strconv.Quote(e.events) + "\nstate_dir = " + strconv.Quote(filepath.Join(e.dir, "state")) +
+		"\ninteractive_action = " + strconv.Quote(action) +
 		"\nfail_mode = " + strconv.Quote(failMode) + "\n[runtimes]\nrunc = " + strconv.Quote(real) + "\n"
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)
@@ -427,5 +430,45 @@ func TestWrapperUnknownName(t *testing.T) {
 	r := e.run("--version")
 	if r.code != 127 || !strings.Contains(r.stderr, `no real runtime configured for "kata"`) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestWrapperUsesPluginRecordAndMarksCreates: the NRI plugin's record fills
+// what the annotations lack, and a create leaves the coverage mark.
+func TestWrapperUsesPluginRecordAndMarksCreates(t *testing.T) {
+	e := newEnv(t)
+	stateDir := filepath.Join(e.dir, "state")
+	args, bundle, _ := e.containerdExec(ttyProcess)
+	id := filepath.Base(bundle)
+	rec := state.Container{ID: id, PodUID: "uid-from-plugin", PodLabels: map[string]string{"app": "web"},
+		ImageDigest: "sha256:abc", RuntimeHandler: "runc"}
+	if err := state.WriteContainer(stateDir, rec); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.run(args...); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	docs := e.eventDocs()
+	for path, want := range map[string]any{
+		"orchestrator.resource.id":        "uid-from-plugin",
+		"orchestrator.resource.label.app": "web",
+		"orchestrator.resource.name":      "feaspod", // from the annotations
+		"execguard.image_digest":          "sha256:abc",
+		"execguard.runtime_handler":       "runc",
+	} {
+		if got := get(docs[0], path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if ok, _ := state.Covered(stateDir, id); ok {
+		t.Errorf("an exec left a coverage mark")
+	}
+	create := []string{"--root", filepath.Join(e.dir, "root"), "--log", filepath.Join(bundle, "log.json"), "--log-format", "json",
+		"create", "--bundle", bundle, "--pid-file", filepath.Join(bundle, "init.pid"), id}
+	if r := e.run(create...); r.code != 0 {
+		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	}
+	if ok, err := state.Covered(stateDir, id); !ok || err != nil {
+		t.Errorf("create left no coverage mark: %v", err)
 	}
 }

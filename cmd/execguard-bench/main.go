@@ -205,8 +205,8 @@ func prepare(tmp, runcPath string, o options) (*bench, error) {
 }
 
 func wrapperConfig(eventLog, runcPath string) string {
-	return fmt.Sprintf("event_log = %q\ninteractive_action = \"alert\"\nfail_mode = \"open\"\n\n[runtimes]\nrunc = %q\n",
-		eventLog, runcPath)
+	return fmt.Sprintf("event_log = %q\nstate_dir = %q\ninteractive_action = \"alert\"\nfail_mode = \"open\"\n\n[runtimes]\nrunc = %q\n",
+		eventLog, filepath.Join(filepath.Dir(eventLog), "state"), runcPath)
 }
 
 func randomID() (string, error) {

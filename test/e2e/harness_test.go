@@ -158,8 +158,8 @@ func moduleRoot() (string, error) {
 // rename so that no call reads it half-written.
 func (e *env) setAction(action string) {
 	e.t.Helper()
-	cfg := fmt.Sprintf("event_log = %q\ninteractive_action = %q\nfail_mode = \"open\"\n\n[runtimes]\nrunc = %q\n",
-		e.eventLog, action, realRunc)
+	cfg := fmt.Sprintf("event_log = %q\nstate_dir = %q\ninteractive_action = %q\nfail_mode = \"open\"\n\n[runtimes]\nrunc = %q\n",
+		e.eventLog, filepath.Join(filepath.Dir(e.configPath), "state"), action, realRunc)
 	tmp := e.configPath + ".tmp"
 	if err := os.WriteFile(tmp, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)
