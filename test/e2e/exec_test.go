@@ -54,6 +54,8 @@ func TestCrictlExecTTYAlerts(t *testing.T) {
 		{"process.interactive", true},
 		{"container.id", ctr},
 	})
+	// Both versions of Elastic's rule match crictl exec -it <ctr> sh.
+	checkRules(t, docs, ctr, true, true)
 }
 
 // crictl exec without a terminal: one exec event, not interactive, no alert.
@@ -86,6 +88,8 @@ func TestCrictlExecNoTTYNoAlert(t *testing.T) {
 	if alerts := kinds(docs, "alert"); len(alerts) != 0 {
 		t.Fatalf("non-interactive exec raised %d alerts:\n%v", len(alerts), alerts)
 	}
+	// Neither version of Elastic's rule matches crictl exec <ctr> id.
+	checkRules(t, docs, ctr, false, false)
 }
 
 // ctr task exec --tty goes through the containerd API, not CRI: still an alert.
