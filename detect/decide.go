@@ -50,9 +50,14 @@ type Decision struct {
 
 // InteractiveEntryLeader is the rule: the runtime starts a container entry
 // leader (an exec'd process, which leads its own session in the container, or
-// a container's init) whose process spec asks for a terminal.
+// a container's init) whose process spec asks for a terminal. A CRI ExecSync
+// is no session, whatever its terminal flag: CRI-O hands probes on a tty
+// container the container's terminal setting.
 func InteractiveEntryLeader(f Facts) bool {
 	if f.Operation != OpExec && f.Operation != OpContainerStart {
+		return false
+	}
+	if f.ExecKind == ExecSync {
 		return false
 	}
 	return f.Process.Known && f.Process.Terminal

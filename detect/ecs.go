@@ -147,6 +147,8 @@ type execguardDoc struct {
 	FailMode       string `json:"fail_mode,omitempty"`
 	Reason         string `json:"reason,omitempty"`
 	ExecID         string `json:"exec_id,omitempty"`
+	ExecKind       string `json:"exec_kind,omitempty"`
+	Caller         string `json:"caller,omitempty"`
 	Bundle         string `json:"bundle,omitempty"`
 	Manager        string `json:"manager,omitempty"`
 	Type           string `json:"container_type,omitempty"`

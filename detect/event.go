@@ -121,6 +121,8 @@ func newDocument(r Record) *document {
 			FailMode:   string(r.Policy.FailMode),
 			Reason:     d.Reason,
 			ExecID:     f.ExecID,
+			ExecKind:   string(f.ExecKind),
+			Caller:     f.Caller.Engine,
 			Bundle:     f.Container.Bundle,
 			Manager:    f.Container.Manager,
 			Type:       f.Container.Type,

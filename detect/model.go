@@ -72,7 +72,25 @@ type Caller struct {
 	PID        int
 	Name       string
 	Executable string
+	// Engine names the engine the call came from: containerd-shim, conmon,
+	// conmon-rs, crio, podman or manual.
+	Engine string
 }
+
+// ExecKind says what kind of exec a call is, as far as the caller shows it.
+type ExecKind string
+
+const (
+	// ExecSync is a CRI ExecSync: exec and liveness probes, crictl exec
+	// --sync. Nobody is at the other end, even when CRI-O gives it the
+	// container's terminal setting.
+	ExecSync ExecKind = "sync"
+	// ExecStream is a CRI streaming exec: kubectl exec, crictl exec.
+	ExecStream ExecKind = "stream"
+	// ExecEngine is an exec the engine does not tell apart: containerd's
+	// (CRI or ctr, whose terminal flag comes from the request), podman exec.
+	ExecEngine ExecKind = "engine"
+)
 
 // Facts is everything a decision is made from, for one runtime call.
 type Facts struct {
@@ -82,6 +100,8 @@ type Facts struct {
 	Caller    Caller
 	// ExecID names an exec where the caller gave one (containerd's pid file).
 	ExecID string
+	// ExecKind is set for execs.
+	ExecKind ExecKind
 	// Subcommand is the runtime subcommand (exec, create, run).
 	Subcommand string
 	// Cluster names the Kubernetes cluster, from configuration.

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/execguard/execguard/detect"
 )
 
 // fixture is one captured runtime call (testdata/runtime-calls/<case>).
@@ -23,6 +25,11 @@ type fixture struct {
 		Detached    bool    `json:"detached"`
 		Caller      string  `json:"caller"`
 	}
+	// parent is caller.json, where the capture recorded the parent process.
+	parent struct {
+		Comm    string `json:"parent_comm"`
+		Cmdline string `json:"parent_cmdline"`
+	}
 }
 
 func loadFixtures(t testing.TB) []fixture {
@@ -37,6 +44,9 @@ func loadFixtures(t testing.TB) []fixture {
 		fx := fixture{name: filepath.Base(dir), dir: dir}
 		mustReadJSON(t, argvPath, &fx.argv)
 		mustReadJSON(t, filepath.Join(dir, "expect.json"), &fx.expect)
+		if _, err := os.Stat(filepath.Join(dir, "caller.json")); err == nil {
+			mustReadJSON(t, filepath.Join(dir, "caller.json"), &fx.parent)
+		}
 		out = append(out, fx)
 	}
 	return out
@@ -91,6 +101,11 @@ func TestParseFixtures(t *testing.T) {
 			}
 			if got := ArgvBundle(c); got != str(fx.expect.Bundle) {
 				t.Errorf("bundle = %q, want %q", got, str(fx.expect.Bundle))
+			}
+			// A bare "features" call carries nothing of its caller: only the
+			// parent's name tells (TestClassifyCallerByParent).
+			if got := classifyCaller(c, fx.parent.Comm); got != fx.expect.Caller && c.Subcommand != "features" {
+				t.Errorf("caller = %q, want %q (parent %q)", got, fx.expect.Caller, fx.parent.Comm)
 			}
 		})
 	}
@@ -278,4 +293,82 @@ func FuzzParse(f *testing.F) {
 		c, _ = c.Complete()
 		_ = ArgvBundle(c)
 	})
+}
+
+func TestClassifyCallerByParent(t *testing.T) {
+	c, _ := Parse([]string{"runc", "features"})
+	for comm, want := range map[string]string{
+		"containerd-shim": CallerContainerd, "conmon": CallerConmon, "conmon-rs": CallerConmonRS,
+		"crio": CallerCRIO, "podman": CallerPodman, "bash": CallerManual, "": CallerManual,
+	} {
+		if got := classifyCaller(c, comm); got != want {
+			t.Errorf("parent %q: caller = %q, want %q", comm, got, want)
+		}
+	}
+}
+
+// TestExecKindFixtures: the probe trap. ExecSync calls that arrive with a
+// terminal (CRI-O through conmon, conmon-rs) are not interactive sessions;
+// podman exec -it through conmon is.
+func TestExecKindFixtures(t *testing.T) {
+	want := map[string]struct {
+		kind        detect.ExecKind
+		interactive bool
+	}{
+		"crio-execsync-tty-container":      {detect.ExecSync, false},
+		"crio-execsync-notty":              {detect.ExecSync, false},
+		"conmon-rs-execsync-tty-container": {detect.ExecSync, false},
+		"conmon-rs-exec-tty":               {detect.ExecStream, true},
+		"conmon-rs-exec-notty":             {detect.ExecStream, false},
+		"crio-stream-exec-tty":             {detect.ExecStream, true},
+		"crio-stream-exec-notty":           {detect.ExecStream, false},
+		"podman-runc-exec-tty":             {detect.ExecEngine, true},
+		"podman-crun-exec-tty":             {detect.ExecEngine, true},
+		"podman-runc-exec-notty":           {detect.ExecEngine, false},
+		"containerd-v2-exec-tty":           {detect.ExecEngine, true},
+		"containerd-v2-ctr-exec-tty":       {detect.ExecEngine, true},
+		"containerd-v2-exec-notty":         {detect.ExecEngine, false},
+	}
+	seen := 0
+	for _, fx := range loadFixtures(t) {
+		w, ok := want[fx.name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(fx.name, func(t *testing.T) {
+			c, err := Parse(fx.argv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			caller := classifyCaller(c, fx.parent.Comm)
+			// The manager annotation CRI-O and Podman put on every container;
+			// these captures did not keep the config.json.
+			manager := ""
+			switch {
+			case strings.HasPrefix(fx.name, "crio-"), strings.HasPrefix(fx.name, "conmon-rs-"):
+				manager = "cri-o"
+			case strings.HasPrefix(fx.name, "podman-"):
+				manager = "libpod"
+			}
+			kind := execKind(caller, c, strings.Fields(fx.parent.Cmdline), manager)
+			if kind != w.kind {
+				t.Errorf("exec kind = %q, want %q", kind, w.kind)
+			}
+			// Without the parent's command line, the manager alone decides.
+			if caller == CallerConmon {
+				if k := execKind(caller, c, nil, manager); k != w.kind {
+					t.Errorf("exec kind from the manager annotation alone = %q, want %q", k, w.kind)
+				}
+			}
+			f := detect.Facts{Operation: detect.OpExec, ExecKind: kind,
+				Process: detect.Process{Known: true, Terminal: fx.expect.Interactive}}
+			if got := detect.InteractiveEntryLeader(f); got != w.interactive {
+				t.Errorf("interactive entry leader = %v, want %v", got, w.interactive)
+			}
+		})
+	}
+	if seen != len(want) {
+		t.Errorf("ran %d of %d cases: a fixture is missing", seen, len(want))
+	}
 }

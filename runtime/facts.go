@@ -28,7 +28,9 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	f := detect.Facts{Subcommand: c.Subcommand}
 	f.Container.ID = c.ContainerID
 	f.Container.Runtime = runtimeName
-	f.Caller = callerOf(os.Getppid())
+	parent := readParent(os.Getppid())
+	f.Caller = detect.Caller{PID: parent.pid, Name: parent.comm, Executable: parent.exe,
+		Engine: classifyCaller(c, parent.comm)}
 
 	var bundleCfg *bundleConfig
 	switch c.Subcommand {
@@ -80,6 +82,9 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	}
 	if bundleCfg != nil {
 		detect.ApplyAnnotations(&f.Container, bundleCfg.Annotations)
+	}
+	if f.Operation == detect.OpExec {
+		f.ExecKind = execKind(f.Caller.Engine, c, parent.args, f.Container.Manager)
 	}
 	if stateDir != "" && f.Container.ID != "" {
 		rec, ok, err := state.ReadContainer(stateDir, f.Container.ID)
@@ -318,17 +323,4 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-// callerOf describes the process that ran the runtime.
-func callerOf(pid int) detect.Caller {
-	c := detect.Caller{PID: pid}
-	proc := "/proc/" + strconv.Itoa(pid)
-	if comm, err := os.ReadFile(proc + "/comm"); err == nil {
-		c.Name = strings.TrimSpace(string(comm))
-	}
-	if exe, err := os.Readlink(proc + "/exe"); err == nil {
-		c.Executable = exe
-	}
-	return c
 }
