@@ -186,7 +186,19 @@ func execBundle(c Call, runtimeName string) (string, error) {
 	if b := ArgvBundle(c); b != "" {
 		return b, nil
 	}
-	return stateBundle(c.Global.Get("root"), runtimeName, c.ContainerID)
+	b, err := stateBundle(c.Global.Get("root"), runtimeName, c.ContainerID)
+	if err == nil {
+		return b, nil
+	}
+	// CRI-O and Podman keep each container's bundle in its userdata
+	// directory, under containers/storage's default run root and graph root.
+	for _, storage := range []string{"/run/containers/storage", "/var/lib/containers/storage"} {
+		dir := filepath.Join(storage, "overlay-containers", c.ContainerID, "userdata")
+		if _, statErr := os.Stat(filepath.Join(dir, "config.json")); statErr == nil {
+			return dir, nil
+		}
+	}
+	return "", err
 }
 
 // ArgvBundle is the container's bundle as far as the command line locates

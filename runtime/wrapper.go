@@ -131,7 +131,13 @@ func writeEvent(path string, buf []byte) error {
 // line in the --log file, whose last error it reports as
 // "OCI runtime exec failed: <msg>".
 func refuse(c Call, reason string) {
-	fmt.Fprintln(os.Stderr, reason)
+	// On a terminal (CRI-O's streaming exec hands the runtime the user's
+	// pty, possibly in raw mode) end the line with CR LF so it reads well.
+	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
+		fmt.Fprint(os.Stderr, reason+"\r\n")
+	} else {
+		fmt.Fprintln(os.Stderr, reason)
+	}
 	path := logFile(c)
 	if path == "" || c.Global.Get("log-format") != "json" {
 		return
