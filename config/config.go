@@ -22,8 +22,12 @@ const (
 	// DefaultPath is read when EXECGUARD_CONFIG is not set.
 	DefaultPath = "/etc/execguard/config.toml"
 	// EnvPath names another configuration file; the runtime inherits it from
-	// the engine (containerd, CRI-O, conmon) that runs it.
+	// the engine that runs it (containerd passes its environment on; Podman
+	// does not pass it to conmon).
 	EnvPath = "EXECGUARD_CONFIG"
+	// BesideWrapper is a configuration file in the wrapper's own directory,
+	// for installs that keep the wrapper and its configuration together.
+	BesideWrapper = "execguard.toml"
 	// DefaultEventLog is where events go unless configured otherwise.
 	DefaultEventLog = "/var/log/execguard/events.ndjson"
 	// WrapperPrefix is removed from the wrapper's name before the runtime
@@ -68,6 +72,22 @@ func Default() Config {
 func Path() string {
 	if p := os.Getenv(EnvPath); p != "" {
 		return p
+	}
+	return DefaultPath
+}
+
+// PathFor is the configuration file for a wrapper called as argv0: the file
+// EXECGUARD_CONFIG names; else execguard.toml beside the wrapper, when argv0
+// is an absolute path and the file exists; else the default.
+func PathFor(argv0 string) string {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p
+	}
+	if filepath.IsAbs(argv0) {
+		beside := filepath.Join(filepath.Dir(argv0), BesideWrapper)
+		if _, err := os.Stat(beside); err == nil {
+			return beside
+		}
 	}
 	return DefaultPath
 }
@@ -117,7 +137,7 @@ func (c Config) RuntimePath(argv0 string) (string, error) {
 	name := strings.TrimPrefix(filepath.Base(argv0), WrapperPrefix)
 	p, ok := c.Runtimes[name]
 	if !ok || p == "" {
-		return "", fmt.Errorf("no real runtime configured for %q (called as %q); set [runtimes] %s = \"/path/to/%s\" in %s", name, argv0, name, name, Path())
+		return "", fmt.Errorf("no real runtime configured for %q (called as %q); set [runtimes] %s = \"/path/to/%s\" in %s", name, argv0, name, name, PathFor(argv0))
 	}
 	return p, nil
 }

@@ -109,3 +109,26 @@ func TestRuntimePath(t *testing.T) {
 		t.Errorf("no error for a name without a runtime")
 	}
 }
+
+func TestPathFor(t *testing.T) {
+	dir := t.TempDir()
+	wrapper := filepath.Join(dir, "runc")
+	t.Setenv(EnvPath, "")
+	if got := PathFor(wrapper); got != DefaultPath {
+		t.Errorf("no file beside the wrapper: %q, want the default", got)
+	}
+	beside := filepath.Join(dir, BesideWrapper)
+	if err := os.WriteFile(beside, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := PathFor(wrapper); got != beside {
+		t.Errorf("file beside the wrapper: %q, want %q", got, beside)
+	}
+	if got := PathFor("runc"); got != DefaultPath {
+		t.Errorf("relative argv0: %q, want the default", got)
+	}
+	t.Setenv(EnvPath, "/x/y.toml")
+	if got := PathFor(wrapper); got != "/x/y.toml" {
+		t.Errorf("with %s: %q", EnvPath, got)
+	}
+}

@@ -372,3 +372,17 @@ func TestExecKindFixtures(t *testing.T) {
 		t.Errorf("ran %d of %d cases: a fixture is missing", seen, len(want))
 	}
 }
+
+func TestConmonName(t *testing.T) {
+	for _, fx := range loadFixtures(t) {
+		if fx.parent.Comm != "conmon" {
+			continue
+		}
+		if got := conmonName(strings.Fields(fx.parent.Cmdline)); got != "c-runc" && got != "c-crun" {
+			t.Errorf("%s: conmon name = %q", fx.name, got)
+		}
+	}
+	if got := conmonName([]string{"conmon", "-c", "id"}); got != "" {
+		t.Errorf("no -n: %q", got)
+	}
+}

@@ -116,3 +116,13 @@ func execKind(caller string, c Call, parentArgs []string, manager string) detect
 	}
 	return detect.ExecEngine
 }
+
+// conmonName is the container name conmon was started with (-n NAME).
+func conmonName(args []string) string {
+	for i := 1; i+1 < len(args); i++ {
+		if args[i] == "-n" || args[i] == "--name" {
+			return args[i+1]
+		}
+	}
+	return ""
+}

@@ -86,6 +86,11 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	if f.Operation == detect.OpExec {
 		f.ExecKind = execKind(f.Caller.Engine, c, parent.args, f.Container.Manager)
 	}
+	if f.Container.Name == "" && f.Caller.Engine == CallerConmon {
+		// Podman's bundle has no name annotation; its conmon carries the
+		// container's name as -n.
+		f.Container.Name = conmonName(parent.args)
+	}
 	if stateDir != "" && f.Container.ID != "" {
 		rec, ok, err := state.ReadContainer(stateDir, f.Container.ID)
 		if err != nil {

@@ -27,7 +27,7 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "execguard: empty argument list")
 		return 127
 	}
-	cfgPath := config.Path()
+	cfgPath := config.PathFor(args[0])
 	cfg, cfgErr := config.Load(cfgPath)
 	real, err := cfg.RuntimePath(args[0])
 	if err != nil {
