@@ -285,7 +285,11 @@ func execID(c Call) string {
 	if base == "exec_pid" {
 		return filepath.Base(filepath.Dir(p))
 	}
-	return strings.TrimSuffix(base, ".pid")
+	if id, ok := strings.CutSuffix(base, ".pid"); ok {
+		return id
+	}
+	// CRI-O's /tmp/pidfileN and conmon-rs's exec_sync<uuid>pid name no exec.
+	return ""
 }
 
 // logFile is the --log path when it names a file (crun also takes
