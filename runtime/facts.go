@@ -32,56 +32,11 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	f.Caller = detect.Caller{PID: parent.pid, Name: parent.comm, Executable: parent.exe,
 		Engine: classifyCaller(c, parent.comm)}
 
-	var bundleCfg *bundleConfig
 	switch c.Subcommand {
 	case "exec":
-		f.Operation = detect.OpExec
-		f.ExecID = execID(c)
-		f.Process = execProcess(c, &f)
-		bundle, err := execBundle(c, runtimeName)
-		if err != nil {
-			f.AddProblem("bundle: %v", err)
-		}
-		f.Container.Bundle = bundle
-		if bundle != "" {
-			// Only the annotations: the container's own process is not
-			// what an exec starts.
-			var ann annotationsOnly
-			if err := readJSON(filepath.Join(bundle, "config.json"), &ann); err != nil {
-				f.AddProblem("bundle config: %v", err)
-			}
-			detect.ApplyAnnotations(&f.Container, ann.Annotations)
-		}
+		gatherExec(c, runtimeName, &f)
 	case "create", "run":
-		f.Operation = detect.OpContainerStart
-		bundle := c.Flags.Get("bundle")
-		if bundle == "" {
-			wd, err := os.Getwd()
-			if err != nil {
-				f.AddProblem("bundle: working directory: %v", err)
-			}
-			bundle = wd
-		}
-		f.Container.Bundle = bundle
-		cfgPath := c.Flags.Get("config")
-		if cfgPath == "" {
-			cfgPath = "config.json"
-		}
-		if !filepath.IsAbs(cfgPath) {
-			cfgPath = filepath.Join(bundle, cfgPath)
-		}
-		var err error
-		bundleCfg, err = readBundleConfig(cfgPath)
-		if err != nil {
-			f.AddProblem("bundle config: %v", err)
-		} else if bundleCfg.Process == nil {
-			f.AddProblem("bundle config %s: no process", cfgPath)
-		} else {
-			f.Process = fromSpec(bundleCfg.Process)
-		}
-	}
-	if bundleCfg != nil {
-		detect.ApplyAnnotations(&f.Container, bundleCfg.Annotations)
+		gatherCreate(c, &f)
 	}
 	if f.Operation == detect.OpExec {
 		f.ExecKind = execKind(f.Caller.Engine, c, parent.args, f.Container.Manager)
@@ -100,6 +55,62 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 		}
 	}
 	return f
+}
+
+// gatherExec reads an exec's process and its target container's bundle.
+func gatherExec(c Call, runtimeName string, f *detect.Facts) {
+	f.Operation = detect.OpExec
+	f.ExecID = execID(c)
+	f.Process = execProcess(c, f)
+	bundle, err := execBundle(c, runtimeName)
+	if err != nil {
+		f.AddProblem("bundle: %v", err)
+		return
+	}
+	f.Container.Bundle = bundle
+	// Only the annotations: the container's own process is not what an
+	// exec starts.
+	var ann annotationsOnly
+	if err := readJSON(filepath.Join(bundle, "config.json"), &ann); err != nil {
+		f.AddProblem("bundle config: %v", err)
+	}
+	detect.ApplyAnnotations(&f.Container, ann.Annotations)
+}
+
+// gatherCreate reads a new container's bundle config: its init process and
+// annotations.
+func gatherCreate(c Call, f *detect.Facts) {
+	f.Operation = detect.OpContainerStart
+	bundle := c.Flags.Get("bundle")
+	if bundle == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			f.AddProblem("bundle: working directory: %v", err)
+		}
+		bundle = wd
+	}
+	f.Container.Bundle = bundle
+	cfgPath := c.Flags.Get("config") // crun's --config
+	if cfgPath == "" {
+		cfgPath = "config.json"
+	}
+	if !filepath.IsAbs(cfgPath) {
+		cfgPath = filepath.Join(bundle, cfgPath)
+	}
+	var cfg struct {
+		Process     *specs.Process    `json:"process"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := readJSON(cfgPath, &cfg); err != nil {
+		f.AddProblem("bundle config: %v", err)
+		return
+	}
+	if cfg.Process == nil {
+		f.AddProblem("bundle config %s: no process", cfgPath)
+	} else {
+		f.Process = fromSpec(cfg.Process)
+	}
+	detect.ApplyAnnotations(&f.Container, cfg.Annotations)
 }
 
 // applyRecord lays the NRI plugin's record over what the annotations gave:
@@ -307,19 +318,6 @@ func logFile(c Call) string {
 
 type annotationsOnly struct {
 	Annotations map[string]string `json:"annotations"`
-}
-
-type bundleConfig struct {
-	Process     *specs.Process    `json:"process"`
-	Annotations map[string]string `json:"annotations"`
-}
-
-func readBundleConfig(path string) (*bundleConfig, error) {
-	var cfg bundleConfig
-	if err := readJSON(path, &cfg); err != nil {
-		return nil, err
-	}
-	return &cfg, nil
 }
 
 // readJSON decodes a bounded JSON file, naming the file in every error.
