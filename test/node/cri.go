@@ -14,6 +14,12 @@ const namespaceModeNode = 2
 
 // RunPod starts a host-network pod sandbox and returns its id.
 func (n *Node) RunPod(name, namespace string) (string, error) {
+	return n.RunPodWithLabels(name, namespace, nil)
+}
+
+// RunPodWithLabels starts a host-network pod sandbox with the given labels
+// and returns its id.
+func (n *Node) RunPodWithLabels(name, namespace string, labels map[string]string) (string, error) {
 	logDir := filepath.Join(n.l.podsDir(), namespace+"_"+name)
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return "", fmt.Errorf("run pod %s/%s: %w", namespace, name, err)
@@ -33,6 +39,9 @@ func (n *Node) RunPod(name, namespace string) (string, error) {
 				"namespace_options": map[string]any{"network": namespaceModeNode},
 			},
 		},
+	}
+	if len(labels) > 0 {
+		cfg["labels"] = labels
 	}
 	file := filepath.Join(n.l.podsDir(), namespace+"_"+name+".json")
 	if err := writeJSON(file, cfg); err != nil {

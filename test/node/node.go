@@ -74,6 +74,10 @@ type Node struct {
 	Socket string
 	// NRISocket is where NRI plugins connect.
 	NRISocket string
+	// NRIPluginDir and NRIConfigDir are where containerd finds the plugins
+	// it launches (<index>-<name>) and their configuration
+	// (<index>-<name>.conf), when it starts.
+	NRIPluginDir, NRIConfigDir string
 	// CrictlConfig is a crictl config file pointing at Socket.
 	CrictlConfig string
 	// RuncRoot is the runc --root the shim passes (plus /<namespace>).
@@ -138,6 +142,8 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		Dir:          dir,
 		Socket:       l.socket(),
 		NRISocket:    l.nriSocket(),
+		NRIPluginDir: l.path("nri", "plugins"),
+		NRIConfigDir: l.path("nri", "conf.d"),
 		CrictlConfig: l.crictlConfig(),
 		RuncRoot:     l.runcRoot(),
 		FIFODir:      l.path("fifo"),
@@ -265,25 +271,58 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("start node: %w", err)
 	}
 	n.logf = logf
-	cmd := exec.Command(n.tools.containerd, "--config", n.l.configFile(), "--log-level", n.opts.LogLevel)
-	cmd.Env = n.containerdEnv()
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.Dir = n.Dir
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start containerd: %w", err)
-	}
-	n.cmd = cmd
-	go func() {
-		_ = cmd.Wait()
-		close(n.exited)
-	}()
-
-	if err := n.waitReady(ctx); err != nil {
+	if err := n.launch(ctx); err != nil {
 		return err
 	}
 	if err := n.importImages(); err != nil {
 		return fmt.Errorf("%w\ncontainerd log tail:\n%s", err, n.LogTail(30))
+	}
+	return nil
+}
+
+// launch starts containerd on the node's configuration and waits until CRI
+// is ready.
+func (n *Node) launch(ctx context.Context) error {
+	cmd := exec.Command(n.tools.containerd, "--config", n.l.configFile(), "--log-level", n.opts.LogLevel)
+	cmd.Env = n.containerdEnv()
+	cmd.Stdout = n.logf
+	cmd.Stderr = n.logf
+	cmd.Dir = n.Dir
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start containerd: %w", err)
+	}
+	exited := make(chan struct{})
+	n.cmd, n.exited = cmd, exited
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return n.waitReady(ctx)
+}
+
+// Restart stops containerd (SIGTERM) and starts it again on the same
+// configuration, as a service manager restarts it. Pods, containers and
+// their shims keep running; NRI plugins lose their connection.
+func (n *Node) Restart(ctx context.Context) error {
+	n.mu.Lock()
+	closed := n.closed
+	n.mu.Unlock()
+	if closed || n.cmd == nil {
+		return errors.New("restart: node not running")
+	}
+	select {
+	case <-n.exited:
+	default:
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.exited:
+		case <-time.After(15 * time.Second):
+			_ = n.cmd.Process.Kill()
+			<-n.exited
+		}
+	}
+	if err := n.launch(ctx); err != nil {
+		return fmt.Errorf("restart: %w", err)
 	}
 	return nil
 }
