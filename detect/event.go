@@ -89,10 +89,22 @@ func appendLine(buf, event []byte, extra string, members []byte) []byte {
 	return append(buf, '\n')
 }
 
+// eventID is the event.id of the record's event document.
+func eventID(r Record) string {
+	return entityID(r.Host.ID, r.Facts.Container.ID, r.Facts.ExecID, strconv.FormatInt(r.Time.UnixNano(), 10))
+}
+
+// ProcessEntityID is the process.entity_id the record's documents carry, so
+// that a later event (a container's end) can pair with them.
+func ProcessEntityID(r Record) string { return entityID(eventID(r), "process") }
+
+// Timestamp is the @timestamp of the record's documents.
+func Timestamp(r Record) string { return r.Time.UTC().Format(time.RFC3339Nano) }
+
 func newDocument(r Record) *document {
 	f, d := r.Facts, r.Decision
-	ts := r.Time.UTC().Format(time.RFC3339Nano)
-	eventID := entityID(r.Host.ID, f.Container.ID, f.ExecID, strconv.FormatInt(r.Time.UnixNano(), 10))
+	ts := Timestamp(r)
+	eventID := eventID(r)
 
 	doc := &document{
 		Timestamp: ts,
@@ -166,14 +178,13 @@ func newDocument(r Record) *document {
 		doc.Execguard.PolicyError = r.Policy.Err
 	}
 	if f.Operation != OpUnknown {
-		doc.Process = newProcessDoc(f, eventID, d.Interactive)
+		doc.Process = newProcessDoc(f, ProcessEntityID(r), d.Interactive)
 		doc.Execguard.Truncated = doc.Process.Truncated
 	}
 	return doc
 }
 
-func newProcessDoc(f Facts, id string, interactive bool) *processDoc {
-	pid := entityID(id, "process")
+func newProcessDoc(f Facts, pid string, interactive bool) *processDoc {
 	p := &processDoc{
 		EntityID: pid,
 		Parent:   parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},

@@ -75,7 +75,7 @@ func benchPlugin(b *testing.B) (*Plugin, *api.PodSandbox, string, string) {
 	for i := range 1000 {
 		id := fmt.Sprintf("%064x", i+1)
 		if i%2 == 0 {
-			state.MarkCovered(s.StateDir, id)
+			state.MarkCovered(s.StateDir, id, state.Mark{})
 		}
 		ctrs = append(ctrs, &api.Container{Id: id, PodSandboxId: "pod", Name: "c", State: api.ContainerState_CONTAINER_RUNNING,
 			Annotations: map[string]string{"io.kubernetes.cri.image-name": "registry.example/web:1"}})
@@ -100,7 +100,7 @@ func BenchmarkEvent(b *testing.B) {
 			Annotations: map[string]string{"io.kubernetes.cri.image-name": "registry.example/web:1"}}
 		lat.time("create", func() { p.CreateContainer(ctx, pod, c) })
 		b.StopTimer()
-		state.MarkCovered(stateDir, c.Id)
+		state.MarkCovered(stateDir, c.Id, state.Mark{})
 		line, _ := startDoc(b, c.Id, tty, time.Now())
 		eventlog.Append(eventLog, line)
 		b.StartTimer()

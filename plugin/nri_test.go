@@ -324,7 +324,7 @@ func waitSynced(t *testing.T, p *runningPlugin, since time.Time) plugin.Status {
 // start event's process.entity_id.
 func (n *node) wrapperCreate(id, name string, tty bool, args ...string) string {
 	n.t.Helper()
-	if err := state.MarkCovered(n.stateDir, id); err != nil {
+	if err := state.MarkCovered(n.stateDir, id, state.Mark{}); err != nil {
 		n.t.Fatal(err)
 	}
 	f := detect.Facts{

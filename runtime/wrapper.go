@@ -87,14 +87,16 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		fmt.Fprintf(os.Stderr, "execguard: %v (using defaults where invalid)\n", cfgErr)
 	}
 	d := detect.Decide(f, policy)
+	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: hostInfo(), Time: time.Now()}
 	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
 		// The mark tells the NRI plugin this container's calls pass through
-		// the wrapper; containers without one are reported as not covered.
-		if err := state.MarkCovered(cfg.StateDir, f.Container.ID); err != nil {
-			f.AddProblem("coverage mark: %v", err)
+		// the wrapper (containers without one are reported as not covered),
+		// and what its end event pairs with.
+		mark := state.Mark{EntityID: detect.ProcessEntityID(rec), Time: detect.Timestamp(rec), Interactive: d.Interactive}
+		if err := state.MarkCovered(cfg.StateDir, f.Container.ID, mark); err != nil {
+			rec.Facts.AddProblem("coverage mark: %v", err)
 		}
 	}
-	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: hostInfo(), Time: time.Now()}
 	buf, err := detect.Encode(rec)
 	if err == nil {
 		err = writeEvent(cfg.EventLog, buf)

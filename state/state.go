@@ -4,7 +4,8 @@
 //	containers/<id>.json  what the plugin knows of a container (pod labels, UID,
 //	                      image digest, runtime handler), for the wrapper's events
 //	covered/<id>          a mark the wrapper leaves for every container whose
-//	                      create it handled, so the plugin can report the rest
+//	                      create it handled, so the plugin can report the rest;
+//	                      it holds the start facts an end event pairs with
 //
 // Every file is written to a temporary name and renamed, so a reader never
 // sees half a record.
@@ -41,6 +42,15 @@ type Container struct {
 	Image          string            `json:"image,omitempty"`
 	ImageDigest    string            `json:"image_digest,omitempty"`
 	RuntimeHandler string            `json:"runtime_handler,omitempty"`
+}
+
+// Mark is what the wrapper records of a container's start at create: the
+// init process's entity id and start time as its container-start event has
+// them, and whether the init is an interactive entry leader.
+type Mark struct {
+	EntityID    string `json:"entity_id"`
+	Time        string `json:"time"`
+	Interactive bool   `json:"interactive"`
 }
 
 // ValidID reports whether id can name a file in the state directory: not
@@ -118,12 +128,77 @@ func RemoveContainer(dir, id string) error {
 }
 
 // MarkCovered records that the wrapper handled the create of container id.
-func MarkCovered(dir, id string) error {
+func MarkCovered(dir, id string, m Mark) error {
 	path, err := CoveredPath(dir, id)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, nil)
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	return writeAtomic(path, data)
+}
+
+// ReadMark reads the wrapper's mark for container id; ok is false when there
+// is none. A mark left empty by an older wrapper reads as a zero Mark.
+func ReadMark(dir, id string) (m Mark, ok bool, err error) {
+	path, err := CoveredPath(dir, id)
+	if err != nil {
+		return m, false, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, err
+	}
+	if len(data) == 0 {
+		return m, true, nil
+	}
+	if len(data) > maxRecord {
+		return m, false, fmt.Errorf("%s: larger than %d bytes", path, maxRecord)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, true, nil
+}
+
+// ListContainers returns the ids of the published container records.
+func ListContainers(dir string) ([]string, error) {
+	return list(filepath.Join(dir, containersDir), ".json")
+}
+
+// ListCovered returns the ids of the containers the wrapper marked.
+func ListCovered(dir string) ([]string, error) {
+	return list(filepath.Join(dir, coveredDir), "")
+}
+
+// list returns the ids named by the files in dir (with suffix removed),
+// skipping temporary files; a missing dir is an empty list.
+func list(dir, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") || e.IsDir() {
+			continue
+		}
+		id, ok := strings.CutSuffix(name, suffix)
+		if !ok || ValidID(id) != nil {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // Covered reports whether the wrapper handled the create of container id.

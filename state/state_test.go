@@ -19,6 +19,9 @@ func TestContainerRecords(t *testing.T) {
 	if err != nil || !ok || !reflect.DeepEqual(got, c) {
 		t.Fatalf("ReadContainer = %+v, %v, %v", got, ok, err)
 	}
+	if ids, err := ListContainers(dir); err != nil || len(ids) != 1 || ids[0] != "abc" {
+		t.Fatalf("ListContainers = %v, %v", ids, err)
+	}
 	if err := RemoveContainer(dir, "abc"); err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +42,18 @@ func TestCoverage(t *testing.T) {
 	if ok, err := Covered(dir, "x"); ok || err != nil {
 		t.Fatalf("Covered before mark = %v, %v", ok, err)
 	}
-	if err := MarkCovered(dir, "x"); err != nil {
+	want := Mark{EntityID: "e1", Time: "2026-11-26T23:00:00Z", Interactive: true}
+	if err := MarkCovered(dir, "x", want); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := Covered(dir, "x"); !ok || err != nil {
 		t.Fatalf("Covered after mark = %v, %v", ok, err)
+	}
+	if m, ok, err := ReadMark(dir, "x"); !ok || err != nil || m != want {
+		t.Fatalf("ReadMark = %+v, %v, %v", m, ok, err)
+	}
+	if ids, err := ListCovered(dir); err != nil || len(ids) != 1 || ids[0] != "x" {
+		t.Fatalf("ListCovered = %v, %v", ids, err)
 	}
 	if err := RemoveCovered(dir, "x"); err != nil {
 		t.Fatal(err)
@@ -59,7 +69,7 @@ func TestIDsNeverEscape(t *testing.T) {
 		if err := WriteContainer(dir, Container{ID: id}); err == nil {
 			t.Errorf("WriteContainer(%q) succeeded", id)
 		}
-		if err := MarkCovered(dir, id); err == nil {
+		if err := MarkCovered(dir, id, Mark{}); err == nil {
 			t.Errorf("MarkCovered(%q) succeeded", id)
 		}
 		if _, _, err := ReadContainer(dir, id); err == nil {

@@ -82,7 +82,7 @@ func TestPreRegistered(t *testing.T) {
 	pods, ctrs := nodeContents(1000)
 	// Half of them the wrapper covers.
 	for _, c := range ctrs[:500] {
-		state.MarkCovered(stateDir, c.Id)
+		state.MarkCovered(stateDir, c.Id, state.Mark{})
 	}
 	sync := func(ctx context.Context, cb adaptation.SyncCB) error {
 		_, err := cb(ctx, pods, ctrs)

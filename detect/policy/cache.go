@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// cacheFormat changes whenever the spec or its meaning changes, so that a
+// node never reads a cache written by another execguard version.
+const cacheFormat = 1
+
+// cacheDir is where compiled policies are kept, under the state directory.
+const cacheDir = "policy"
+
+// cacheEntry is the last good policy read from one path, as a spec: reading
+// it back (codec.go) is much faster than parsing the YAML again.
+type cacheEntry struct {
+	Format   int
+	Path     string
+	Revision string
+	// StatKey identifies the file the spec was read from without reading
+	// it (stat_linux.go); "" when it was not trusted.
+	StatKey string
+	Spec    *spec
+}
+
+// LoadOrLastGood is Load for the runtime wrapper, which starts once per
+// runtime call and must neither be slow nor be left without a policy:
+//
+//   - When the file holds the policy it held last time, the policy is read
+//     from its cache in stateDir instead of the YAML being parsed again. A
+//     file unchanged (same inode, size and times) for a few seconds is not
+//     even read; any other is read and hashed.
+//   - When the file is valid and new, it is parsed, and it becomes the last
+//     good policy for path in stateDir.
+//   - When the file cannot be read or is invalid, the last good policy for
+//     path is returned together with the error, which says why the file was
+//     refused; its revision says which policy is in force. When there is no
+//     last good policy, the result is nil and the error.
+//
+// Problems with the state directory itself never make a valid file fail.
+func LoadOrLastGood(path, stateDir string) (*Policy, error) {
+	return loadOrLastGood(path, stateDir, time.Now())
+}
+
+func loadOrLastGood(path, stateDir string, now time.Time) (*Policy, error) {
+	cachePath := cacheFile(stateDir, path)
+	// The stat key is taken before the file is read: a change between the
+	// two leaves a key that no longer matches, never a key that matches
+	// content it was not taken from.
+	key := statKey(path, now)
+	entry := readCache(cachePath, path)
+	if entry != nil && key != "" && entry.StatKey == key {
+		if p, errs := compile(path, entry.Spec); errs == nil {
+			p.revision = entry.Revision
+			return p, nil
+		}
+	}
+	data, readErr := readFile(path)
+	if readErr != nil {
+		return lastGood(entry, readErr)
+	}
+	rev := revisionOf(data)
+	if entry != nil && entry.Revision == rev {
+		if p, errs := compile(path, entry.Spec); errs == nil {
+			p.revision = rev
+			if key != entry.StatKey {
+				entry.StatKey = key
+				_ = writeCache(cachePath, entry)
+			}
+			return p, nil
+		}
+	}
+	p, s, err := parse(path, data)
+	if err != nil {
+		return lastGood(entry, err)
+	}
+	// A node that cannot write its cache still enforces the policy; it only
+	// parses it again on the next call.
+	_ = writeCache(cachePath, &cacheEntry{Format: cacheFormat, Path: path, Revision: rev, StatKey: key, Spec: s})
+	return p, nil
+}
+
+func lastGood(entry *cacheEntry, err error) (*Policy, error) {
+	if entry == nil {
+		return nil, err
+	}
+	p, errs := compile(entry.Path, entry.Spec)
+	if errs != nil {
+		return nil, err
+	}
+	p.revision = entry.Revision
+	return p, err
+}
+
+// cacheFile names the cache of one policy path: a hash of the path, so any
+// path maps to one flat file name.
+func cacheFile(stateDir, path string) string {
+	h := fnv.New64a()
+	h.Write([]byte(path))
+	return filepath.Join(stateDir, cacheDir, strconv.FormatUint(h.Sum64(), 16)+".json")
+}
+
+// readCache returns the cache entry for path, or nil when there is none or
+// it is unusable (another format, another path, damaged).
+func readCache(cachePath, path string) *cacheEntry {
+	data, err := os.ReadFile(cachePath)
+	if err != nil || len(data) > 8*MaxFileSize {
+		return nil
+	}
+	e, err := decodeEntry(data)
+	if err != nil || e.Path != path || e.Revision == "" {
+		return nil
+	}
+	return e
+}
+
+// writeCache replaces the cache file atomically: concurrent wrappers read
+// either the old entry or the new one, never a part.
+func writeCache(cachePath string, e *cacheEntry) error {
+	data := encodeEntry(e)
+	dir := filepath.Dir(cachePath)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	if err := os.Rename(f.Name(), cachePath); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	return nil
+}

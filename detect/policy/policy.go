@@ -1,0 +1,485 @@
+// Package policy is execguard's policy language: Elastic Defend for
+// Containers (D4C) process selectors and responses, read from YAML, checked
+// with every problem's position, compiled once and evaluated per runtime call.
+//
+//	process:
+//	  selectors:
+//	    - name: interactive
+//	      operation: [exec]
+//	      sessionLeaderInteractive: true
+//	    - name: ops-maintenance
+//	      kubernetesNamespace: [ops-*]
+//	  responses:
+//	    - match: [interactive]
+//	      exclude: [ops-maintenance]
+//	      actions: [alert, block]
+//
+// Inside a selector the conditions are ANDed and the values of one condition
+// ORed. A response applies when any of its match selectors matches and none
+// of its exclude selectors does; the actions of every response that applies
+// add up. docs/policy.md describes every condition.
+package policy
+
+import (
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/bits"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/execguard/execguard/detect"
+)
+
+// defaultYAML is the policy used when none is configured; the file is also
+// the documented example shipped with execguard.
+//
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Policy is a compiled, valid policy. It is immutable and safe for
+// concurrent use.
+type Policy struct {
+	source    string
+	revision  string
+	selectors []selector
+	responses []response
+	notes     Errors
+	usesImage bool
+}
+
+// Result is what a policy says about one runtime call.
+type Result struct {
+	// Selectors are the names of the selectors that matched, in policy order.
+	Selectors []string
+	// Responses are the indexes of the responses that applied, in order.
+	Responses []int
+	// Log, Alert and Block are the actions of the responses that applied.
+	Log, Alert, Block bool
+	// Cause names the matching selectors of the strongest response that
+	// applied (the first that blocks, else alerts, else logs): what a
+	// refusal or an alert cites.
+	Cause []string
+}
+
+// Parse reads and compiles a policy. file names it in errors. The error,
+// when not nil, is an Errors listing every problem found.
+func Parse(file string, data []byte) (*Policy, error) {
+	p, _, err := parse(file, data)
+	return p, err
+}
+
+// parse is Parse that also returns the spec, for the node cache.
+func parse(file string, data []byte) (*Policy, *spec, error) {
+	s, readErrs := readSpec(file, data)
+	if s == nil {
+		return nil, nil, readErrs
+	}
+	p, compileErrs := compile(file, s)
+	if errs := append(readErrs, compileErrs...); len(errs) > 0 {
+		sortErrors(errs)
+		return nil, nil, dedupe(errs)
+	}
+	p.revision = revisionOf(data)
+	return p, s, nil
+}
+
+// dedupe drops repeated reports of one problem at one place.
+func dedupe(es Errors) Errors {
+	out := es[:0]
+	for i, e := range es {
+		if i > 0 && e == es[i-1] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Load reads and compiles the policy file at path.
+func Load(path string) (*Policy, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// readFile reads a policy file, refusing one larger than MaxFileSize without
+// reading it all.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
+	}
+	if len(data) > MaxFileSize {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("larger than %d bytes", MaxFileSize), Hint: "a policy is a few KiB; is this the right file?"}}
+	}
+	return data, nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Default is the policy used when none is configured: log every exec and
+// container start, alert on the interactive ones, block nothing.
+func Default() *Policy {
+	p, err := Parse("default.yaml", defaultYAML)
+	if err != nil {
+		panic(fmt.Sprintf("policy: the built-in default policy is invalid: %v", err))
+	}
+	return p
+}
+
+// DefaultYAML returns the text of the default policy, a documented example.
+func DefaultYAML() []byte { return append([]byte(nil), defaultYAML...) }
+
+// Revision identifies the policy's content: a hash of its file.
+func (p *Policy) Revision() string { return p.revision }
+
+// Source is the file the policy was read from.
+func (p *Policy) Source() string { return p.source }
+
+// Notes are warnings about a valid policy: things that are allowed but
+// probably not meant, and parts execguard ignores.
+func (p *Policy) Notes() Errors { return p.notes }
+
+// SelectorNames lists the selectors in policy order.
+func (p *Policy) SelectorNames() []string {
+	out := make([]string, len(p.selectors))
+	for i := range p.selectors {
+		out[i] = p.selectors[i].name
+	}
+	return out
+}
+
+// Response describes response i: the selectors it matches and excludes and
+// its actions, in the order log, alert, block.
+func (p *Policy) Response(i int) (match, exclude, actions []string) {
+	r := &p.responses[i]
+	for _, s := range r.match {
+		match = append(match, p.selectors[s].name)
+	}
+	for _, s := range r.exclude {
+		exclude = append(exclude, p.selectors[s].name)
+	}
+	if r.log {
+		actions = append(actions, "log")
+	}
+	if r.alert {
+		actions = append(actions, "alert")
+	}
+	if r.block {
+		actions = append(actions, "block")
+	}
+	return match, exclude, actions
+}
+
+// NumResponses is the number of responses.
+func (p *Policy) NumResponses() int { return len(p.responses) }
+
+// revisionOf hashes a policy file: FNV-1a 128, hex. The revision names a
+// content, it is no security boundary, and hash/fnv keeps crypto's start-up
+// cost out of the wrapper.
+func revisionOf(data []byte) string {
+	h := fnv.New128a()
+	h.Write(data)
+	var sum [16]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// view is the facts of one call as the conditions read them, derived once.
+type view struct {
+	op          uint8
+	known       bool
+	interactive bool
+	uid         uint32
+	executable  string
+	name        string
+	args        []string
+	container   string
+	namespace   string
+	pod         string
+	clusterID   string
+	clusterName string
+	image       image
+	labels      map[string]string
+	now         time.Time
+}
+
+// Evaluate applies the policy to the facts of one call at time now. Only
+// execs and container starts are subject to the policy; for other calls the
+// result is empty.
+func (p *Policy) Evaluate(f detect.Facts, now time.Time) Result {
+	var r Result
+	v := view{
+		known:       f.Process.Known,
+		interactive: detect.InteractiveEntryLeader(f),
+		uid:         f.Process.UID,
+		name:        f.Process.Name(),
+		args:        f.Process.Args,
+		container:   f.Container.Name,
+		namespace:   f.Container.PodNamespace,
+		pod:         f.Container.PodName,
+		clusterID:   f.Cluster.ID,
+		clusterName: f.Cluster.Name,
+		labels:      f.Container.PodLabels,
+		now:         now,
+	}
+	switch f.Operation {
+	case detect.OpExec:
+		v.op = opExec
+	case detect.OpContainerStart:
+		v.op = opStart
+	default:
+		return r
+	}
+	if len(v.args) > 0 {
+		v.executable = v.args[0]
+	}
+	if p.usesImage {
+		v.image = parseImage(f.Container.Image)
+	}
+
+	var buf [256]bool
+	matched := buf[:0]
+	if len(p.selectors) > len(buf) {
+		matched = make([]bool, 0, len(p.selectors))
+	}
+	for i := range p.selectors {
+		ok := p.selectors[i].matches(&v)
+		matched = append(matched, ok)
+		if ok {
+			r.Selectors = append(r.Selectors, p.selectors[i].name)
+		}
+	}
+	cause, strength := -1, 0
+	for i := range p.responses {
+		resp := &p.responses[i]
+		if !anyOf(matched, resp.match) || anyOf(matched, resp.exclude) {
+			continue
+		}
+		r.Responses = append(r.Responses, i)
+		r.Log = r.Log || resp.log
+		r.Alert = r.Alert || resp.alert
+		r.Block = r.Block || resp.block
+		if s := resp.strength(); s > strength {
+			cause, strength = i, s
+		}
+	}
+	if cause >= 0 {
+		for _, s := range p.responses[cause].match {
+			if matched[s] {
+				r.Cause = append(r.Cause, p.selectors[s].name)
+			}
+		}
+	}
+	return r
+}
+
+func (r *response) strength() int {
+	switch {
+	case r.block:
+		return 3
+	case r.alert:
+		return 2
+	case r.log:
+		return 1
+	}
+	return 0
+}
+
+func anyOf(matched []bool, idx []int) bool {
+	for _, i := range idx {
+		if matched[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *selector) matches(v *view) bool {
+	if s.hasOps && s.ops&v.op == 0 {
+		return false
+	}
+	for i := range s.checks {
+		if !s.checks[i].matches(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *check) matches(v *view) bool {
+	switch c.kind {
+	case cInteractive:
+		return v.known && v.interactive == c.flag
+	case cUserID, cUserName:
+		if !v.known {
+			return false
+		}
+		for _, id := range c.ids {
+			if id == v.uid {
+				return true
+			}
+		}
+		return false
+	case cNamespace:
+		return anyGlob(c.globs, v.namespace)
+	case cPodName:
+		return anyGlob(c.globs, v.pod)
+	case cContainerName:
+		return anyGlob(c.globs, v.container)
+	case cClusterID:
+		return anyGlob(c.globs, v.clusterID)
+	case cClusterName:
+		return anyGlob(c.globs, v.clusterName)
+	case cImageName:
+		return anyGlob(c.globs, v.image.name)
+	case cImageFullName:
+		return anyGlob(c.globs, v.image.fullName)
+	case cImageTag:
+		return anyGlob(c.globs, v.image.tag)
+	case cProcessName:
+		return anyGlob(c.globs, v.name)
+	case cExecutable:
+		return anyGlob(c.globs, v.executable)
+	case cPodLabel:
+		for i := range c.labels {
+			if val, ok := v.labels[c.labels[i].key]; ok && c.labels[i].value.match(val) {
+				return true
+			}
+		}
+		return false
+	case cArgs:
+		if len(v.args) == 0 {
+			return false
+		}
+		for i := range c.args {
+			if c.args[i].match(v.args) {
+				return true
+			}
+		}
+		return false
+	case cWindow:
+		for i := range c.windows {
+			if c.windows[i].contains(v.now) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// anyGlob reports whether s matches one of the patterns. An absent fact (an
+// empty string) matches nothing, not even *.
+func anyGlob(gs []glob, s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range gs {
+		if gs[i].match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *argsPattern) match(args []string) bool {
+	n := len(a.words)
+	d := uint64(1)
+	d |= (d & a.multi) << 1
+	for _, arg := range args {
+		var nd uint64
+		for live := d &^ (1 << n); live != 0; live &= live - 1 {
+			s := bits.TrailingZeros64(live)
+			if a.multi&(1<<s) != 0 {
+				nd |= 1 << s
+			} else if a.words[s].match(arg) {
+				nd |= 1 << (s + 1)
+			}
+		}
+		if nd == 0 {
+			return false
+		}
+		d = nd | (nd&a.multi)<<1
+	}
+	return d&(1<<n) != 0
+}
+
+// Decision turns a result into the wrapper's decision: the strongest action
+// (block, alert, log, or "none" when no response applied), the matched
+// selectors, the policy revision, and the reason a refused user sees.
+func Decision(f detect.Facts, r Result, revision string) detect.Decision {
+	d := detect.Decision{
+		Interactive:    detect.InteractiveEntryLeader(f),
+		Action:         ActionNone,
+		Selectors:      r.Selectors,
+		PolicyRevision: revision,
+	}
+	switch {
+	case r.Block:
+		d.Action, d.Alert, d.Block = detect.ActionBlock, true, true
+		d.Reason = reason(f, d.Interactive, r.Cause)
+	case r.Alert:
+		d.Action, d.Alert = detect.ActionAlert, true
+	case r.Log:
+		d.Action = detect.ActionLog
+	}
+	return d
+}
+
+// ActionNone is the action of a call no response applied to: it is still
+// recorded, as every exec and container start is.
+const ActionNone detect.Action = "none"
+
+func reason(f detect.Facts, interactive bool, cause []string) string {
+	var what string
+	switch {
+	case f.Operation == detect.OpExec && interactive:
+		what = "interactive exec into " + containerLabel(f.Container)
+	case f.Operation == detect.OpExec:
+		what = "exec into " + containerLabel(f.Container)
+	case interactive:
+		what = "interactive " + containerLabel(f.Container)
+	default:
+		what = "start of " + containerLabel(f.Container)
+	}
+	by := ""
+	switch len(cause) {
+	case 0:
+	case 1:
+		by = " (selector " + cause[0] + ")"
+	default:
+		by = " (selectors " + strings.Join(cause, ", ") + ")"
+	}
+	return "execguard: " + what + " blocked by policy" + by
+}
+
+// containerLabel names a container for people, as detect's reasons do.
+func containerLabel(c detect.Container) string {
+	name := c.Name
+	if name == "" {
+		name = c.ID
+		if len(name) > 12 {
+			name = name[:12]
+		}
+	}
+	if c.PodName != "" {
+		return fmt.Sprintf("container %q of pod %s/%s", name, c.PodNamespace, c.PodName)
+	}
+	return fmt.Sprintf("container %q", name)
+}
