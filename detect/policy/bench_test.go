@@ -22,7 +22,7 @@ func benchFacts() []detect.Facts {
 }
 
 func BenchmarkEvaluate200x50(b *testing.B) {
-	p, err := Parse("gen.yaml", genPolicy(200, 50, 1))
+	p, err := parseYAML("gen.yaml", genPolicy(200, 50, 1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func BenchmarkParse200x50(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Parse("gen.yaml", data); err != nil {
+		if _, err := parseYAML("gen.yaml", data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -74,13 +74,13 @@ func BenchmarkLoadOrLastGood200x50(b *testing.B) {
 		{"settled", time.Now().Add(racyWindow + time.Second)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			if _, err := loadOrLastGood(path, state, bc.now); err != nil {
+			if _, err := loadOrLastGood(path, state, parseSpecYAML, bc.now); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := loadOrLastGood(path, state, bc.now); err != nil {
+				if _, err := loadOrLastGood(path, state, parseSpecYAML, bc.now); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -96,7 +96,7 @@ func BenchmarkLoad200x50(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Load(path); err != nil {
+		if _, err := loadYAML(path); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,13 +109,13 @@ func BenchmarkLoadOrLastGoodDefaultSize(b *testing.B) {
 		b.Fatal(err)
 	}
 	state := filepath.Join(dir, "state")
-	if _, err := LoadOrLastGood(path, state); err != nil {
+	if _, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := LoadOrLastGood(path, state); err != nil {
+		if _, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
 
 // cacheFormat changes whenever the spec or its meaning changes, so that a
@@ -26,29 +28,36 @@ type cacheEntry struct {
 	// StatKey identifies the file the spec was read from without reading
 	// it (stat_linux.go); "" when it was not trusted.
 	StatKey string
-	Spec    *spec
+	Spec    *spec.Spec
 }
 
-// LoadOrLastGood is Load for the runtime wrapper, which starts once per
-// runtime call and must neither be slow nor be left without a policy:
+// A Parser reads a policy file's content into the spec of a valid policy,
+// or returns every problem in it (Errors). policyfile.ParseSpec parses in
+// process; HelperParser has a helper process do it, so that the runtime
+// wrapper does not link a YAML parser.
+type Parser func(file string, data []byte) (*spec.Spec, error)
+
+// LoadOrLastGood loads the policy file at path for the runtime wrapper,
+// which starts once per runtime call and must neither be slow nor be left
+// without a policy:
 //
 //   - When the file holds the policy it held last time, the policy is read
-//     from its cache in stateDir instead of the YAML being parsed again. A
-//     file unchanged (same inode, size and times) for a few seconds is not
-//     even read; any other is read and hashed.
-//   - When the file is valid and new, it is parsed, and it becomes the last
+//     from its cache in stateDir instead of being parsed again. A file
+//     unchanged (same inode, size and times) for a few seconds is not even
+//     read; any other is read and hashed.
+//   - When the file is new and valid (parse says so), it becomes the last
 //     good policy for path in stateDir.
 //   - When the file cannot be read or is invalid, the last good policy for
 //     path is returned together with the error, which says why the file was
-//     refused; its revision says which policy is in force. When there is no
-//     last good policy, the result is nil and the error.
+//     refused; the policy's revision says which policy is in force. When
+//     there is no last good policy, the result is nil and the error.
 //
 // Problems with the state directory itself never make a valid file fail.
-func LoadOrLastGood(path, stateDir string) (*Policy, error) {
-	return loadOrLastGood(path, stateDir, time.Now())
+func LoadOrLastGood(path, stateDir string, parse Parser) (*Policy, error) {
+	return loadOrLastGood(path, stateDir, parse, time.Now())
 }
 
-func loadOrLastGood(path, stateDir string, now time.Time) (*Policy, error) {
+func loadOrLastGood(path, stateDir string, parse Parser, now time.Time) (*Policy, error) {
 	cachePath := cacheFile(stateDir, path)
 	// The stat key is taken before the file is read: a change between the
 	// two leaves a key that no longer matches, never a key that matches
@@ -61,7 +70,7 @@ func loadOrLastGood(path, stateDir string, now time.Time) (*Policy, error) {
 			return p, nil
 		}
 	}
-	data, readErr := readFile(path)
+	data, readErr := ReadFile(path)
 	if readErr != nil {
 		return lastGood(entry, readErr)
 	}
@@ -76,10 +85,15 @@ func loadOrLastGood(path, stateDir string, now time.Time) (*Policy, error) {
 			return p, nil
 		}
 	}
-	p, s, err := parse(path, data)
+	s, err := parse(path, data)
 	if err != nil {
 		return lastGood(entry, err)
 	}
+	p, errs := compile(path, s)
+	if errs != nil {
+		return lastGood(entry, errs)
+	}
+	p.revision = rev
 	// A node that cannot write its cache still enforces the policy; it only
 	// parses it again on the next call.
 	_ = writeCache(cachePath, &cacheEntry{Format: cacheFormat, Path: path, Revision: rev, StatKey: key, Spec: s})

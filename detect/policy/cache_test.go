@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"github.com/execguard/execguard/detect/policy/internal/yamlspec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestLoadOrLastGood(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
 	state := filepath.Join(dir, "state")
-	load := func() (*Policy, error) { return LoadOrLastGood(path, state) }
+	load := func() (*Policy, error) { return LoadOrLastGood(path, state, parseSpecYAML) }
 
 	// No file and no last good policy: nothing, and the error.
 	p, err := load()
@@ -106,11 +107,11 @@ func TestLoadOrLastGoodIsPerPath(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
 	writePolicy(t, a, policyA)
-	if _, err := LoadOrLastGood(a, state); err != nil {
+	if _, err := LoadOrLastGood(a, state, parseSpecYAML); err != nil {
 		t.Fatal(err)
 	}
 	writePolicy(t, b, invalid)
-	if p, err := LoadOrLastGood(b, state); p != nil || err == nil {
+	if p, err := LoadOrLastGood(b, state, parseSpecYAML); p != nil || err == nil {
 		t.Fatalf("another path's last good policy was used: %v, %v", p, err)
 	}
 }
@@ -121,7 +122,7 @@ func TestLoadOrLastGoodDamagedCache(t *testing.T) {
 	path := filepath.Join(dir, "policy.yaml")
 	state := filepath.Join(dir, "state")
 	writePolicy(t, path, policyA)
-	if _, err := LoadOrLastGood(path, state); err != nil {
+	if _, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil {
 		t.Fatal(err)
 	}
 	cache := cacheFile(state, path)
@@ -143,7 +144,7 @@ func TestLoadOrLastGoodDamagedCache(t *testing.T) {
 			t.Errorf("%s cache was read", name)
 		}
 		// The valid file still loads, and repairs the cache.
-		if p, err := LoadOrLastGood(path, state); err != nil || p.SelectorNames()[0] != "a" {
+		if p, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil || p.SelectorNames()[0] != "a" {
 			t.Errorf("%s cache: %v, %v", name, p, err)
 		}
 		if readCache(cache, path) == nil {
@@ -154,7 +155,7 @@ func TestLoadOrLastGoodDamagedCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		writePolicy(t, path, invalid)
-		if p, err := LoadOrLastGood(path, state); p != nil || err == nil {
+		if p, err := LoadOrLastGood(path, state, parseSpecYAML); p != nil || err == nil {
 			t.Errorf("%s cache with an invalid file: %v, %v", name, p, err)
 		}
 		writePolicy(t, path, policyA)
@@ -170,13 +171,13 @@ func TestLoadOrLastGoodUnwritableState(t *testing.T) {
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := LoadOrLastGood(path, state); err != nil || p == nil {
+	if p, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil || p == nil {
 		t.Fatalf("%v, %v", p, err)
 	}
 }
 
 func TestCacheRoundTrip(t *testing.T) {
-	s, errs := readSpec("gen.yaml", genPolicy(200, 50, 3))
+	s, errs := yamlspec.Read("gen.yaml", genPolicy(200, 50, 3))
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -206,7 +207,7 @@ func TestLoadOrLastGoodConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 100; i++ {
-				p, _ := LoadOrLastGood(path, state)
+				p, _ := LoadOrLastGood(path, state, parseSpecYAML)
 				if p == nil || !valid[p.Revision()] {
 					t.Errorf("got policy %v", p)
 					return
@@ -230,7 +231,7 @@ func TestLoadOrLastGoodStatKey(t *testing.T) {
 	writePolicy(t, path, policyA)
 
 	// Just written: no key is trusted.
-	if _, err := LoadOrLastGood(path, state); err != nil {
+	if _, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil {
 		t.Fatal(err)
 	}
 	if e := readCache(cache, path); e == nil || e.StatKey != "" {
@@ -239,7 +240,7 @@ func TestLoadOrLastGoodStatKey(t *testing.T) {
 
 	// Seen again once it is old enough: the key is recorded.
 	later := time.Now().Add(racyWindow + time.Second)
-	if _, err := loadOrLastGood(path, state, later); err != nil {
+	if _, err := loadOrLastGood(path, state, parseSpecYAML, later); err != nil {
 		t.Fatal(err)
 	}
 	e := readCache(cache, path)
@@ -254,7 +255,7 @@ func TestLoadOrLastGoodStatKey(t *testing.T) {
 	if err := writeCache(cache, e); err != nil {
 		t.Fatal(err)
 	}
-	p, err := loadOrLastGood(path, state, later)
+	p, err := loadOrLastGood(path, state, parseSpecYAML, later)
 	if err != nil || p.SelectorNames()[0] != "from-cache" || p.Revision() != revisionOf([]byte(policyA)) {
 		t.Fatalf("stat-key load: %v, %v", p, err)
 	}
@@ -265,7 +266,7 @@ func TestLoadOrLastGoodStatKey(t *testing.T) {
 	if err := os.WriteFile(path, []byte(b), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err = loadOrLastGood(path, state, time.Now().Add(racyWindow+time.Second))
+	p, err = loadOrLastGood(path, state, parseSpecYAML, time.Now().Add(racyWindow+time.Second))
 	if err != nil || p.Revision() != revisionOf([]byte(b)) || p.SelectorNames()[0] != "a" {
 		t.Fatalf("rewritten file: %v, %v", p, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
 
 const (
@@ -55,9 +57,9 @@ type response struct {
 }
 
 // compile turns a spec into a policy, reporting every problem.
-func compile(file string, s *spec) (*Policy, Errors) {
-	errs := &errorList{file: file}
-	notes := &errorList{file: file, errs: append(Errors(nil), s.Notes...)}
+func compile(file string, s *spec.Spec) (*Policy, Errors) {
+	errs := &spec.List{File: file}
+	notes := &spec.List{File: file, Errs: append(Errors(nil), s.Notes...)}
 	p := &Policy{source: file}
 	index := make(map[string]int, len(s.Selectors))
 	p.selectors = make([]selector, 0, len(s.Selectors))
@@ -65,9 +67,9 @@ func compile(file string, s *spec) (*Policy, Errors) {
 		key := selectorKey(ss.Index)
 		if ss.Name != "" {
 			if msg := checkName(ss.Name); msg != "" {
-				errs.add(ss.Pos.Line, ss.Pos.Col, key()+".name", msg, "use letters, digits, - and _, starting with a letter or digit, at most 128 characters")
+				errs.Add(ss.Pos.Line, ss.Pos.Col, key()+".name", msg, "use letters, digits, - and _, starting with a letter or digit, at most 128 characters")
 			} else if prev, dup := index[ss.Name]; dup {
-				errs.add(ss.Pos.Line, ss.Pos.Col, key()+".name", fmt.Sprintf("selector %q is defined twice", ss.Name),
+				errs.Add(ss.Pos.Line, ss.Pos.Col, key()+".name", fmt.Sprintf("selector %q is defined twice", ss.Name),
 					fmt.Sprintf("it is also process.selectors[%d]; give each selector its own name", s.Selectors[prev].Index))
 			} else {
 				index[ss.Name] = len(p.selectors)
@@ -75,7 +77,7 @@ func compile(file string, s *spec) (*Policy, Errors) {
 		}
 		sel := selector{name: ss.Name, checks: make([]check, 0, len(ss.Conds))}
 		if len(ss.Conds) == 0 && ss.Name != "" {
-			errs.add(ss.Pos.Line, ss.Pos.Col, key(), fmt.Sprintf("selector %q has no condition", ss.Name),
+			errs.Add(ss.Pos.Line, ss.Pos.Col, key(), fmt.Sprintf("selector %q has no condition", ss.Name),
 				"a selector needs at least one condition, e.g. operation: [exec]; an empty one would match everything")
 		}
 		for _, c := range ss.Conds {
@@ -99,7 +101,7 @@ func compile(file string, s *spec) (*Policy, Errors) {
 		r.match = resolve(rs.Match, key+".match", index, errs, used)
 		r.exclude = resolve(rs.Exclude, key+".exclude", index, errs, used)
 		if rs.Match != nil && len(rs.Match) == 0 {
-			errs.add(rs.MatchPos.Line, rs.MatchPos.Col, key+".match", "empty list", "name at least one selector")
+			errs.Add(rs.MatchPos.Line, rs.MatchPos.Col, key+".match", "empty list", "name at least one selector")
 		}
 		for _, a := range rs.Actions {
 			switch a.S {
@@ -111,20 +113,20 @@ func compile(file string, s *spec) (*Policy, Errors) {
 				r.block = true
 			default:
 				hint := "actions are log, alert and block"
-				if sg := suggest(a.S, []string{"log", "alert", "block"}); sg != "" {
+				if sg := spec.Suggest(a.S, []string{"log", "alert", "block"}); sg != "" {
 					hint = fmt.Sprintf("did you mean %s?", sg)
 				}
-				errs.add(a.Pos.Line, a.Pos.Col, key+".actions", fmt.Sprintf("unknown action %q", a.S), hint)
+				errs.Add(a.Pos.Line, a.Pos.Col, key+".actions", fmt.Sprintf("unknown action %q", a.S), hint)
 			}
 		}
 		if r.block && !r.alert {
-			errs.add(rs.ActionsPos.Line, rs.ActionsPos.Col, key+".actions", "block without alert",
+			errs.Add(rs.ActionsPos.Line, rs.ActionsPos.Col, key+".actions", "block without alert",
 				"D4C requires alert with block, and so does execguard: write actions: [alert, block]")
 		}
 		for _, m := range r.match {
 			for _, x := range r.exclude {
 				if m == x {
-					notes.add(rs.Pos.Line, rs.Pos.Col, key, fmt.Sprintf("selector %q is both matched and excluded: this response never applies through it", p.selectors[m].name), "")
+					notes.Add(rs.Pos.Line, rs.Pos.Col, key, fmt.Sprintf("selector %q is both matched and excluded: this response never applies through it", p.selectors[m].name), "")
 				}
 			}
 		}
@@ -132,25 +134,14 @@ func compile(file string, s *spec) (*Policy, Errors) {
 	}
 	for i, ss := range s.Selectors {
 		if i < len(used) && !used[i] && ss.Name != "" {
-			notes.add(ss.Pos.Line, ss.Pos.Col, selectorKey(ss.Index)(), fmt.Sprintf("selector %q is not used by any response", ss.Name), "")
+			notes.Add(ss.Pos.Line, ss.Pos.Col, selectorKey(ss.Index)(), fmt.Sprintf("selector %q is not used by any response", ss.Name), "")
 		}
 	}
-	if len(errs.errs) > 0 {
-		sortErrors(errs.errs)
-		return nil, errs.errs
+	if len(errs.Errs) > 0 {
+		return nil, spec.Sort(errs.Errs)
 	}
-	sortErrors(notes.errs)
-	p.notes = notes.errs
+	p.notes = spec.Sort(notes.Errs)
 	return p, nil
-}
-
-func sortErrors(es Errors) {
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].Line != es[j].Line {
-			return es[i].Line < es[j].Line
-		}
-		return es[i].Column < es[j].Column
-	})
 }
 
 func checkName(name string) string {
@@ -167,7 +158,7 @@ func checkName(name string) string {
 	return ""
 }
 
-func resolve(names []valueSpec, key string, index map[string]int, errs *errorList, used []bool) []int {
+func resolve(names []spec.Value, key string, index map[string]int, errs *spec.List, used []bool) []int {
 	out := make([]int, 0, len(names))
 	for _, n := range names {
 		i, ok := index[n.S]
@@ -178,12 +169,12 @@ func resolve(names []valueSpec, key string, index map[string]int, errs *errorLis
 			}
 			sort.Strings(known)
 			hint := "define it under process.selectors"
-			if sg := suggest(n.S, known); sg != "" {
+			if sg := spec.Suggest(n.S, known); sg != "" {
 				hint = fmt.Sprintf("did you mean %s?", sg)
 			} else if len(known) > 0 && len(known) <= 10 {
 				hint = "selectors defined: " + strings.Join(known, ", ")
 			}
-			errs.add(n.Pos.Line, n.Pos.Col, key, fmt.Sprintf("unknown selector %q", n.S), hint)
+			errs.Add(n.Pos.Line, n.Pos.Col, key, fmt.Sprintf("unknown selector %q", n.S), hint)
 			continue
 		}
 		used[i] = true
@@ -197,10 +188,10 @@ func selectorKey(index int) func() string {
 	return func() string { return fmt.Sprintf("process.selectors[%d]", index) }
 }
 
-func compileCond(sel *selector, c condSpec, selIndex int, errs, notes *errorList, p *Policy) {
+func compileCond(sel *selector, c spec.Cond, selIndex int, errs, notes *spec.List, p *Policy) {
 	def, _ := condition(c.Key)
 	key := func() string { return selectorKey(selIndex)() + "." + c.Key }
-	bad := func(v valueSpec, msg, hint string) { errs.add(v.Pos.Line, v.Pos.Col, key(), msg, hint) }
+	bad := func(v spec.Value, msg, hint string) { errs.Add(v.Pos.Line, v.Pos.Col, key(), msg, hint) }
 	ck := check{kind: def.kind}
 	switch def.kind {
 	case cOperation:
@@ -216,7 +207,7 @@ func compileCond(sel *selector, c condSpec, selIndex int, errs, notes *errorList
 				// D4C's fork: execguard sees no forks, so it never matches.
 			default:
 				hint := "operations are exec, containerStart and fork (D4C's; never matches here)"
-				if sg := suggest(v.S, []string{"exec", "containerStart", "fork"}); sg != "" {
+				if sg := spec.Suggest(v.S, []string{"exec", "containerStart", "fork"}); sg != "" {
 					hint = fmt.Sprintf("did you mean %s?", sg)
 				}
 				bad(v, fmt.Sprintf("unknown operation %q", v.S), hint)
@@ -224,7 +215,7 @@ func compileCond(sel *selector, c condSpec, selIndex int, errs, notes *errorList
 			}
 		}
 		if sel.ops == 0 && len(c.Values) > 0 && valid {
-			notes.add(c.Pos.Line, c.Pos.Col, key(), fmt.Sprintf("selector %q matches fork only, which execguard never sees: it never matches", sel.name), "add exec or containerStart")
+			notes.Add(c.Pos.Line, c.Pos.Col, key(), fmt.Sprintf("selector %q matches fork only, which execguard never sees: it never matches", sel.name), "add exec or containerStart")
 		}
 		return
 	case cInteractive:

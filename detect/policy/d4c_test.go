@@ -80,7 +80,7 @@ func TestD4CDocumentationExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			p, err := Load(filepath.Join("testdata", "d4c", tt.file))
+			p, err := loadYAML(filepath.Join("testdata", "d4c", tt.file))
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}

@@ -125,7 +125,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Parse("test.yaml", []byte(tt.src))
+			p, err := parseYAML("test.yaml", []byte(tt.src))
 			if p != nil {
 				t.Errorf("got a policy from an invalid file")
 			}
@@ -151,7 +151,7 @@ func TestParseReportsEveryError(t *testing.T) {
     - match: [interactiv]
       actions: [block]
 `
-	_, err := Parse("test.yaml", []byte(src))
+	_, err := parseYAML("test.yaml", []byte(src))
 	checkErrors(t, err, []wantErr{
 		{4, 25, "process.selectors[0].operation", "unknown operation", ""},
 		{5, 33, "process.selectors[0].sessionLeaderInteractive", "want true or false", ""},
@@ -214,12 +214,12 @@ func TestLoadErrors(t *testing.T) {
 		{huge, "huge.yaml: larger than 1048576 bytes"},
 	}
 	for _, tt := range tests {
-		p, err := Load(tt.path)
+		p, err := loadYAML(tt.path)
 		if p != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Load(%s) = %v, %v; want error containing %q", tt.path, p, err, tt.want)
+			t.Errorf("loadYAML(%s) = %v, %v; want error containing %q", tt.path, p, err, tt.want)
 		}
 	}
-	if _, err := Parse("big.yaml", make([]byte, MaxFileSize+1)); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := parseYAML("big.yaml", make([]byte, MaxFileSize+1)); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Parse of a huge file: %v", err)
 	}
 }
@@ -232,7 +232,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("process:\n  selectors: [{name: a, maintenanceWindow: [{days: [mon], hours: '22:00-02:00'}]}]\n  responses: [{match: [a], actions: [alert, block]}]\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse("fuzz.yaml", data)
+		p, err := parseYAML("fuzz.yaml", data)
 		if (p == nil) == (err == nil) {
 			t.Fatalf("policy %v and error %v", p, err)
 		}

@@ -1,6 +1,8 @@
 // Package policy is execguard's policy language: Elastic Defend for
-// Containers (D4C) process selectors and responses, read from YAML, checked
-// with every problem's position, compiled once and evaluated per runtime call.
+// Containers (D4C) process selectors and responses, compiled once and
+// evaluated per runtime call. Package policyfile reads policies from YAML;
+// this package links no YAML parser, so the runtime wrapper does not either
+// (LoadOrLastGood, HelperParser).
 //
 //	process:
 //	  selectors:
@@ -32,6 +34,7 @@ import (
 	"time"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
 
 // defaultYAML is the policy used when none is configured; the file is also
@@ -65,52 +68,21 @@ type Result struct {
 	Cause []string
 }
 
-// Parse reads and compiles a policy. file names it in errors. The error,
-// when not nil, is an Errors listing every problem found.
-func Parse(file string, data []byte) (*Policy, error) {
-	p, _, err := parse(file, data)
-	return p, err
-}
-
-// parse is Parse that also returns the spec, for the node cache.
-func parse(file string, data []byte) (*Policy, *spec, error) {
-	s, readErrs := readSpec(file, data)
-	if s == nil {
-		return nil, nil, readErrs
-	}
-	p, compileErrs := compile(file, s)
-	if errs := append(readErrs, compileErrs...); len(errs) > 0 {
-		sortErrors(errs)
-		return nil, nil, dedupe(errs)
+// Compile compiles the spec of a policy read from file, whose content is
+// data (its hash is the revision). It is for package policyfile, which reads
+// specs from YAML.
+func Compile(file string, data []byte, s *spec.Spec) (*Policy, error) {
+	p, errs := compile(file, s)
+	if errs != nil {
+		return nil, errs
 	}
 	p.revision = revisionOf(data)
-	return p, s, nil
+	return p, nil
 }
 
-// dedupe drops repeated reports of one problem at one place.
-func dedupe(es Errors) Errors {
-	out := es[:0]
-	for i, e := range es {
-		if i > 0 && e == es[i-1] {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// Load reads and compiles the policy file at path.
-func Load(path string) (*Policy, error) {
-	data, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
-}
-
-// readFile reads a policy file, refusing one larger than MaxFileSize without
-// reading it all.
-func readFile(path string) ([]byte, error) {
+// ReadFile reads a policy file, refusing one larger than MaxFileSize
+// without reading it all. Its errors are Errors naming the file.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}}
@@ -134,13 +106,37 @@ func unwrapPath(err error) error {
 }
 
 // Default is the policy used when none is configured: log every exec and
-// container start, alert on the interactive ones, block nothing.
+// container start, alert on the interactive ones, block nothing. It is
+// default.yaml, compiled from a spec written out in Go (defaultSpec) so
+// that no YAML is parsed at run time; a test checks the two agree.
 func Default() *Policy {
-	p, err := Parse("default.yaml", defaultYAML)
-	if err != nil {
-		panic(fmt.Sprintf("policy: the built-in default policy is invalid: %v", err))
+	p, errs := compile("default.yaml", defaultSpec())
+	if errs != nil {
+		panic(fmt.Sprintf("policy: the built-in default policy is invalid: %v", errs))
 	}
+	p.revision = revisionOf(defaultYAML)
 	return p
+}
+
+func defaultSpec() *spec.Spec {
+	v := func(s ...string) []spec.Value {
+		out := make([]spec.Value, len(s))
+		for i := range s {
+			out[i].S = s[i]
+		}
+		return out
+	}
+	ops := spec.Cond{Key: "operation", Values: v("exec", "containerStart")}
+	return &spec.Spec{
+		Selectors: []spec.Selector{
+			{Name: "allProcesses", Index: 0, Conds: []spec.Cond{ops}},
+			{Name: "interactiveProcesses", Index: 1, Conds: []spec.Cond{ops, {Key: "sessionLeaderInteractive", Flag: true}}},
+		},
+		Responses: []spec.Response{
+			{Index: 0, Match: v("allProcesses"), Actions: v("log")},
+			{Index: 1, Match: v("interactiveProcesses"), Actions: v("alert")},
+		},
+	}
 }
 
 // DefaultYAML returns the text of the default policy, a documented example.

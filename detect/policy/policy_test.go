@@ -54,7 +54,7 @@ func cluster(id, name string) opt {
 
 func mustParse(t testing.TB, src string) *Policy {
 	t.Helper()
-	p, err := Parse("test.yaml", []byte(src))
+	p, err := parseYAML("test.yaml", []byte(src))
 	if err != nil {
 		t.Fatalf("parse:\n%v\npolicy:\n%s", err, src)
 	}

@@ -2,21 +2,12 @@ package policy
 
 import (
 	"fmt"
+
+	"github.com/execguard/execguard/detect/policy/internal/spec"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// windowSpec is a maintenanceWindow as written: on which days, between which
-// hours, in which time zone.
-type windowSpec struct {
-	Days     []string
-	Hours    string
-	Timezone string
-	Pos      pos
-	// Positions of the parts, for errors found when compiling.
-	DaysPos, HoursPos, ZonePos pos
-}
 
 // window is a compiled maintenanceWindow. A window whose end is not after
 // its start runs past midnight into the next day; days name the day it
@@ -44,11 +35,11 @@ func (w *window) contains(t time.Time) bool {
 	return false
 }
 
-func compileWindow(ws windowSpec, keyOf func() string, errs *errorList) (window, bool) {
+func compileWindow(ws spec.Window, keyOf func() string, errs *spec.List) (window, bool) {
 	w := window{days: 0x7f, start: 0, end: 24 * 60, loc: time.UTC}
 	ok := true
 	if len(ws.Days) == 0 && ws.Hours == "" {
-		errs.add(ws.Pos.Line, ws.Pos.Col, keyOf(), "a window needs days, hours or both", `e.g. {days: [sat, sun], hours: "02:00-04:00", timezone: Europe/Berlin}`)
+		errs.Add(ws.Pos.Line, ws.Pos.Col, keyOf(), "a window needs days, hours or both", `e.g. {days: [sat, sun], hours: "02:00-04:00", timezone: Europe/Berlin}`)
 		ok = false
 	}
 	if len(ws.Days) > 0 {
@@ -56,7 +47,7 @@ func compileWindow(ws windowSpec, keyOf func() string, errs *errorList) (window,
 		for _, d := range ws.Days {
 			wd, found := parseWeekday(d)
 			if !found {
-				errs.add(ws.DaysPos.Line, ws.DaysPos.Col, keyOf()+".days", fmt.Sprintf("unknown day %q", d), "use mon, tue, wed, thu, fri, sat, sun")
+				errs.Add(ws.DaysPos.Line, ws.DaysPos.Col, keyOf()+".days", fmt.Sprintf("unknown day %q", d), "use mon, tue, wed, thu, fri, sat, sun")
 				ok = false
 				continue
 			}
@@ -66,7 +57,7 @@ func compileWindow(ws windowSpec, keyOf func() string, errs *errorList) (window,
 	if ws.Hours != "" {
 		start, end, msg := parseHours(ws.Hours)
 		if msg != "" {
-			errs.add(ws.HoursPos.Line, ws.HoursPos.Col, keyOf()+".hours", msg, `write "HH:MM-HH:MM" in 24-hour time, e.g. "22:00-02:00"; "00:00-24:00" is the whole day`)
+			errs.Add(ws.HoursPos.Line, ws.HoursPos.Col, keyOf()+".hours", msg, `write "HH:MM-HH:MM" in 24-hour time, e.g. "22:00-02:00"; "00:00-24:00" is the whole day`)
 			ok = false
 		}
 		w.start, w.end = start, end
@@ -74,7 +65,7 @@ func compileWindow(ws windowSpec, keyOf func() string, errs *errorList) (window,
 	if ws.Timezone != "" {
 		loc, msg, hint := loadZone(ws.Timezone)
 		if msg != "" {
-			errs.add(ws.ZonePos.Line, ws.ZonePos.Col, keyOf()+".timezone", msg, hint)
+			errs.Add(ws.ZonePos.Line, ws.ZonePos.Col, keyOf()+".timezone", msg, hint)
 			ok = false
 		}
 		w.loc = loc

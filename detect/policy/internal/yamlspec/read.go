@@ -1,60 +1,68 @@
-package policy
+// Package yamlspec reads a policy file's YAML into a spec, with the position
+// of everything in it and every problem found. It is the one package that
+// links the YAML parser; the runtime wrapper does not link it.
+package yamlspec
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// MaxFileSize is the largest policy file read, in bytes. A policy of 200
-// selectors and 50 responses is about 30 KiB.
-const MaxFileSize = 1 << 20
+	"github.com/execguard/execguard/detect/policy/internal/spec"
+)
 
 // reader walks the YAML node tree of a policy file into a spec, collecting
 // every problem with its position.
 type reader struct {
-	errs  errorList
-	notes errorList
+	errs       spec.List
+	notes      spec.List
+	conditions map[string]spec.Shape
+	keys       []string
 }
 
-// readSpec reads a policy file into a spec. The spec is nil when the file
-// is no YAML mapping at all; otherwise it holds what could be read, and the
-// errors what could not.
-func readSpec(file string, data []byte) (*spec, Errors) {
-	r := &reader{errs: errorList{file: file}, notes: errorList{file: file}}
-	if len(data) > MaxFileSize {
-		r.errs.add(0, 0, "", fmt.Sprintf("file of %d bytes is larger than %d bytes", len(data), MaxFileSize), "a policy is a few KiB; is this the right file?")
-		return nil, r.errs.errs
+// Read reads a policy file into a spec. The spec is nil when the file is no
+// YAML at all; otherwise it holds what could be read, and the errors what
+// could not, so that compiling it reports the rest: one run, every problem.
+func Read(file string, data []byte) (*spec.Spec, spec.Errors) {
+	r := &reader{errs: spec.List{File: file}, notes: spec.List{File: file}, conditions: spec.Conditions()}
+	for k := range r.conditions {
+		r.keys = append(r.keys, k)
+	}
+	sort.Strings(r.keys)
+	if len(data) > spec.MaxFileSize {
+		r.errs.Add(0, 0, "", fmt.Sprintf("file of %d bytes is larger than %d bytes", len(data), spec.MaxFileSize), "a policy is a few KiB; is this the right file?")
+		return nil, r.errs.Errs
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			r.errs.add(0, 0, "", "the file is empty", "a policy needs a process: section with selectors and responses")
+			r.errs.Add(0, 0, "", "the file is empty", "a policy needs a process: section with selectors and responses")
 		} else {
 			r.syntax(data, err)
 		}
-		return nil, r.errs.errs
+		return nil, r.errs.Errs
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		r.errs.add(extra.Line, extra.Column, "", "the file holds more than one YAML document", "remove the --- separator and everything after it, or split the file")
+		r.errs.Add(extra.Line, extra.Column, "", "the file holds more than one YAML document", "remove the --- separator and everything after it, or split the file")
 	} else if !errors.Is(err, io.EOF) {
 		r.syntax(data, err)
 	}
-	if len(r.errs.errs) > 0 {
-		return nil, r.errs.errs
+	if len(r.errs.Errs) > 0 {
+		return nil, r.errs.Errs
 	}
 	// The spec is returned with the errors: what could be read of it is
 	// still compiled, so that one run reports every problem.
 	s := r.top(&doc)
-	s.Notes = r.notes.errs
-	return s, r.errs.errs
+	s.Notes = r.notes.Errs
+	return s, r.errs.Errs
 }
 
 // syntax reports a YAML syntax error. The parser gives its line only; the
@@ -83,15 +91,15 @@ func (r *reader) syntax(data []byte, err error) {
 			}
 		}
 	}
-	r.errs.add(line, col, "", "invalid YAML: "+msg, hint)
+	r.errs.Add(line, col, "", "invalid YAML: "+msg, hint)
 }
 
 func (r *reader) fail(n *yaml.Node, key, msg, hint string) {
-	r.errs.add(n.Line, n.Column, key, msg, hint)
+	r.errs.Add(n.Line, n.Column, key, msg, hint)
 }
 
 func (r *reader) note(n *yaml.Node, key, msg, hint string) {
-	r.notes.add(n.Line, n.Column, key, msg, hint)
+	r.notes.Add(n.Line, n.Column, key, msg, hint)
 }
 
 func describe(n *yaml.Node) string {
@@ -169,10 +177,10 @@ func join(parent, key string) string {
 	return parent + "." + key
 }
 
-func (r *reader) top(doc *yaml.Node) *spec {
-	s := &spec{}
+func (r *reader) top(doc *yaml.Node) *spec.Spec {
+	s := &spec.Spec{}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		r.errs.add(0, 0, "", "the file is empty", "a policy needs a process: section with selectors and responses")
+		r.errs.Add(0, 0, "", "the file is empty", "a policy needs a process: section with selectors and responses")
 		return s
 	}
 	root := doc.Content[0]
@@ -192,13 +200,13 @@ func (r *reader) top(doc *yaml.Node) *spec {
 			r.kind(v, yaml.ScalarNode, "version", "")
 		default:
 			hint := "a policy has process: (and, ignored here, file:)"
-			if sg := suggest(k.Value, []string{"process", "file", "version"}); sg != "" {
+			if sg := spec.Suggest(k.Value, []string{"process", "file", "version"}); sg != "" {
 				hint = fmt.Sprintf("did you mean %s?", sg)
 			}
 			r.fail(k, k.Value, "unknown key", hint)
 		}
 	}
-	if len(r.errs.errs) > 0 {
+	if len(r.errs.Errs) > 0 {
 		return s
 	}
 	if process == nil {
@@ -215,7 +223,7 @@ func (r *reader) top(doc *yaml.Node) *spec {
 			responses = v
 		default:
 			hint := "process: holds selectors: and responses:"
-			if sg := suggest(k.Value, []string{"selectors", "responses"}); sg != "" {
+			if sg := spec.Suggest(k.Value, []string{"selectors", "responses"}); sg != "" {
 				hint = fmt.Sprintf("did you mean %s?", sg)
 			}
 			r.fail(k, "process."+k.Value, "unknown key", hint)
@@ -248,9 +256,9 @@ func (r *reader) top(doc *yaml.Node) *spec {
 	return s
 }
 
-func (r *reader) selector(n *yaml.Node, index int) selectorSpec {
+func (r *reader) selector(n *yaml.Node, index int) spec.Selector {
 	key := fmt.Sprintf("process.selectors[%d]", index)
-	sel := selectorSpec{Index: index, Pos: pos{n.Line, n.Column}}
+	sel := spec.Selector{Index: index, Pos: spec.Pos{Line: n.Line, Col: n.Column}}
 	named := false
 	for _, kv := range r.entries(n, key) {
 		k, v := kv[0], kv[1]
@@ -266,34 +274,34 @@ func (r *reader) selector(n *yaml.Node, index int) selectorSpec {
 			}
 			continue
 		}
-		def, ok := condition(k.Value)
+		shape, ok := r.conditions[k.Value]
 		if !ok {
-			hint := "known conditions: " + strings.Join(conditionKeys(), ", ")
-			if why, d4c := unsupportedD4C(k.Value); d4c {
+			hint := "known conditions: " + strings.Join(r.keys, ", ")
+			if why, d4c := spec.UnsupportedD4C(k.Value); d4c {
 				hint = why
-			} else if sg := suggest(k.Value, append(conditionKeys(), "name")); sg != "" {
+			} else if sg := spec.Suggest(k.Value, append(r.keys, "name")); sg != "" {
 				hint = fmt.Sprintf("did you mean %s?", sg)
 			}
 			r.fail(k, ckey, "unknown selector condition", hint)
-			sel.Conds = append(sel.Conds, condSpec{Key: k.Value, Bad: true})
+			sel.Conds = append(sel.Conds, spec.Cond{Key: k.Value, Bad: true})
 			continue
 		}
-		c := condSpec{Key: def.key, Pos: pos{k.Line, k.Column}}
-		before := len(r.errs.errs)
-		switch def.typ {
-		case boolean:
+		c := spec.Cond{Key: k.Value, Pos: spec.Pos{Line: k.Line, Col: k.Column}}
+		before := len(r.errs.Errs)
+		switch shape {
+		case spec.Boolean:
 			if r.kind(v, yaml.ScalarNode, ckey, "") {
 				if v.ShortTag() != "!!bool" {
 					r.fail(v, ckey, "want true or false, got "+describe(v), "write true or false without quotes")
 				}
 				c.Flag = v.Value == "true"
 			}
-		case windows:
+		case spec.Windows:
 			c.Windows = r.windows(v, ckey)
 		default:
 			c.Values = r.values(v, ckey)
 		}
-		c.Bad = len(r.errs.errs) > before
+		c.Bad = len(r.errs.Errs) > before
 		sel.Conds = append(sel.Conds, c)
 	}
 	if n.Kind == yaml.MappingNode && !named {
@@ -304,7 +312,7 @@ func (r *reader) selector(n *yaml.Node, index int) selectorSpec {
 
 // values reads a list of scalars. Numbers and dates are taken as their text
 // (a namespace or a tag may look like one); booleans and nulls are mistakes.
-func (r *reader) values(n *yaml.Node, key string) []valueSpec {
+func (r *reader) values(n *yaml.Node, key string) []spec.Value {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
 		r.fail(n, key, "want a list, got "+describe(n), fmt.Sprintf("write [%s]", n.Value))
 		return nil
@@ -316,7 +324,7 @@ func (r *reader) values(n *yaml.Node, key string) []valueSpec {
 		r.fail(n, key, "empty list", "give at least one value, or remove the condition")
 		return nil
 	}
-	out := make([]valueSpec, 0, len(n.Content))
+	out := make([]spec.Value, 0, len(n.Content))
 	for _, v := range n.Content {
 		if !r.kind(v, yaml.ScalarNode, key, "each value is a single string") {
 			continue
@@ -325,12 +333,12 @@ func (r *reader) values(n *yaml.Node, key string) []valueSpec {
 			r.fail(v, key, "want a string, got "+describe(v), "quote the value if it is meant as text")
 			continue
 		}
-		out = append(out, valueSpec{S: v.Value, Pos: pos{v.Line, v.Column}})
+		out = append(out, spec.Value{S: v.Value, Pos: spec.Pos{Line: v.Line, Col: v.Column}})
 	}
 	return out
 }
 
-func (r *reader) windows(n *yaml.Node, key string) []windowSpec {
+func (r *reader) windows(n *yaml.Node, key string) []spec.Window {
 	var items []*yaml.Node
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -344,35 +352,35 @@ func (r *reader) windows(n *yaml.Node, key string) []windowSpec {
 		r.kind(n, yaml.MappingNode, key, `e.g. {days: [sat, sun], hours: "02:00-04:00", timezone: Europe/Berlin}`)
 		return nil
 	}
-	var out []windowSpec
+	var out []spec.Window
 	for i, it := range items {
 		wkey := key
 		if n.Kind == yaml.SequenceNode {
 			wkey = fmt.Sprintf("%s[%d]", key, i)
 		}
-		w := windowSpec{Pos: pos{it.Line, it.Column}}
+		w := spec.Window{Pos: spec.Pos{Line: it.Line, Col: it.Column}}
 		for _, kv := range r.entries(it, wkey) {
 			k, v := kv[0], kv[1]
 			ckey := join(wkey, k.Value)
 			switch k.Value {
 			case "days":
-				w.DaysPos = pos{v.Line, v.Column}
+				w.DaysPos = spec.Pos{Line: v.Line, Col: v.Column}
 				for _, d := range r.values(v, ckey) {
 					w.Days = append(w.Days, d.S)
 				}
 			case "hours":
-				w.HoursPos = pos{v.Line, v.Column}
+				w.HoursPos = spec.Pos{Line: v.Line, Col: v.Column}
 				if r.kind(v, yaml.ScalarNode, ckey, `e.g. "02:00-04:00"`) {
 					w.Hours = v.Value
 				}
 			case "timezone":
-				w.ZonePos = pos{v.Line, v.Column}
+				w.ZonePos = spec.Pos{Line: v.Line, Col: v.Column}
 				if r.kind(v, yaml.ScalarNode, ckey, "e.g. Europe/Berlin") {
 					w.Timezone = v.Value
 				}
 			default:
 				hint := "a window has days, hours and timezone"
-				if sg := suggest(k.Value, []string{"days", "hours", "timezone"}); sg != "" {
+				if sg := spec.Suggest(k.Value, []string{"days", "hours", "timezone"}); sg != "" {
 					hint = fmt.Sprintf("did you mean %s?", sg)
 				}
 				r.fail(k, ckey, "unknown key", hint)
@@ -383,9 +391,9 @@ func (r *reader) windows(n *yaml.Node, key string) []windowSpec {
 	return out
 }
 
-func (r *reader) response(n *yaml.Node, index int) responseSpec {
+func (r *reader) response(n *yaml.Node, index int) spec.Response {
 	key := fmt.Sprintf("process.responses[%d]", index)
-	resp := responseSpec{Index: index, Pos: pos{n.Line, n.Column}}
+	resp := spec.Response{Index: index, Pos: spec.Pos{Line: n.Line, Col: n.Column}}
 	hasMatch, hasActions := false, false
 	for _, kv := range r.entries(n, key) {
 		k, v := kv[0], kv[1]
@@ -393,7 +401,7 @@ func (r *reader) response(n *yaml.Node, index int) responseSpec {
 		switch k.Value {
 		case "match":
 			hasMatch = true
-			resp.MatchPos = pos{k.Line, k.Column}
+			resp.MatchPos = spec.Pos{Line: k.Line, Col: k.Column}
 			resp.Match = r.values(v, ckey)
 		case "exclude":
 			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
@@ -402,11 +410,11 @@ func (r *reader) response(n *yaml.Node, index int) responseSpec {
 			resp.Exclude = r.values(v, ckey)
 		case "actions":
 			hasActions = true
-			resp.ActionsPos = pos{k.Line, k.Column}
+			resp.ActionsPos = spec.Pos{Line: k.Line, Col: k.Column}
 			resp.Actions = r.values(v, ckey)
 		default:
 			hint := "a response has match:, exclude: and actions:"
-			if sg := suggest(k.Value, []string{"match", "exclude", "actions"}); sg != "" {
+			if sg := spec.Suggest(k.Value, []string{"match", "exclude", "actions"}); sg != "" {
 				hint = fmt.Sprintf("did you mean %s?", sg)
 			}
 			r.fail(k, ckey, "unknown key", hint)

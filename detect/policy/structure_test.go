@@ -1,0 +1,83 @@
+package policy
+
+import (
+	"os/exec"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/execguard/execguard/detect/policy/internal/spec"
+	"github.com/execguard/execguard/detect/policy/internal/yamlspec"
+)
+
+// Every condition the YAML reader accepts has a meaning here, and no other.
+func TestConditionsAgree(t *testing.T) {
+	var keys []string
+	for k := range spec.Conditions() {
+		keys = append(keys, k)
+		if _, ok := condition(k); !ok {
+			t.Errorf("condition %q is read but has no meaning", k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) != int(cWindow)+1 {
+		t.Errorf("%d conditions read (%v), %d known", len(keys), keys, int(cWindow)+1)
+	}
+}
+
+// Default compiles a spec written in Go; it must say what default.yaml says.
+func TestDefaultSpecIsDefaultYAML(t *testing.T) {
+	s, errs := yamlspec.Read("default.yaml", defaultYAML)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if !reflect.DeepEqual(withoutPositions(s), withoutPositions(defaultSpec())) {
+		t.Errorf("default.yaml and defaultSpec differ:\nyaml %+v\ngo   %+v", withoutPositions(s), withoutPositions(defaultSpec()))
+	}
+}
+
+func withoutPositions(s *spec.Spec) *spec.Spec {
+	out := &spec.Spec{Notes: s.Notes}
+	strip := func(vs []spec.Value) []spec.Value {
+		var o []spec.Value
+		for _, v := range vs {
+			o = append(o, spec.Value{S: v.S})
+		}
+		return o
+	}
+	for _, sel := range s.Selectors {
+		ns := spec.Selector{Name: sel.Name, Index: sel.Index}
+		for _, c := range sel.Conds {
+			ns.Conds = append(ns.Conds, spec.Cond{Key: c.Key, Values: strip(c.Values), Flag: c.Flag, Bad: c.Bad})
+		}
+		out.Selectors = append(out.Selectors, ns)
+	}
+	for _, r := range s.Responses {
+		out.Responses = append(out.Responses, spec.Response{Index: r.Index, Match: strip(r.Match), Exclude: strip(r.Exclude), Actions: strip(r.Actions)})
+	}
+	return out
+}
+
+// The runtime wrapper links this package on every runtime call: it must
+// not bring the YAML parser (nor crypto) with it.
+func TestNoYAMLInCore(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list dependencies: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/execguard/execguard/detect") || !slices.Contains(deps, "os") {
+		t.Fatalf("go list -deps gave an unexpected list:\n%s", out)
+	}
+	for _, dep := range deps {
+		if strings.Contains(dep, "yaml") || strings.HasPrefix(dep, "crypto") || strings.HasPrefix(dep, "regexp") {
+			t.Errorf("package policy depends on %s", dep)
+		}
+	}
+}
