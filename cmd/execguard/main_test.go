@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/execguard/execguard/detect/policy"
+	"github.com/execguard/execguard/detect/policy/policyfile"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCLIStdin(t, "", args...)
+}
+
+func runCLIStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"valid", []string{"policy", "check", "testdata/namespaces.yaml"}, 0,
+			[]string{"testdata/namespaces.yaml: ok: 4 selectors, 2 responses, revision "}},
+		{"invalid: every error with position and hint", []string{"policy", "check", "testdata/invalid.yaml"}, 1, []string{
+			"error: testdata/invalid.yaml:5:33: process.selectors[0].sessionLeaderInteractive: want true or false, got the string \"yes\"",
+			"error: testdata/invalid.yaml:8:7: process.responses[0].actions: block without alert (hint: ",
+			"testdata/invalid.yaml: invalid: 2 errors",
+		}},
+		{"several files: one invalid fails all", []string{"policy", "check", "testdata/namespaces.yaml", "testdata/invalid.yaml"}, 1, []string{
+			"testdata/namespaces.yaml: ok", "testdata/invalid.yaml: invalid",
+		}},
+		{"missing file", []string{"policy", "check", "testdata/nope.yaml"}, 1,
+			[]string{"error: testdata/nope.yaml: cannot read: no such file or directory"}},
+		{"no file", []string{"policy", "check"}, 2, nil},
+		{"unknown flag", []string{"policy", "check", "--nope", "testdata/namespaces.yaml"}, 2, nil},
+		{"help", []string{"policy", "check", "-h"}, 0, nil},
+		{"unknown command", []string{"polcy"}, 2, nil},
+		{"unknown policy command", []string{"policy", "lint"}, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "check", "--json", "testdata/invalid.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var res checkJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if res.Valid || len(res.Errors) != 2 || res.Errors[0].Line != 5 || res.Errors[0].Column != 33 ||
+		res.Errors[0].Key != "process.selectors[0].sessionLeaderInteractive" || res.Errors[1].Hint == "" {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestTestFlags(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"interactive exec refused", []string{"--namespace", "shop", "--pod", "web-1", "--container", "app", "--tty", "--command", "sh -c 'echo hi'"}, 0, []string{
+			"call:       exec sh -c 'echo hi' with a terminal as uid 0 in container app of pod shop/web-1",
+			"selectors:  all, interactive\n",
+			"#1 match [interactive] exclude [ops-maintenance, debug-pods] actions [alert, block]: applied (matched interactive)",
+			"actions:    log, alert, block",
+			"result:     block",
+			`refused:    execguard: interactive exec into container "app" of pod shop/web-1 blocked by policy (selector interactive)`,
+		}},
+		{"excluded namespace", []string{"--namespace", "ops-eu", "--pod", "p", "--tty"}, 0, []string{
+			"not applied: excluded by ops-maintenance", "result:     log",
+		}},
+		{"excluded by label, flags after the file", []string{"--label", "debug=true", "--label", "team:ops", "--tty"}, 0, []string{
+			"labels debug=true,team=ops", "excluded by debug-pods", "result:     log",
+		}},
+		{"container start", []string{"--operation", "container-start", "--tty"}, 0, []string{
+			"selectors:  all\n", "result:     log",
+		}},
+		{"bad time", []string{"--time", "yesterday"}, 2, nil},
+		{"bad user", []string{"--user", "bob"}, 2, nil},
+		{"bad label", []string{"--label", "nolabel"}, 2, nil},
+		{"bad operation", []string{"--operation", "fork"}, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"policy", "test", "testdata/namespaces.yaml"}, tt.args...)
+			code, out, errOut := runCLI(t, args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestTestInvalidPolicy(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "test", "testdata/invalid.yaml", "--tty")
+	if code != 1 || !strings.Contains(out, "testdata/invalid.yaml:8:7") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// Events from the event log (NDJSON, alert lines skipped) and D4C-style
+// label lists are tried one by one; flags override their fields.
+func TestTestEvents(t *testing.T) {
+	code, out, errOut := runCLI(t, "policy", "test", "testdata/namespaces.yaml", "--event", "testdata/events.ndjson", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var res []testJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(res) != 2 {
+		t.Fatalf("got %d results, want 2 (the alert line is skipped)", len(res))
+	}
+	first, second := res[0], res[1]
+	if first.Source != "testdata/events.ndjson:1" || first.Action != "block" || first.Call.Image != "docker.io/library/busybox:1.36" ||
+		first.Call.Time != "2026-03-14T12:00:00Z" || !first.Call.Interactive {
+		t.Errorf("first: %+v", first)
+	}
+	if second.Source != "testdata/events.ndjson:3" || second.Action != "log" || second.Call.Labels["debug"] != "true" ||
+		*second.Call.UID != 1000 || second.Responses[1].ExcludedBy[0] != "debug-pods" {
+		t.Errorf("second: %+v", second)
+	}
+
+	code, out, _ = runCLI(t, "policy", "test", "testdata/namespaces.yaml", "--event", "testdata/events.ndjson", "--namespace", "ops-1")
+	if code != 0 || strings.Count(out, "excluded by ops-maintenance") != 2 {
+		t.Errorf("flags did not override the events: exit %d\n%s", code, out)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "policy", "test", "testdata/namespaces.yaml", "--event", bad); code != 2 || !strings.Contains(errOut, "bad.json:1") {
+		t.Errorf("bad event: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "default")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	p, err := policyfile.Parse("stdout", []byte(out))
+	if err != nil || p.Revision() != policy.Default().Revision() {
+		t.Errorf("printed default policy: %v", err)
+	}
+}
+
+// policy compile is the runtime wrapper's helper (policy.HelperParser).
+func TestCompile(t *testing.T) {
+	valid, err := os.ReadFile("testdata/namespaces.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLIStdin(t, string(valid), "policy", "compile", "--name", "/etc/execguard/policy.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	s, err := policy.DecodeHelperAnswer([]byte(out))
+	if err != nil || len(s.Selectors) != 4 {
+		t.Fatalf("answer: %v", err)
+	}
+	invalid, err := os.ReadFile("testdata/invalid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLIStdin(t, string(invalid), "policy", "compile", "--name", "/etc/execguard/policy.yaml")
+	var errs policy.Errors
+	if code != 1 || json.Unmarshal([]byte(out), &errs) != nil || len(errs) != 2 || errs[0].File != "/etc/execguard/policy.yaml" {
+		t.Fatalf("exit %d, answer %s", code, out)
+	}
+	if code, _, _ := runCLI(t, "policy", "compile"); code != 2 {
+		t.Errorf("without --name: exit %d, want 2", code)
+	}
+}
