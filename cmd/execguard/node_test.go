@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/execguard/execguard/install"
+)
+
+// fakeNode is a host root with containerd 2.x's default configuration, a
+// fake runc and the binaries to install.
+func fakeNodeRoot(t *testing.T) (root string, args []string) {
+	t.Helper()
+	root = t.TempDir()
+	write := func(p, content string, mode os.FileMode) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := os.ReadFile("../../install/containerd/testdata/containerd-2.2.9-default.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("/etc/containerd/config.toml", string(def), 0o644)
+	write("/usr/sbin/runc", "#!/bin/sh\n", 0o755)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "w"), []byte("wrapper"), 0o755)
+	os.WriteFile(filepath.Join(src, "p"), []byte("plugin"), 0o755)
+	return root, []string{"--root", root, "--containerd-major", "2", "--wrapper", filepath.Join(src, "w"), "--plugin", filepath.Join(src, "p")}
+}
+
+func nodeCall(f func([]string, io.Writer, io.Writer) (int, error), args ...string) (int, string, error) {
+	var out, errb bytes.Buffer
+	code, err := f(args, &out, &errb)
+	return code, out.String() + errb.String(), err
+}
+
+func nodeTree(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		data := ""
+		if fi.Mode().IsRegular() {
+			d, _ := os.ReadFile(p)
+			data = string(d)
+		}
+		b.WriteString(p + " " + fi.Mode().String() + " " + data + "\n")
+		return nil
+	})
+	return b.String()
+}
+
+func TestInstallStatusUninstallCommands(t *testing.T) {
+	root, args := fakeNodeRoot(t)
+	before := nodeTree(t, root)
+	noPlugin := func(a []string) []string { return append(append([]string{}, a...), "--nri", "none") }
+
+	code, out, err := nodeCall(runInstall, append(noPlugin(args), "--dry-run")...)
+	if code != 0 || err != nil || !strings.Contains(out, "+++ /etc/containerd/conf.d/99-execguard.toml") || !strings.Contains(out, "dry run") {
+		t.Fatalf("dry run: %d %v\n%s", code, err, out)
+	}
+	if nodeTree(t, root) != before {
+		t.Fatal("dry run wrote")
+	}
+	code, out, err = nodeCall(runInstall, noPlugin(args)...)
+	if code != 0 || err != nil || !strings.Contains(out, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc") || !strings.Contains(out, "restart containerd") {
+		t.Fatalf("install: %d %v\n%s", code, err, out)
+	}
+	code, out, _ = nodeCall(runInstall, noPlugin(args)...)
+	if code != 0 || !strings.Contains(out, "nothing to change") {
+		t.Errorf("second install: %d\n%s", code, out)
+	}
+
+	statusArgs := []string{"--root", root, "--containerd-major", "2"}
+	code, out, err = nodeCall(runStatus, statusArgs...)
+	if code != exitNode || err != nil || !strings.Contains(out, "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapped)") ||
+		!strings.Contains(out, "plugin:      unknown (no status file") {
+		t.Errorf("status: %d %v\n%s", code, err, out)
+	}
+	code, out, _ = nodeCall(runStatus, append(statusArgs, "--json")...)
+	var st install.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Installed || len(st.Engines) != 1 || !st.Engines[0].Configured() {
+		t.Errorf("status --json (%d): %v\n%s", code, err, out)
+	}
+
+	code, out, err = nodeCall(runUninstall, statusArgs...)
+	if code != 0 || err != nil {
+		t.Fatalf("uninstall: %d %v\n%s", code, err, out)
+	}
+	if after := nodeTree(t, root); after != before {
+		t.Errorf("tree after uninstall differs:\n%s\nbefore:\n%s", after, before)
+	}
+
+	if code, _, err := nodeCall(runInstall, "--nope"); code != exitUsage || err == nil {
+		t.Errorf("unknown flag: %d %v", code, err)
+	}
+	if code, _, err := nodeCall(runInstall, append(args, "--nri", "sideways")...); code != exitNode || err == nil || !strings.Contains(err.Error(), "sideways") {
+		t.Errorf("bad NRI mode: %d %v", code, err)
+	}
+}
