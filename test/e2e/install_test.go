@@ -1,0 +1,355 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/execguard/execguard/install"
+	"github.com/execguard/execguard/install/fsplan"
+	"github.com/execguard/execguard/test/node"
+)
+
+// installPaths lays every installer path out under dir, except the
+// containerd configuration, which is the node's own.
+func installPaths(dir, containerdConfig, containerdBinary string) install.Paths {
+	return install.Paths{
+		Root:             "/",
+		Wrapper:          filepath.Join(dir, "bin", "execguard-runtime"),
+		WrapperDir:       filepath.Join(dir, "bin"),
+		CRIOWrapperDir:   filepath.Join(dir, "libexec"),
+		Config:           filepath.Join(dir, "etc", "execguard", "config.toml"),
+		Backup:           filepath.Join(dir, "backup"),
+		ContainerdConfig: containerdConfig,
+		ContainerdDropIn: filepath.Join(dir, "conf.d", "99-execguard.toml"),
+		ContainerdBinary: containerdBinary,
+		CRIOConfig:       filepath.Join(dir, "crio", "crio.conf"),
+		CRIODropInDir:    filepath.Join(dir, "crio", "crio.conf.d"),
+		PluginBinary:     filepath.Join(dir, "bin", "execguard-nri"),
+		SystemdUnit:      filepath.Join(dir, "systemd", "execguard-nri.service"),
+	}
+}
+
+// buildCommand builds one of the module's commands to out.
+func buildCommand(t *testing.T, pkg, out string) string {
+	t.Helper()
+	goBin, err := lookPath("go")
+	if err != nil {
+		t.Fatalf("e2e prerequisites missing: go toolchain: %v", err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goBin, "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// TestInstallOnRealContainerd installs execguard into a real containerd's
+// configuration, restarts it and checks that the wrapper sees execs and
+// status says so; then uninstalls, restarts, and checks that the
+// configuration is byte for byte what it was, that new containers no
+// longer run through the wrapper, and that the containers created while it
+// was installed keep it until they are gone.
+func TestInstallOnRealContainerd(t *testing.T) {
+	requirePrerequisites(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	containerdBin, err := lookPath("containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src")
+	opts := install.Options{
+		Engines:       []string{install.Containerd},
+		WrapperSource: buildCommand(t, "./cmd/execguard-runtime", filepath.Join(src, "execguard-runtime")),
+		PluginSource:  buildCommand(t, "./cmd/execguard-nri", filepath.Join(src, "execguard-nri")),
+	}
+	paths := installPaths(dir, "", containerdBin)
+	e := &env{t: t, dir: dir, configPath: paths.Config, eventLog: filepath.Join(dir, "log", "events.ndjson")}
+	stateDir := filepath.Join(dir, "state")
+	// The administrator's own settings; install adds [runtimes].
+	userConfig := "# this node's execguard settings\nevent_log = \"" + e.eventLog + "\"\nstate_dir = \"" + stateDir + "\"\ninteractive_action = \"alert\"\n"
+	if err := os.MkdirAll(filepath.Dir(paths.Config), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths.Config, []byte(userConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := node.Start(ctx, node.Options{WrapperConfig: paths.Config})
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	e.node = n
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("containerd log tail:\n%s", n.LogTail(40))
+			if b, err := os.ReadFile(filepath.Join(stateDir, "..", "log", "nri.log")); err == nil {
+				t.Logf("plugin log:\n%s", tail(string(b), 20))
+			}
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	paths.ContainerdConfig = n.ConfigFile()
+	opts.Paths = paths
+	original, err := os.ReadFile(n.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Before install: a container that runs real runc directly.
+	_, before := e.startPod("before", "install", "app")
+
+	res, err := install.Install(opts, false)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	t.Logf("install:\n%s", res.Report(false))
+	link := filepath.Join(dir, "bin", "execguard-runc")
+	if len(res.Wired) != 1 || res.Wired[0].Wrapper != link || res.Wired[0].Runtime != realRunc {
+		t.Fatalf("wired %+v", res.Wired)
+	}
+	installed, _ := os.ReadFile(n.ConfigFile())
+	if want := strings.Replace(string(original), "imports = []", `imports = ["`+paths.ContainerdDropIn+`"]`, 1); string(installed) != want {
+		t.Errorf("containerd config edit is more than the imports line:\n%s", fsplan.Unified(string(original), string(installed), 1))
+	}
+	if again, err := install.Install(opts, false); err != nil || !again.Plan.Empty() {
+		t.Errorf("second install: %v\n%s", err, again.Plan.Diff())
+	}
+
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, during := e.startPod("during", "install", "app")
+	mark := e.mark()
+	if out, err := n.Exec(during, "echo", "seen"); err != nil || strings.TrimSpace(out) != "seen" {
+		t.Fatalf("exec: %q %v", out, err)
+	}
+	if got := filter(e.since(mark), "event", "exec", during); len(got) != 1 {
+		t.Fatalf("%d exec events for the container created after install, want 1", len(got))
+	}
+	// The one created before install still runs runc directly.
+	mark = e.mark()
+	if _, err := n.Exec(before, "true"); err != nil {
+		t.Fatal(err)
+	}
+	if got := filter(e.since(mark), "event", "exec", before); len(got) != 0 {
+		t.Errorf("the container created before install produced %d exec events", len(got))
+	}
+
+	// status: configured, NRI on, the pre-registered plugin connected and
+	// its coverage: the wrapper in use by one of two running containers.
+	var st install.Status
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err = install.GetStatus(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Plugin.Connected && st.Plugin.Containers == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("status:\n%s", st.Text())
+	eng := st.Engines[0]
+	if !st.Installed || eng.Name != install.Containerd || eng.ConfigVersion != 3 || !eng.DropInActive || !strings.HasPrefix(eng.Version, "v2.") {
+		t.Errorf("engine %+v", eng)
+	}
+	if len(eng.Handlers) != 1 || !eng.Handlers[0].Wrapped || eng.Handlers[0].Real != realRunc {
+		t.Errorf("handlers %+v", eng.Handlers)
+	}
+	if !eng.NRI.Enabled || !eng.NRI.SocketPresent || eng.NRI.Registered != filepath.Join(n.NRIPluginDir, "10-execguard") {
+		t.Errorf("NRI %+v", eng.NRI)
+	}
+	if !st.Plugin.Connected || st.Plugin.Covered != 1 || st.Plugin.Containers != 2 || len(st.Plugin.Uncovered) != 1 ||
+		!strings.HasPrefix(before, strings.Fields(st.Plugin.Uncovered[0])[0]) {
+		t.Errorf("plugin %+v: want connected, 1 of 2 covered, %s uncovered", st.Plugin, before)
+	}
+	if !st.EventLog.Writable || !st.Policy.Loaded {
+		t.Errorf("event log %+v policy %+v", st.EventLog, st.Policy)
+	}
+	if !strings.Contains(st.Text(), "wrapper in use by 1 of 2 running containers") {
+		t.Errorf("status text:\n%s", st.Text())
+	}
+
+	// Uninstall: the containerd configuration is back, byte for byte; the
+	// wrapper stays for the container created through it.
+	res, err = install.Uninstall(opts, false)
+	if err != nil {
+		t.Fatalf("uninstall: %v", err)
+	}
+	t.Logf("uninstall:\n%s", res.Report(false))
+	if got, _ := os.ReadFile(n.ConfigFile()); !bytes.Equal(got, original) {
+		t.Errorf("containerd config after uninstall:\n%s", fsplan.Unified(string(original), string(got), 2))
+	}
+	if !slices.ContainsFunc(res.Notes, func(s string) bool { return strings.Contains(s, "k8s.io/"+during) }) {
+		t.Errorf("uninstall notes %v: want the container that still uses the wrapper", res.Notes)
+	}
+	if _, err := os.Stat(link); err != nil {
+		t.Errorf("wrapper removed while a container uses it: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(n.NRIPluginDir, "10-execguard")); err == nil {
+		t.Error("pre-registered plugin still there")
+	}
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, after := e.startPod("after", "install", "app")
+	mark = e.mark()
+	if _, err := n.Exec(after, "true"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Exec(during, "true"); err != nil {
+		t.Fatal(err)
+	}
+	docs := e.since(mark)
+	if got := filter(docs, "event", "exec", after); len(got) != 0 {
+		t.Errorf("a container created after uninstall produced %d exec events", len(got))
+	}
+	if got := filter(docs, "event", "exec", during); len(got) != 1 {
+		t.Errorf("the container created while installed produced %d exec events, want 1 (it keeps its runtime binary)", len(got))
+	}
+
+	// Once that container is gone, uninstall takes the rest.
+	for _, pod := range []string{"during"} {
+		out, err := n.Crictl("pods", "--name", pod, "-q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.RemovePod(strings.TrimSpace(out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err = install.Uninstall(opts, false); err != nil {
+		t.Fatalf("second uninstall: %v\n%s", err, res.Report(false))
+	}
+	if got, _ := os.ReadFile(paths.Config); string(got) != userConfig {
+		t.Errorf("execguard config after uninstall:\n%s", fsplan.Unified(userConfig, string(got), 2))
+	}
+	for _, p := range []string{filepath.Join(dir, "bin"), filepath.Join(dir, "backup"), filepath.Join(dir, "conf.d")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left behind", p)
+		}
+	}
+	if got, _ := os.ReadFile(n.ConfigFile()); !bytes.Equal(got, original) {
+		t.Error("containerd config changed by the second uninstall")
+	}
+}
+
+// TestInstallMergesInContainerd installs into the configuration files of
+// testdata and asks the real containerd (`config dump`) for the merged
+// result: it must differ from the one before only in the handlers'
+// BinaryName and NRI's disable, so every other setting the user wrote is
+// kept. containerd 1.x is checked too when EXECGUARD_CONTAINERD_1_7 names
+// a containerd 1.7 binary (see install/README.md).
+func TestInstallMergesInContainerd(t *testing.T) {
+	requirePrerequisites(t)
+	c2, err := lookPath("containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, binary, file string
+		runtimes           []string
+	}{
+		{"2.x default", c2, "containerd-2.2.9-default.toml", nil},
+		{"2.x custom runtimes", c2, "custom-2.x.toml", []string{"runc", "crun"}},
+		{"2.x reading a version 2 file", c2, "custom-1.7.toml", nil},
+	}
+	if c17 := os.Getenv("EXECGUARD_CONTAINERD_1_7"); c17 != "" {
+		cases = append(cases,
+			struct {
+				name, binary, file string
+				runtimes           []string
+			}{"1.7 default", c17, "containerd-1.7.35-default.toml", nil},
+			struct {
+				name, binary, file string
+				runtimes           []string
+			}{"1.7 custom", c17, "custom-1.7.toml", nil})
+	} else {
+		t.Log("EXECGUARD_CONTAINERD_1_7 not set: containerd 1.7 not checked")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(t.TempDir(), "execguard-runtime")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data, err := os.ReadFile(filepath.Join(root, "install", "containerd", "testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Keep the node's own drop-in directory out of the comparison.
+			data = bytes.ReplaceAll(data, []byte("/etc/containerd/conf.d/*.toml"), []byte(filepath.Join(dir, "none.d", "*.toml")))
+			main := filepath.Join(dir, "config.toml")
+			if err := os.WriteFile(main, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dump := func() []string {
+				out, err := exec.Command(tc.binary, "--config", main, "config", "dump").Output()
+				if err != nil {
+					t.Fatalf("config dump: %v", err)
+				}
+				return strings.Split(string(out), "\n")
+			}
+			before := dump()
+			opts := install.Options{Paths: installPaths(dir, main, tc.binary), Engines: []string{install.Containerd},
+				Runtimes: tc.runtimes, WrapperSource: wrapper, NRI: install.NRINone}
+			res, err := install.Install(opts, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := dump()
+			changed := map[string]bool{}
+			for _, l := range strings.Split(fsplan.Unified(strings.Join(before, "\n"), strings.Join(after, "\n"), 0), "\n") {
+				if !strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "-") {
+					continue
+				}
+				body := strings.TrimSpace(l[1:])
+				key, _, _ := strings.Cut(body, " =")
+				changed[key] = true
+				if key != "BinaryName" && key != "disable" && key != "imports" {
+					t.Errorf("config dump line changed by install: %s", l)
+				}
+			}
+			for _, w := range res.Wired {
+				want := "BinaryName = '" + w.Wrapper + "'"
+				if !slices.ContainsFunc(after, func(l string) bool {
+					return strings.Contains(strings.ReplaceAll(l, `"`, "'"), want)
+				}) {
+					t.Errorf("config dump lacks %s", want)
+				}
+			}
+			if !changed["BinaryName"] {
+				t.Error("no BinaryName changed")
+			}
+			if _, err := install.Uninstall(opts, false); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := os.ReadFile(main); !bytes.Equal(got, data) {
+				t.Error("config not restored byte for byte")
+			}
+		})
+	}
+}
