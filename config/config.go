@@ -46,6 +46,13 @@ type Config struct {
 	// StateDir is shared with the NRI plugin: its per-container metadata and
 	// the wrapper's coverage marks.
 	StateDir string `toml:"state_dir"`
+	// PolicyFile is a D4C-style policy (YAML). Empty: the built-in default
+	// policy, or the interactive_action shorthand when it is log or block.
+	PolicyFile string `toml:"policy"`
+	// PolicyCompiler is the execguard command the wrapper has parse a
+	// changed policy file (the wrapper links no YAML parser). Empty: the
+	// execguard binary beside the wrapper's executable.
+	PolicyCompiler string `toml:"policy_compiler"`
 	// ClusterName and ClusterID name the Kubernetes cluster in events.
 	ClusterName string `toml:"cluster_name"`
 	ClusterID   string `toml:"cluster_id"`
@@ -160,6 +167,12 @@ func (c *Config) merge(f Config) {
 	if f.StateDir != "" {
 		c.StateDir = f.StateDir
 	}
+	if f.PolicyFile != "" {
+		c.PolicyFile = f.PolicyFile
+	}
+	if f.PolicyCompiler != "" {
+		c.PolicyCompiler = f.PolicyCompiler
+	}
 	if f.ClusterName != "" {
 		c.ClusterName = f.ClusterName
 	}
@@ -188,6 +201,12 @@ func (c Config) validate() error {
 	}
 	if !filepath.IsAbs(c.StateDir) {
 		problems = append(problems, fmt.Sprintf("state_dir %q: want an absolute path", c.StateDir))
+	}
+	if c.PolicyFile != "" && !filepath.IsAbs(c.PolicyFile) {
+		problems = append(problems, fmt.Sprintf("policy %q: want an absolute path", c.PolicyFile))
+	}
+	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
+		problems = append(problems, fmt.Sprintf("policy_compiler %q: want an absolute path", c.PolicyCompiler))
 	}
 	names := make([]string, 0, len(c.Runtimes))
 	for name := range c.Runtimes {
@@ -224,6 +243,11 @@ func (c *Config) sanitize() {
 	if !filepath.IsAbs(c.StateDir) {
 		c.StateDir = d.StateDir
 	}
+	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
+		c.PolicyCompiler = ""
+	}
+	// A relative policy path stays: the policy then fails to load and the
+	// fail mode decides, rather than a silently weaker default.
 	for name, p := range c.Runtimes {
 		if !filepath.IsAbs(p) {
 			if dp, ok := d.Runtimes[name]; ok {

@@ -159,6 +159,17 @@ type execguardDoc struct {
 	Truncated      bool   `json:"truncated,omitempty"`
 }
 
+// PolicyAlertRuleID names alerts a policy raises on anything but an
+// interactive entry leader; cloud_defend.matched_selectors says which
+// selectors matched.
+const PolicyAlertRuleID = "7b8e1f0a-3c55-4d2e-9a61-5f0d2c4b8e17"
+
+// policyAlertMembers are the members such an alert adds to its event.
+const policyAlertMembers = `"rule":{"id":"` + PolicyAlertRuleID + `","uuid":"` + PolicyAlertRuleID + `",` +
+	`"name":"execguard policy alert","description":"A process start matched an execguard policy response whose actions include alert; cloud_defend.matched_selectors names the selectors.",` +
+	`"category":"Policy","ruleset":"execguard"},` +
+	`"kibana":{"alert":{"severity":"medium","risk_score":47,"rule":{"rule_id":"` + PolicyAlertRuleID + `","name":"execguard policy alert"}}}`
+
 // alertMembers are the members an alert adds to its event: the seed rule,
 // its ATT&CK mapping and the severity Elastic's alerts carry. They never
 // change, so they are JSON text; TestAlertMembers checks they decode.

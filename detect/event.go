@@ -55,10 +55,17 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An alert on an interactive entry leader is the seed rule's; a policy
+	// may also alert on other processes (a netcat, an exec in a namespace),
+	// and those alerts must not claim the interactive-exec rule.
+	extra := alertMembers
+	if !r.Decision.Interactive {
+		extra = policyAlertMembers
+	}
 	size := len(event) + len(members) + 16
 	if r.Decision.Alert {
 		size *= 2
-		size += len(alertMembers)
+		size += len(extra)
 	}
 	buf := make([]byte, 0, size)
 	buf = appendLine(buf, event, "", members)
@@ -74,7 +81,7 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendLine(buf, alert, alertMembers, members), nil
+	return appendLine(buf, alert, extra, members), nil
 }
 
 func appendLine(buf, event []byte, extra string, members []byte) []byte {

@@ -309,3 +309,39 @@ func TestAlertMembers(t *testing.T) {
 		t.Errorf("rule.id = %v", got)
 	}
 }
+
+func TestPolicyAlertOnNonInteractiveProcess(t *testing.T) {
+	f := ttyExec()
+	f.Process.Terminal = false
+	f.Process.Args = []string{"nc", "-l", "4444"}
+	d := Decision{Action: ActionAlert, Alert: true, Selectors: []string{"netcat"}, PolicyRevision: "r1"}
+	r := Record{Facts: f, Decision: d, Policy: DefaultPolicy(), Host: Host{Name: "n"}, Time: time.Now()}
+	buf, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := bytes.Split(bytes.TrimSpace(buf), []byte("\n"))
+	if len(docs) != 2 {
+		t.Fatalf("got %d documents", len(docs))
+	}
+	var alert map[string]any
+	if err := json.Unmarshal(docs[1], &alert); err != nil {
+		t.Fatal(err)
+	}
+	if got := field(alert, "rule.id"); got != PolicyAlertRuleID {
+		t.Errorf("rule.id = %v, want the policy alert rule, not the interactive-exec rule", got)
+	}
+	if field(alert, "threat") != nil {
+		t.Errorf("a policy alert carries the interactive rule's threat mapping")
+	}
+	if got := field(alert, "cloud_defend.matched_selectors"); !equalJSON(got, []string{"netcat"}) {
+		t.Errorf("matched selectors = %v", got)
+	}
+	if got := field(alert, "execguard.policy_revision"); got != "r1" {
+		t.Errorf("policy revision = %v", got)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte("{"+policyAlertMembers+"}"), &m); err != nil {
+		t.Fatalf("policy alert members are not JSON: %v", err)
+	}
+}

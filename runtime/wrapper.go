@@ -86,7 +86,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		f.AddProblem("%v", cfgErr)
 		fmt.Fprintf(os.Stderr, "execguard: %v (using defaults where invalid)\n", cfgErr)
 	}
-	d := detect.Decide(f, policy)
+	d := decideCall(&f, cfg, &policy)
 	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: hostInfo(), Time: time.Now()}
 	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
 		// The mark tells the NRI plugin this container's calls pass through

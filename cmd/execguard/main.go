@@ -1,6 +1,10 @@
-// Command execguard is execguard's command-line tool for people: it checks
-// policies and tries them on sample exec calls.
+// Command execguard is execguard's command-line tool for people: it installs
+// execguard on a node, reports its status, checks policies and tries them on
+// sample exec calls.
 //
+//	execguard install [flags]
+//	execguard uninstall [flags]
+//	execguard status [flags]
 //	execguard policy check FILE...
 //	execguard policy test FILE [--event FILE.json] [--namespace NS --pod POD --tty ...]
 //	execguard policy default
@@ -31,11 +35,14 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `usage: execguard <command> [arguments]
 
 commands:
+  install                 put the wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin
+  uninstall               restore what install changed
+  status                  runtime, NRI, plugin, coverage, policy and event log of this node
   policy check FILE...    check policy files: every error, with file, line and column
   policy test FILE [...]  show what a policy does with an exec (execguard policy test -h)
   policy default          print the default policy, a documented example to start from
 
-Run "execguard policy <command> -h" for a command's flags.
+Run "execguard <command> -h" or "execguard policy <command> -h" for a command's flags.
 `
 
 func main() {
@@ -55,6 +62,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "policy":
 		code, err = runPolicy(args[1:], stdin, stdout, stderr)
+	case "install":
+		code, err = runInstall(args[1:], stdout, stderr)
+	case "uninstall":
+		code, err = runUninstall(args[1:], stdout, stderr)
+	case "status":
+		code, err = runStatus(args[1:], stdout, stderr)
 	default:
 		err = usagef("unknown command %q", args[0])
 	}

@@ -1,0 +1,61 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/execguard/execguard/config"
+	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/detect/policy"
+)
+
+// decideCall applies the configured policy to the facts. legacy carries the
+// fail mode and the interactive_action shorthand; problems met on the way
+// are added to the facts.
+//
+//   - policy = FILE: the file's policy, or, when it is invalid, the last good
+//     one (with the error recorded); when there never was a good one, the
+//     fail mode decides.
+//   - no policy file: the built-in default policy (log everything, alert on
+//     interactive entry leaders), unless interactive_action is log or block,
+//     the single-action shorthand that predates policies.
+func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detect.Decision {
+	// An exec whose process spec could not be read cannot be matched: in
+	// fail-closed mode it is refused whatever the policy says.
+	if !f.Process.Known && f.Operation == detect.OpExec && legacy.FailMode == detect.FailClosed {
+		return detect.Decide(*f, *legacy)
+	}
+	var p *policy.Policy
+	switch {
+	case cfg.PolicyFile != "":
+		var err error
+		p, err = policy.LoadOrLastGood(cfg.PolicyFile, cfg.StateDir, policy.HelperParser(policyCompiler(cfg)))
+		if err != nil {
+			f.AddProblem("policy: %v", err)
+			if p == nil {
+				legacy.Err = "policy " + cfg.PolicyFile + ": " + err.Error()
+				return detect.Decide(*f, *legacy)
+			}
+			legacy.Err = "policy " + cfg.PolicyFile + ": last good policy in force: " + err.Error()
+		}
+	case cfg.InteractiveAction == detect.ActionAlert:
+		p = policy.Default()
+	default:
+		return detect.Decide(*f, *legacy)
+	}
+	return policy.Decision(*f, p.Evaluate(*f, time.Now()), p.Revision())
+}
+
+// policyCompiler is the execguard command that parses policy files for the
+// wrapper: configured, or beside the wrapper's own executable.
+func policyCompiler(cfg config.Config) string {
+	if cfg.PolicyCompiler != "" {
+		return cfg.PolicyCompiler
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "/usr/local/bin/execguard"
+	}
+	return filepath.Join(filepath.Dir(exe), "execguard")
+}
