@@ -34,9 +34,15 @@ test: setup unit e2e
 demo: setup build
 	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER)
 
+# Go benchmarks, then the runtimes called directly vs through the wrapper, as
+# containerd and Podman call them (crun runs in a private mount namespace on a
+# hybrid cgroup layout; execguard-bench sees to that itself).
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./runtime/
-	$(GO) run ./cmd/execguard-bench -wrapper $(WRAPPER)
+	$(BIN)/execguard-bench -wrapper $(WRAPPER)
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime runc
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape containerd -runtime crun
 
 clean:
 	rm -rf $(BIN) .demo

@@ -51,9 +51,13 @@ func checkStatic(path string) error {
 	return nil
 }
 
+// ociVersion is what Podman 4 writes, and a version crun 1.8 accepts: it
+// refuses any ociVersion without "1.0" in it ("unknown version specified").
+const ociVersion = "1.0.2-dev"
+
 func containerSpec() *specs.Spec {
 	return &specs.Spec{
-		Version:  specs.Version,
+		Version:  ociVersion,
 		Root:     &specs.Root{Path: "rootfs", Readonly: true},
 		Hostname: "execguard-bench",
 		Process: &specs.Process{
@@ -94,7 +98,8 @@ func containerSpec() *specs.Spec {
 }
 
 // execProcess is the process file of an interactive exec, shaped like the
-// one containerd's CRI writes for `crictl exec -it`: terminal true, TERM set.
+// ones containerd's CRI writes for `crictl exec -it` and Podman for
+// `podman exec -it`: terminal true, TERM set.
 func execProcess() *specs.Process {
 	return &specs.Process{
 		Terminal:     true,

@@ -33,13 +33,14 @@ func (c *consoleSocket) setDeadline(t time.Time) error {
 	return c.l.SetDeadline(t)
 }
 
-// receive accepts one connection, takes the pty master fd sent over it and
-// closes it. The shim would keep it to relay the session; the benchmark's
-// exec runs `true`, so there is nothing to relay.
-func (c *consoleSocket) receive() error {
+// receive accepts one connection and returns the pty master fd sent over
+// it. The caller keeps it open until the runtime has exited, as the shim and
+// conmon keep it for the session: a master closed early hangs up the
+// terminal, and crun's exec child dies of the SIGHUP before it execs.
+func (c *consoleSocket) receive() (int, error) {
 	conn, err := c.l.AcceptUnix()
 	if err != nil {
-		return fmt.Errorf("console socket accept: %w", err)
+		return -1, fmt.Errorf("console socket accept: %w", err)
 	}
 	defer conn.Close()
 	// runc sends the pty's name as data alongside the fd.
@@ -47,26 +48,30 @@ func (c *consoleSocket) receive() error {
 	oob := make([]byte, unix.CmsgSpace(4))
 	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return fmt.Errorf("console socket read: %w", err)
+		return -1, fmt.Errorf("console socket read: %w", err)
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
-		return fmt.Errorf("console socket control message: %w", err)
+		return -1, fmt.Errorf("console socket control message: %w", err)
 	}
 	var fds []int
 	for i := range msgs {
 		got, err := unix.ParseUnixRights(&msgs[i])
 		if err != nil {
-			return fmt.Errorf("console socket rights: %w", err)
+			return -1, errors.Join(fmt.Errorf("console socket rights: %w", err), closeAll(fds))
 		}
 		fds = append(fds, got...)
 	}
+	if len(fds) != 1 {
+		return -1, errors.Join(fmt.Errorf("console socket: got %d fds, want 1 pty master", len(fds)), closeAll(fds))
+	}
+	return fds[0], nil
+}
+
+func closeAll(fds []int) error {
 	var errs []error
 	for _, fd := range fds {
 		errs = append(errs, unix.Close(fd))
-	}
-	if len(fds) != 1 {
-		errs = append(errs, fmt.Errorf("console socket: got %d fds, want 1 pty master", len(fds)))
 	}
 	return errors.Join(errs...)
 }

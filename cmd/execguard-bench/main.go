@@ -1,11 +1,21 @@
 // Command execguard-bench measures what the execguard runtime wrapper adds to
-// a runtime call, as a whole process: it runs the same runc command lines
+// a runtime call, as a whole process: it runs the same runtime command lines
 // directly and through the wrapper, interleaved, against a throwaway
 // container, and prints medians, p90s and the wrapped/direct ratios.
 //
-// It must run as root:
+// -runtime picks runc or crun, -shape the engine whose command lines and
+// wrapper installation are reproduced: containerd (go-runc's global flags,
+// the wrapper as execguard-<runtime> with EXECGUARD_CONFIG) or podman
+// (conmon's exec, the wrapper under the runtime's own name with
+// execguard.toml beside it). It must run as root:
 //
-//	execguard-bench -wrapper ./execguard-runc -runc /usr/sbin/runc -n 200
+//	execguard-bench -wrapper ./execguard-runc -n 200
+//	execguard-bench -wrapper ./execguard-runc -runtime crun -shape podman -n 100
+//
+// crun 1.8 refuses a hybrid cgroup layout (v1 controllers plus a cgroup2
+// mount such as /sys/fs/cgroup/unified); there a crun run re-executes itself
+// in a private mount namespace with the cgroup2 mount covered (mountns.go),
+// and says so in its output.
 package main
 
 import (
@@ -26,11 +36,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/execguard/execguard/config"
+	"golang.org/x/sys/unix"
 )
 
 type options struct {
 	wrapper       string
-	runc          string
+	runtime       string
+	real          string
+	shape         shape
 	busybox       string
 	n             int
 	warmup        int
@@ -39,21 +54,58 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.wrapper, "wrapper", "", "execguard runtime wrapper binary (required); called through a symlink named execguard-runc")
-	flag.StringVar(&o.runc, "runc", "/usr/sbin/runc", "real runc binary")
+	var shapeName string
+	flag.StringVar(&o.wrapper, "wrapper", "", "execguard runtime wrapper binary (required); called through a symlink named as -shape installs it")
+	flag.StringVar(&o.runtime, "runtime", "runc", "runtime to compare: runc or crun")
+	flag.StringVar(&o.real, "real", "", "real runtime binary (default /usr/sbin/runc or /usr/bin/crun, after -runtime)")
+	flag.StringVar(&shapeName, "shape", string(shapeContainerd), "command lines and wrapper installation of: containerd or podman")
 	flag.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox for the container's rootfs")
 	flag.IntVar(&o.n, "n", 200, "measured iterations per side and comparison")
 	flag.IntVar(&o.warmup, "warmup", 10, "unmeasured iterations per side before measuring")
 	flag.IntVar(&o.eventsPerExec, "events-per-exec", 2,
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
 	flag.Parse()
+	var errs []error
+	sh, err := parseShape(shapeName)
+	errs = append(errs, err, checkRuntime(o.runtime))
+	o.shape = sh
+	if o.real == "" {
+		o.real = defaultReal(o.runtime)
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
+		os.Exit(2)
+	}
 	if o.wrapper == "" || o.n < 1 || o.warmup < 0 || o.eventsPerExec < 0 || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if o.runtime == "crun" {
+		mounts, err := currentHybridMounts()
+		switch {
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
+			os.Exit(1)
+		case len(mounts) == 0:
+		case os.Getenv(privateCgroupEnv) == "":
+			// This process only waits for its re-executed self.
+			code, err := reexecPrivateCgroup()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
+			}
+			os.Exit(code)
+		default:
+			if err := coverCgroup2(mounts); err != nil {
+				fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
+				os.Exit(1)
+			}
+			fmt.Printf("crun: hybrid cgroup layout; both sides run in a private mount namespace with %s covered by an empty tmpfs\n",
+				strings.Join(mounts, ", "))
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o, os.Stdout)
+	err = run(ctx, o, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
@@ -64,26 +116,23 @@ func main() {
 // bench is one run's throwaway world: the temp dir and what lives in it.
 type bench struct {
 	opts     options
-	runc     string // absolute path of the real runc
-	wrapper  string // <tmp>/execguard-runc, a symlink to -wrapper
-	root     string // runc --root
+	tmp      string
+	real     string // absolute path of the real runtime
+	l        layout
 	id       string
-	bundle   string
-	logFile  string // --log, in the bundle as containerd has it
-	procFile string // --process of the interactive exec
 	eventLog string
 	env      []string
 	sock     *consoleSocket
-	execs    int // names each exec's pid file
+	execs    uint64 // names each exec's files
 }
 
 func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if os.Geteuid() != 0 {
-		return errors.New("must run as root (it creates a container with runc)")
+		return fmt.Errorf("must run as root (it creates a container with %s)", o.runtime)
 	}
-	runcPath, err := absExecutable(o.runc)
+	realPath, err := absExecutable(o.real)
 	if err != nil {
-		return fmt.Errorf("runc: %w", err)
+		return fmt.Errorf("%s: %w", o.runtime, err)
 	}
 	tmp, err := os.MkdirTemp("", "execguard-bench-")
 	if err != nil {
@@ -94,8 +143,13 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
 		}
 	}()
+	// The wrapper finds execguard.toml beside it only when called by an
+	// absolute path.
+	if tmp, err = filepath.Abs(tmp); err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
 
-	b, err := prepare(tmp, runcPath, o)
+	b, err := prepare(tmp, realPath, o)
 	if err != nil {
 		return err
 	}
@@ -104,14 +158,14 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err := b.startContainer(ctx); err != nil {
 		return err
 	}
-	b.sock, err = listenConsole(filepath.Join(tmp, "pty.sock"))
+	b.sock, err = listenConsole(b.l.console)
 	if err != nil {
 		return err
 	}
 	defer b.sock.Close()
 
-	fmt.Fprintf(w, "execguard-bench: runc %s, wrapper %s, %d iterations per side after %d warm-up, interleaved\n",
-		b.runc, o.wrapper, o.n, o.warmup)
+	fmt.Fprintf(w, "execguard-bench: %s %s with %s's command lines, wrapper %s as %s, %d iterations per side after %d warm-up, interleaved\n",
+		o.runtime, b.real, o.shape, o.wrapper, filepath.Base(b.l.wrapper), o.n, o.warmup)
 
 	before, err := eventLines(b.eventLog)
 	if err != nil {
@@ -121,7 +175,7 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
-	if err := report(w, "exec", "interactive exec: --console-socket --detach, terminal true", direct, wrapped); err != nil {
+	if err := report(w, ratioName("exec", o.shape, o.runtime), execWhat(o.shape, o.runtime), direct, wrapped); err != nil {
 		return err
 	}
 	after, err := eventLines(b.eventLog)
@@ -139,7 +193,7 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("passthrough: %w", err)
 	}
-	if err := report(w, "passthrough", "state", direct, wrapped); err != nil {
+	if err := report(w, ratioName("passthrough", o.shape, o.runtime), "state", direct, wrapped); err != nil {
 		return err
 	}
 	final, err := eventLines(b.eventLog)
@@ -152,36 +206,47 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	return nil
 }
 
-// prepare lays out the temp dir: runc root, bundle, exec process file,
+func execWhat(sh shape, runtimeName string) string {
+	switch {
+	case sh == shapePodman && runtimeName == "crun":
+		return "interactive exec as conmon runs it: --log-format=json --log, --detach --tty --console-socket, terminal true"
+	case sh == shapePodman:
+		return "interactive exec as conmon runs it: --detach --tty --console-socket, terminal true"
+	default:
+		return "interactive exec: --console-socket --detach, terminal true"
+	}
+}
+
+// prepare lays out the temp dir: runtime root, bundle, exec process file,
 // wrapper link and its config.
-func prepare(tmp, runcPath string, o options) (*bench, error) {
+func prepare(tmp, realPath string, o options) (*bench, error) {
 	id, err := randomID()
 	if err != nil {
 		return nil, err
 	}
-	// containerd's bundle dir is named after the container; keep that shape.
-	bundle := filepath.Join(tmp, id)
 	b := &bench{
 		opts:     o,
-		runc:     runcPath,
-		wrapper:  filepath.Join(tmp, "execguard-runc"),
-		root:     filepath.Join(tmp, "runc-root"),
+		tmp:      tmp,
+		real:     realPath,
+		l:        newLayout(o.shape, o.runtime, tmp, id),
 		id:       id,
-		bundle:   bundle,
-		logFile:  filepath.Join(bundle, "log.json"),
-		procFile: filepath.Join(tmp, "process.json"),
 		eventLog: filepath.Join(tmp, "events.ndjson"),
 	}
-	for _, d := range []string{b.root, b.bundle} {
+	for _, d := range []string{b.l.root, b.l.bundle, filepath.Dir(b.l.wrapper), filepath.Dir(b.l.config)} {
+		if d == "" {
+			continue
+		}
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
 	}
-	if err := makeBundle(b.bundle, o.busybox); err != nil {
+	if err := makeBundle(b.l.bundle, o.busybox); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(b.procFile, execProcess()); err != nil {
-		return nil, err
+	if b.l.process != "" {
+		if err := writeJSON(b.l.process, execProcess()); err != nil {
+			return nil, err
+		}
 	}
 	// A symlink, not a copy: the wrapper finds its runtime by the name it is
 	// called by, and exec'ing the very file given keeps page-cache effects
@@ -191,28 +256,37 @@ func prepare(tmp, runcPath string, o options) (*bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wrapper: %w", err)
 	}
-	if err := os.Symlink(wrapperPath, b.wrapper); err != nil {
+	if err := os.Symlink(wrapperPath, b.l.wrapper); err != nil {
 		return nil, fmt.Errorf("wrapper: %w", err)
 	}
-	cfg := filepath.Join(tmp, "config.toml")
-	if err := os.WriteFile(cfg, []byte(wrapperConfig(b.eventLog, b.runc)), 0o644); err != nil {
+	if err := os.WriteFile(b.l.config, []byte(wrapperConfig(b.eventLog, o.runtime, b.real)), 0o644); err != nil {
 		return nil, fmt.Errorf("wrapper config: %w", err)
 	}
-	// Both sides get the same environment, so only the binary differs;
-	// runc ignores the variable.
-	b.env = append(os.Environ(), "EXECGUARD_CONFIG="+cfg)
+	b.env = runtimeEnv(os.Environ(), b.l)
 	return b, nil
 }
 
-func wrapperConfig(eventLog, runcPath string) string {
-	return fmt.Sprintf("event_log = %q\nstate_dir = %q\ninteractive_action = \"alert\"\nfail_mode = \"open\"\n\n[runtimes]\nrunc = %q\n",
-		eventLog, filepath.Join(filepath.Dir(eventLog), "state"), runcPath)
+// runtimeEnv is the environment of both sides' calls, so only the binary
+// differs; the runtimes ignore EXECGUARD_CONFIG. Podman's conmon does not
+// pass its caller's environment on, so there the variable is dropped and the
+// wrapper must find its file beside itself.
+func runtimeEnv(base []string, l layout) []string {
+	env := make([]string, 0, len(base)+1)
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, config.EnvPath+"=") {
+			env = append(env, kv)
+		}
+	}
+	if l.configEnv {
+		env = append(env, config.EnvPath+"="+l.config)
+	}
+	return env
 }
 
 func randomID() (string, error) {
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("container id: %w", err)
+		return "", fmt.Errorf("random id: %w", err)
 	}
 	return hex.EncodeToString(buf), nil
 }
@@ -225,29 +299,39 @@ func absExecutable(path string) (string, error) {
 	return filepath.Abs(p)
 }
 
-// startContainer runs the container detached with the real runc. Its stdio
-// is /dev/null: a pipe would be inherited by the container's init and never
-// reach EOF. Errors come back through runc's --log.
+// globalRoot is --root where the layout has one.
+func (b *bench) globalRoot() []string {
+	if b.l.root == "" {
+		return nil
+	}
+	return []string{"--root", b.l.root}
+}
+
+// startContainer runs the container detached with the real runtime. Its
+// stdio is /dev/null: a pipe would be inherited by the container's init and
+// never reach EOF. Errors come back through the runtime's --log.
 func (b *bench) startContainer(ctx context.Context) error {
-	runLog := filepath.Join(filepath.Dir(b.root), "run-log.json")
-	cmd := exec.CommandContext(ctx, b.runc, "--root", b.root, "--log", runLog, "--log-format", "json",
-		"run", "--detach", "--bundle", b.bundle, b.id)
+	runLog := filepath.Join(b.tmp, "run-log.json")
+	args := append(b.globalRoot(), "--log", runLog, "--log-format", "json",
+		"run", "--detach", "--bundle", b.l.bundle, b.id)
+	cmd := exec.CommandContext(ctx, b.real, args...)
 	if err := cmd.Run(); err != nil {
 		msg, _ := os.ReadFile(runLog)
-		return fmt.Errorf("runc run: %w: %s", err, bytes.TrimSpace(msg))
+		return fmt.Errorf("%s run: %w: %s", b.opts.runtime, err, bytes.TrimSpace(msg))
 	}
 	return nil
 }
 
-// deleteContainer removes the container with the real runc, if runc ever
+// deleteContainer removes the container with the real runtime, if it ever
 // recorded it.
 func (b *bench) deleteContainer() error {
-	if _, err := os.Stat(filepath.Join(b.root, b.id)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(b.l.stateRoot, b.id)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	out, err := exec.Command(b.runc, "--root", b.root, "delete", "--force", b.id).CombinedOutput()
+	args := append(b.globalRoot(), "delete", "--force", b.id)
+	out, err := exec.Command(b.real, args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("runc delete --force %s: %w: %s", b.id, err, bytes.TrimSpace(out))
+		return fmt.Errorf("%s delete --force %s: %w: %s", b.opts.runtime, b.id, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -256,7 +340,7 @@ func (b *bench) deleteContainer() error {
 // first, so drift and order effects hit both alike. The first warmup
 // iterations are not kept.
 func (b *bench) compare(ctx context.Context, once func(ctx context.Context, rt string) (time.Duration, error)) (direct, wrapped []time.Duration, err error) {
-	sides := [2]string{b.runc, b.wrapper}
+	sides := [2]string{b.real, b.l.wrapper}
 	samples := [2][]time.Duration{make([]time.Duration, 0, b.opts.n), make([]time.Duration, 0, b.opts.n)}
 	for i := range b.opts.warmup + b.opts.n {
 		order := [2]int{0, 1}
@@ -283,26 +367,54 @@ func (b *bench) compare(ctx context.Context, once func(ctx context.Context, rt s
 	return samples[0], samples[1], nil
 }
 
-// consoleTimeout bounds the wait for runc to hand over the pty.
+// consoleTimeout bounds the wait for the runtime to hand over the pty.
 const consoleTimeout = 30 * time.Second
 
-// execOnce runs the interactive exec exactly as containerd's shim does for
-// `crictl exec -it`, and times it from fork until the runtime has exited and
-// the pty master has been received.
-func (b *bench) execOnce(ctx context.Context, rt string) (time.Duration, error) {
+// nextExec lays out the next exec's files: Podman writes a fresh exec
+// directory with the process file for every exec; containerd's shim a pid
+// file beside the one process file.
+func (b *bench) nextExec() (execFiles, error) {
 	b.execs++
-	pidFile := filepath.Join(b.bundle, fmt.Sprintf("%d.pid", b.execs))
+	if b.opts.shape != shapePodman {
+		return containerdExecFiles(b.l, b.execs), nil
+	}
+	execID, err := randomID()
+	if err != nil {
+		return execFiles{}, err
+	}
+	f := podmanExecFiles(b.l.bundle, execID, b.execs, b.opts.runtime)
+	if err := os.Mkdir(f.dir, 0o700); err != nil {
+		return execFiles{}, fmt.Errorf("exec dir: %w", err)
+	}
+	return f, writeJSON(f.process, execProcess())
+}
+
+// execOnce runs the interactive exec exactly as the engine does for an
+// interactive session (`crictl exec -it`, `podman exec -it`), and times it
+// from fork until the runtime has exited and the pty master has been
+// received. The files are laid out before the clock starts.
+func (b *bench) execOnce(ctx context.Context, rt string) (time.Duration, error) {
+	f, err := b.nextExec()
+	if err != nil {
+		return 0, err
+	}
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, rt, "--root", b.root, "--log", b.logFile, "--log-format", "json",
-		"exec", "--process", b.procFile, "--console-socket", b.sock.path, "--detach", "--pid-file", pidFile, b.id)
+	cmd := exec.CommandContext(ctx, rt, execArgv(b.opts.shape, b.opts.runtime, b.l, f, b.id)...)
 	cmd.Env = b.env
-	// go-runc collects a detached exec's combined output; do the same.
+	// Both engines collect a detached exec's output; do the same.
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := b.sock.setDeadline(time.Now().Add(consoleTimeout)); err != nil {
 		return 0, fmt.Errorf("console socket: %w", err)
 	}
-	received := make(chan error, 1)
-	go func() { received <- b.sock.receive() }()
+	type pty struct {
+		fd  int
+		err error
+	}
+	received := make(chan pty, 1)
+	go func() {
+		fd, err := b.sock.receive()
+		received <- pty{fd, err}
+	}()
 
 	start := time.Now()
 	runErr := cmd.Run()
@@ -310,17 +422,35 @@ func (b *bench) execOnce(ctx context.Context, rt string) (time.Duration, error) 
 		// Unblock the receiver: no runtime will connect now.
 		_ = b.sock.setDeadline(time.Now())
 	}
-	recvErr := <-received
+	master := <-received
 	elapsed := time.Since(start)
+	recvErr := master.err
+	if master.err == nil {
+		// The exec runs `true`: there is no session to relay.
+		recvErr = unix.Close(master.fd)
+	}
 
 	if runErr != nil {
-		return 0, fmt.Errorf("%s: %w: %s", filepath.Base(rt), runErr, strings.TrimSpace(out.String()))
+		msg := strings.TrimSpace(out.String())
+		if f.log != "" {
+			if l, err := os.ReadFile(f.log); err == nil {
+				msg += " " + string(bytes.TrimSpace(l))
+			}
+		}
+		return 0, fmt.Errorf("%s: %w: %s", rt, runErr, msg)
 	}
 	if recvErr != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Base(rt), recvErr)
+		return 0, fmt.Errorf("%s: %w", rt, recvErr)
 	}
-	if err := os.Remove(pidFile); err != nil {
-		return 0, fmt.Errorf("%s: pid file: %w", filepath.Base(rt), err)
+	// The pid file proves the runtime started the process; then the exec's
+	// files go, as the engine removes them.
+	if err := os.Remove(f.pidFile); err != nil {
+		return 0, fmt.Errorf("%s: pid file: %w", rt, err)
+	}
+	if f.dir != "" {
+		if err := os.RemoveAll(f.dir); err != nil {
+			return 0, fmt.Errorf("exec dir: %w", err)
+		}
 	}
 	return elapsed, nil
 }
@@ -328,7 +458,7 @@ func (b *bench) execOnce(ctx context.Context, rt string) (time.Duration, error) 
 // stateOnce times a call the wrapper only passes through.
 func (b *bench) stateOnce(ctx context.Context, rt string) (time.Duration, error) {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, rt, "--root", b.root, "state", b.id)
+	cmd := exec.CommandContext(ctx, rt, stateArgv(b.l, b.id)...)
 	cmd.Env = b.env
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -336,17 +466,17 @@ func (b *bench) stateOnce(ctx context.Context, rt string) (time.Duration, error)
 	err := cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("%s state: %w: %s", filepath.Base(rt), err, strings.TrimSpace(out.String()))
+		return 0, fmt.Errorf("%s state: %w: %s", rt, err, strings.TrimSpace(out.String()))
 	}
 	var st struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
-		return 0, fmt.Errorf("%s state output: %w: %s", filepath.Base(rt), err, out.Bytes())
+		return 0, fmt.Errorf("%s state output: %w: %s", rt, err, out.Bytes())
 	}
 	if st.ID != b.id || st.Status != "running" {
-		return 0, fmt.Errorf("%s state: container %q is %q, want %q running", filepath.Base(rt), st.ID, st.Status, b.id)
+		return 0, fmt.Errorf("%s state: container %q is %q, want %q running", rt, st.ID, st.Status, b.id)
 	}
 	return elapsed, nil
 }
