@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,7 +16,6 @@ import (
 	"github.com/containerd/nri/pkg/api"
 	"github.com/sirupsen/logrus"
 
-	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/state"
 )
 
@@ -47,9 +49,9 @@ func (l latencies) report(b *testing.B) {
 	b.ReportMetric(float64(pct(all, 1).Microseconds()), "max-µs/event")
 }
 
-// benchPlugin is a plugin with 1,000 containers indexed (half of them
-// covered) and an event log of 4 MiB of other containers' events.
-func benchPlugin(b *testing.B) (*Plugin, *api.PodSandbox, string, string) {
+// benchPlugin is a plugin with 1,000 containers indexed, half of them
+// covered (the wrapper's marks, every tenth covered one interactive).
+func benchPlugin(b *testing.B) (*Plugin, *api.PodSandbox, string) {
 	b.Helper()
 	dir := b.TempDir()
 	s := DefaultSettings()
@@ -62,34 +64,33 @@ func benchPlugin(b *testing.B) (*Plugin, *api.PodSandbox, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var fill []byte
-	for i := 0; len(fill) < 4<<20; i++ {
-		fill = append(fill, filler(i, 900)...)
-	}
-	if err := os.WriteFile(s.EventLog, fill, 0o600); err != nil {
-		b.Fatal(err)
-	}
 	pod := &api.PodSandbox{Id: "pod", Name: "web-7d9f8b6c5-x2x4z", Namespace: "prod", Uid: "uid", RuntimeHandler: "runc",
 		Labels: map[string]string{"app.kubernetes.io/name": "web", "pod-template-hash": "7d9f8b6c5", "team": "payments"}}
 	var ctrs []*api.Container
 	for i := range 1000 {
 		id := fmt.Sprintf("%064x", i+1)
 		if i%2 == 0 {
-			state.MarkCovered(s.StateDir, id, state.Mark{})
+			_, m := wrapperStart(b, id, i%20 == 0, time.Now())
+			if err := state.MarkCovered(s.StateDir, id, m); err != nil {
+				b.Fatal(err)
+			}
 		}
 		ctrs = append(ctrs, &api.Container{Id: id, PodSandboxId: "pod", Name: "c", State: api.ContainerState_CONTAINER_RUNNING,
 			Annotations: map[string]string{"io.kubernetes.cri.image-name": "registry.example/web:1"}})
 	}
 	p.Synchronize(context.Background(), []*api.PodSandbox{pod}, ctrs)
-	return p, pod, s.StateDir, s.EventLog
+	if st := p.Status(); len(st.Covered) != 500 || len(st.Sessions) != 50 {
+		b.Fatalf("after synchronising: %d covered, %d sessions; want 500, 50", len(st.Covered), len(st.Sessions))
+	}
+	return p, pod, s.StateDir
 }
 
 // BenchmarkEvent handles one container's life, event by event, the way the
-// runtime sends them, with the wrapper's create (mark and start event)
-// between CreateContainer and StartContainer, untimed. Every other
-// container is interactive, so its stop writes an end event.
+// runtime sends them, with the wrapper's create (its coverage mark) between
+// CreateContainer and StartContainer, untimed. Every other container is
+// interactive, so its start reads the mark and its stop writes an end event.
 func BenchmarkEvent(b *testing.B) {
-	p, pod, stateDir, eventLog := benchPlugin(b)
+	p, pod, stateDir := benchPlugin(b)
 	ctx := context.Background()
 	lat := latencies{}
 	b.ResetTimer()
@@ -100,9 +101,10 @@ func BenchmarkEvent(b *testing.B) {
 			Annotations: map[string]string{"io.kubernetes.cri.image-name": "registry.example/web:1"}}
 		lat.time("create", func() { p.CreateContainer(ctx, pod, c) })
 		b.StopTimer()
-		state.MarkCovered(stateDir, c.Id, state.Mark{})
-		line, _ := startDoc(b, c.Id, tty, time.Now())
-		eventlog.Append(eventLog, line)
+		_, m := wrapperStart(b, c.Id, tty, time.Now())
+		if err := state.MarkCovered(stateDir, c.Id, m); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 		c.State = api.ContainerState_CONTAINER_RUNNING
 		lat.time("start", func() { p.StartContainer(ctx, pod, c) })
@@ -114,13 +116,16 @@ func BenchmarkEvent(b *testing.B) {
 	if p.Status().Containers != 1000 {
 		b.Fatalf("%d containers indexed after the run, want 1000", p.Status().Containers)
 	}
+	if got, want := ends(b, p.node.EventLog), (b.N+1)/2; got != want {
+		b.Fatalf("%d end events, want %d (one per interactive container)", got, want)
+	}
 	lat.report(b)
 }
 
 // BenchmarkSynchronize is a full synchronisation of 1,000 containers that
 // are all already indexed (a reconnection).
 func BenchmarkSynchronize(b *testing.B) {
-	p, pod, _, _ := benchPlugin(b)
+	p, pod, _ := benchPlugin(b)
 	var ctrs []*api.Container
 	for id, e := range p.ctrs {
 		ctrs = append(ctrs, &api.Container{Id: id, PodSandboxId: pod.Id, Name: e.rec.Name, State: api.ContainerState_CONTAINER_RUNNING,
@@ -130,4 +135,14 @@ func BenchmarkSynchronize(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		p.Synchronize(context.Background(), []*api.PodSandbox{pod}, ctrs)
 	}
+}
+
+// ends counts the end events in the event log.
+func ends(b *testing.B, path string) int {
+	b.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		b.Fatal(err)
+	}
+	return bytes.Count(data, []byte(`"type":["end"]`))
 }

@@ -20,9 +20,6 @@ const (
 	DefaultSocket      = api.DefaultSocketPath // /var/run/nri/nri.sock
 	DefaultPluginName  = "execguard"
 	DefaultPluginIndex = "10"
-	// DefaultStartWindow is how far back from the end of the event log the
-	// plugin looks for a container's start event (bytes).
-	DefaultStartWindow = 4 << 20
 	// DefaultStatusInterval bounds how often status.json is rewritten.
 	DefaultStatusInterval = 500 * time.Millisecond
 )
@@ -55,9 +52,6 @@ type Settings struct {
 	// runtime launches has its stderr discarded, so it wants a file.
 	LogFile string `toml:"log_file"`
 
-	// StartWindow is how many bytes back from the end of the event log the
-	// plugin reads to find a container's start event.
-	StartWindow int64 `toml:"start_event_window"`
 	// StatusInterval bounds how often status.json is rewritten ("500ms").
 	StatusInterval Duration `toml:"status_interval"`
 }
@@ -84,7 +78,6 @@ func DefaultSettings() Settings {
 		PluginName:      DefaultPluginName,
 		PluginIndex:     DefaultPluginIndex,
 		LogLevel:        "info",
-		StartWindow:     DefaultStartWindow,
 		StatusInterval:  Duration(DefaultStatusInterval),
 	}
 }
@@ -127,9 +120,6 @@ func ParseSettings(base Settings, text []byte) (Settings, error) {
 	set(&s.MetricsAddress, f.MetricsAddress)
 	set(&s.LogLevel, f.LogLevel)
 	set(&s.LogFile, f.LogFile)
-	if f.StartWindow != 0 {
-		s.StartWindow = f.StartWindow
-	}
 	if f.StatusInterval != 0 {
 		s.StatusInterval = f.StatusInterval
 	}
@@ -159,9 +149,6 @@ func (s Settings) Validate() error {
 	}
 	if _, err := logrus.ParseLevel(s.LogLevel); err != nil {
 		problems = append(problems, fmt.Sprintf("log_level: %v", err))
-	}
-	if s.StartWindow < 0 {
-		problems = append(problems, "start_event_window: want a size in bytes, 0 or more")
 	}
 	if s.StatusInterval < 0 {
 		problems = append(problems, "status_interval: want a positive duration")

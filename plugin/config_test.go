@@ -24,10 +24,9 @@ event_log = "/var/log/x.ndjson"
 metrics_address = "127.0.0.1:9464"
 log_level = "debug"
 status_interval = "2s"
-start_event_window = 1024
 `, func(s Settings) bool {
 			return s.StateDir == "/run/x" && s.EventLog == "/var/log/x.ndjson" && s.MetricsAddress == "127.0.0.1:9464" &&
-				s.LogLevel == "debug" && time.Duration(s.StatusInterval) == 2*time.Second && s.StartWindow == 1024 &&
+				s.LogLevel == "debug" && time.Duration(s.StatusInterval) == 2*time.Second &&
 				s.Socket == base.Socket && s.PluginName == base.PluginName
 		}, ""},
 		{"unknown key", `stat_dir = "/x"`, nil, "stat_dir"},

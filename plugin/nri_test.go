@@ -320,13 +320,10 @@ func waitSynced(t *testing.T, p *runningPlugin, since time.Time) plugin.Status {
 }
 
 // wrapperCreate does what the wrapper does on a container's create: mark the
-// container covered and write its container-start event. It returns the
-// start event's process.entity_id.
+// container covered with its start facts and write its container-start
+// event. It returns the start event's process.entity_id.
 func (n *node) wrapperCreate(id, name string, tty bool, args ...string) string {
 	n.t.Helper()
-	if err := state.MarkCovered(n.stateDir, id, state.Mark{}); err != nil {
-		n.t.Fatal(err)
-	}
 	f := detect.Facts{
 		Operation:  detect.OpContainerStart,
 		Subcommand: "create",
@@ -334,8 +331,13 @@ func (n *node) wrapperCreate(id, name string, tty bool, args ...string) string {
 		Container:  detect.Container{ID: id, Name: name, Runtime: "runc"},
 	}
 	pol := detect.DefaultPolicy()
-	buf, err := detect.Encode(detect.Record{Facts: f, Decision: detect.Decide(f, pol), Policy: pol,
-		Host: detect.Host{Name: "h", ID: "hid"}, Time: time.Now()})
+	dec := detect.Decide(f, pol)
+	rec := detect.Record{Facts: f, Decision: dec, Policy: pol, Host: detect.Host{Name: "h", ID: "hid"}, Time: time.Now()}
+	mark := state.Mark{EntityID: detect.ProcessEntityID(rec), Time: detect.Timestamp(rec), Interactive: dec.Interactive}
+	if err := state.MarkCovered(n.stateDir, id, mark); err != nil {
+		n.t.Fatal(err)
+	}
+	buf, err := detect.Encode(rec)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -404,12 +406,13 @@ func (n *node) record(id string) (state.Container, bool) {
 }
 
 // files lists what is under the state directory (relative names), with
-// each record's content; status.json is left out.
+// each record's content; status.json and the temporary files of writes
+// under way (.status-*, .tmp-*) are left out.
 func (n *node) files() map[string]string {
 	n.t.Helper()
 	out := map[string]string{}
 	filepath.WalkDir(n.stateDir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Base(path) == plugin.StatusFile {
+		if err != nil || d.IsDir() || filepath.Base(path) == plugin.StatusFile || strings.HasPrefix(filepath.Base(path), ".") {
 			return nil
 		}
 		rel, _ := filepath.Rel(n.stateDir, path)
@@ -564,6 +567,166 @@ func TestLifecycle(t *testing.T) {
 		fs, ok, err := plugin.ReadStatus(n.stateDir)
 		return err == nil && ok && fs.Containers == 0 && fs.Pods == 1 && fs.Connected
 	})
+}
+
+// TestEndPairing: the plugin learns a container's start from the wrapper's
+// coverage mark alone (the event log holds no start event here), and the
+// TERM=xterm of its environment counts only when the mark has no start facts.
+func TestEndPairing(t *testing.T) {
+	start := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	writeMark := func(m state.Mark) func(*node, string) {
+		return func(n *node, id string) {
+			if err := state.MarkCovered(n.stateDir, id, m); err != nil {
+				n.t.Fatal(err)
+			}
+		}
+	}
+	rawMark := func(content string) func(*node, string) {
+		return func(n *node, id string) {
+			path, err := state.CoveredPath(n.stateDir, id)
+			if err == nil {
+				err = os.MkdirAll(filepath.Dir(path), 0o750)
+			}
+			if err == nil {
+				err = os.WriteFile(path, []byte(content), 0o640)
+			}
+			if err != nil {
+				n.t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name    string
+		envTTY  bool                // TERM=xterm in the container's environment
+		mark    func(*node, string) // what the wrapper leaves at create; nil: no mark
+		want    map[string]any      // members of the end event; nil: no end event
+		covered bool
+	}{
+		{name: "interactive, from the mark", mark: writeMark(state.Mark{EntityID: "eid-shell", Time: start.Format(time.RFC3339Nano), Interactive: true}),
+			covered: true, want: map[string]any{
+				"process.entity_id": "eid-shell", "process.entry_leader.entity_id": "eid-shell",
+				"process.start": start.Format(time.RFC3339Nano), "execguard.pairing": "entity_id", "process.interactive": true,
+			}},
+		{name: "not interactive, TERM=xterm ignored", envTTY: true, covered: true,
+			mark: writeMark(state.Mark{EntityID: "eid-plain", Time: start.Format(time.RFC3339Nano)})},
+		{name: "empty mark of an older wrapper, TERM=xterm", envTTY: true, mark: rawMark(""), covered: true,
+			want: map[string]any{"process.entity_id": nil, "process.start": nil, "execguard.pairing": "container.id"}},
+		{name: "empty mark of an older wrapper, no TERM", mark: rawMark(""), covered: true},
+		{name: "unreadable mark, TERM=xterm", envTTY: true, mark: rawMark("{torn"), covered: true,
+			want: map[string]any{"process.entity_id": nil, "execguard.pairing": "container.id"}},
+		{name: "no mark, TERM=xterm", envTTY: true},
+	}
+	n := newNode(t)
+	rt := startRuntime(t, newProxy(t, n.socket), newCluster())
+	p := startPlugin(t, n.settings())
+	waitSynced(t, p, time.Time{})
+	dbg := pod("pod-dbg", "debug", nil)
+	rt.runPod(dbg)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("ctr-%d", i)
+			c := ctr(id, dbg, "c", tt.envTTY)
+			rt.createCtr(dbg, c)
+			if tt.mark != nil {
+				tt.mark(n, id)
+			}
+			rt.startCtr(dbg, c)
+			st := p.Status()
+			if got := contains(st.Covered, id); got != tt.covered {
+				t.Errorf("covered = %v, want %v (status %+v)", got, tt.covered, st)
+			}
+			var session *plugin.SessionInfo
+			for i := range st.Sessions {
+				if st.Sessions[i].ID == id {
+					session = &st.Sessions[i]
+				}
+			}
+			if (session != nil) != (tt.want != nil) {
+				t.Errorf("session in the status: %+v, want one: %v", session, tt.want != nil)
+			}
+			c.FinishedAt = time.Now().UnixNano()
+			c.ExitCode = 0
+			rt.stopCtr(dbg, c)
+			rt.removeCtr(dbg, c)
+			var ends []doc
+			for _, e := range n.events(plugin.ActionEnd) {
+				if e.str("container.id") == id {
+					ends = append(ends, e)
+				}
+			}
+			if tt.want == nil {
+				if len(ends) != 0 {
+					t.Fatalf("%d end events, want none: %v", len(ends), ends)
+				}
+				return
+			}
+			if len(ends) != 1 {
+				t.Fatalf("%d end events, want 1", len(ends))
+			}
+			for path, want := range tt.want {
+				if got := ends[0].get(path); got != want {
+					t.Errorf("end event %s = %v, want %v", path, got, want)
+				}
+			}
+			if wantID, _ := tt.want["process.entity_id"].(string); session != nil && session.EntityID != wantID {
+				t.Errorf("session entity id %q in the status, want %q", session.EntityID, wantID)
+			}
+		})
+	}
+	if alerts := n.events(plugin.ActionCoverage); len(alerts) != 1 || alerts[0].str("container.id") != fmt.Sprintf("ctr-%d", len(tests)-1) {
+		t.Errorf("coverage alerts %v, want one, for the container without a mark", alerts)
+	}
+	if st := p.Status(); !strings.Contains(st.LastError, "covered") {
+		t.Errorf("last error %q, want the unreadable mark named", st.LastError)
+	}
+}
+
+// TestEndWhileAway: containers created and stopped while no plugin ran; the
+// first synchronisation writes the end event an interactive one's mark calls
+// for, once, and none for the others.
+func TestEndWhileAway(t *testing.T) {
+	n := newNode(t)
+	c := newCluster()
+	web := pod("pod-web", "web", nil)
+	c.addPod(web)
+	startIDs := map[string]string{}
+	for _, tc := range []struct {
+		id       string
+		tty, env bool
+		covered  bool
+	}{
+		{"ctr-shell", true, false, true}, {"ctr-plain", false, true, true}, {"ctr-uncovered", true, true, false},
+	} {
+		ct := ctr(tc.id, web, tc.id, tc.env)
+		ct.State = api.ContainerState_CONTAINER_STOPPED
+		ct.FinishedAt = time.Now().UnixNano()
+		ct.ExitCode = 3
+		c.addCtr(ct)
+		if tc.covered {
+			startIDs[tc.id] = n.wrapperCreate(tc.id, tc.id, tc.tty, "/bin/sh")
+		}
+	}
+	rt := startRuntime(t, newProxy(t, n.socket), c)
+	p := startPlugin(t, n.settings())
+	waitSynced(t, p, time.Time{})
+	ends := n.events(plugin.ActionEnd)
+	if len(ends) != 1 {
+		t.Fatalf("%d end events, want 1 (the interactive container's): %v", len(ends), ends)
+	}
+	for path, want := range map[string]any{
+		"container.id": "ctr-shell", "process.entity_id": startIDs["ctr-shell"], "execguard.pairing": "entity_id",
+		"execguard.detected": "resync", "process.exit_code": float64(3),
+	} {
+		if got := ends[0].get(path); got != want {
+			t.Errorf("end event %s = %v, want %v", path, got, want)
+		}
+	}
+	// The runtime's own stop and removal that follow add none.
+	rt.stopCtr(web, c.ctrs["ctr-shell"])
+	rt.removeCtr(web, c.ctrs["ctr-shell"])
+	if got := len(n.events(plugin.ActionEnd)); got != 1 {
+		t.Errorf("%d end events after the stop and removal, want still 1", got)
+	}
 }
 
 func TestRuntimeRestart(t *testing.T) {

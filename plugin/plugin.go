@@ -7,7 +7,8 @@
 //   - reports every running container without the wrapper's coverage mark
 //     (<state_dir>/covered/<id>) as an alert and in its status;
 //   - writes the end event of a container whose init was an interactive
-//     entry leader, paired with the wrapper's container-start event;
+//     entry leader, paired with the wrapper's container-start event by what
+//     the wrapper's coverage mark records of it;
 //   - keeps <state_dir>/status.json and, when asked, Prometheus metrics.
 //
 // No handler ever returns an error to the runtime: a failure here must not
@@ -19,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,9 +42,6 @@ import (
 // sandbox before the runtime tells NRI about it.
 const markGrace = time.Minute
 
-// eventWindow bounds the event log read for one StartContainer.
-const eventWindow = 256 << 10
-
 type coverage int
 
 const (
@@ -59,11 +56,11 @@ type ctrEntry struct {
 	podID     string
 	state     api.ContainerState
 	coverage  coverage
-	since     time.Time // when found uncovered
-	alerted   time.Time // when its coverage alert was written
-	args      []string  // the init's command, bounded, for its end event
-	tty       bool      // TERM=xterm in its environment
-	start     *startInfo
+	since     time.Time  // when found uncovered
+	alerted   time.Time  // when its coverage alert was written
+	args      []string   // the init's command, bounded, for its end event
+	tty       bool       // TERM=xterm in its environment
+	start     *startInfo // from its coverage mark; nil while not covered
 	ended     bool
 	published bool // its record file is written
 }
@@ -98,7 +95,6 @@ type Plugin struct {
 	metricsOn  net.Addr
 	logFile    *os.File
 	statusKick chan struct{}
-	scanBuf    []byte // findStarts' buffer, kept between events
 	ctx        context.Context
 }
 
@@ -274,17 +270,26 @@ func (p *Plugin) synchronize(pods []*api.PodSandbox, ctrs []*api.Container) erro
 		}
 	}
 	p.pods = newPods
+	marked, err := p.marked()
+	errs = append(errs, err)
 	for _, c := range ctrs {
 		if !seen[c.GetId()] {
 			continue
 		}
 		e := p.index(newPods[c.GetPodSandboxId()], c)
 		if e.state == api.ContainerState_CONTAINER_STOPPED {
+			// Created and stopped while no plugin ran: its mark still
+			// says whether its end is due.
+			if e.start == nil && marked[c.GetId()] {
+				p.learnStart(e)
+			}
 			p.endIfInteractive(e, c, "resync")
 		}
 	}
-	errs = append(errs, p.removeStale(seen, began))
-	p.checkCoverage(p.running(), true)
+	errs = append(errs, p.removeStale(seen, marked, began))
+	if marked != nil {
+		p.checkCoverage(p.running(), marked)
+	}
 	p.synced = time.Now()
 	p.log.WithFields(logrus.Fields{"pods": len(p.pods), "containers": len(p.ctrs),
 		"took": time.Since(began).Round(time.Microsecond)}).Info("synchronized")
@@ -366,7 +371,7 @@ func (p *Plugin) StartContainer(_ context.Context, pod *api.PodSandbox, c *api.C
 		}
 		e := p.index(p.podOf(pod), c)
 		e.state = api.ContainerState_CONTAINER_RUNNING
-		p.checkCoverage([]*ctrEntry{e}, false)
+		p.checkCoverage([]*ctrEntry{e}, nil)
 		return nil
 	})
 	return nil
@@ -471,24 +476,40 @@ func (p *Plugin) forget(id string) error {
 	)
 }
 
+// marked lists the containers with the wrapper's coverage mark, once for a
+// whole synchronisation; nil when the listing failed.
+func (p *Plugin) marked() (map[string]bool, error) {
+	ids, err := state.ListCovered(p.node.StateDir)
+	if err := p.stateErr(err); err != nil {
+		return nil, fmt.Errorf("coverage marks not listed: %w", err)
+	}
+	marked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		marked[id] = true
+	}
+	return marked, nil
+}
+
 // removeStale removes the records of containers the runtime no longer has
 // and coverage marks no pod or container accounts for.
-func (p *Plugin) removeStale(seen map[string]bool, began time.Time) error {
+func (p *Plugin) removeStale(seen, marked map[string]bool, began time.Time) error {
 	var errs []error
-	recDir := filepath.Dir(mustPath(state.ContainerPath(p.node.StateDir, "x")))
-	for _, name := range listDir(recDir, &errs) {
-		id, ok := strings.CutSuffix(name, ".json")
-		if !ok || strings.HasPrefix(name, ".") || seen[id] {
-			continue
+	ids, err := state.ListContainers(p.node.StateDir)
+	errs = append(errs, p.stateErr(err))
+	for _, id := range ids {
+		if !seen[id] {
+			errs = append(errs, p.stateErr(state.RemoveContainer(p.node.StateDir, id)))
 		}
-		errs = append(errs, p.stateErr(state.RemoveContainer(p.node.StateDir, id)))
 	}
-	markDir := filepath.Dir(mustPath(state.CoveredPath(p.node.StateDir, "x")))
-	for _, id := range listDir(markDir, &errs) {
-		if seen[id] || p.pods[id] != nil || strings.HasPrefix(id, ".") {
+	for id := range marked {
+		if seen[id] || p.pods[id] != nil {
 			continue
 		}
-		st, err := os.Lstat(filepath.Join(markDir, id))
+		path, err := state.CoveredPath(p.node.StateDir, id)
+		if err != nil {
+			continue // ListCovered lists valid ids only
+		}
+		st, err := os.Lstat(path)
 		if err != nil || began.Sub(st.ModTime()) < markGrace {
 			continue
 		}
@@ -497,39 +518,22 @@ func (p *Plugin) removeStale(seen map[string]bool, began time.Time) error {
 	return errors.Join(errs...)
 }
 
-func listDir(dir string, errs *[]error) []string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			*errs = append(*errs, err)
-		}
-		return nil
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func mustPath(p string, err error) string {
-	if err != nil {
-		panic(err) // a constant, valid id
-	}
-	return p
-}
-
 // checkCoverage looks for the wrapper's mark of each running container,
-// alerts once on each one without it, and learns each one's start.
-func (p *Plugin) checkCoverage(entries []*ctrEntry, syncing bool) {
+// alerts once on each one without it, and learns each covered one's start
+// from its mark. marked, when given, holds the marked containers (listed
+// once for a synchronisation); otherwise each mark is looked up.
+func (p *Plugin) checkCoverage(entries []*ctrEntry, marked map[string]bool) {
 	now := time.Now()
-	want := map[string]bool{}
 	for _, e := range entries {
 		id := e.rec.ID
-		covered, err := state.Covered(p.node.StateDir, id)
-		if err := p.stateErr(err); err != nil {
-			p.log.WithField("container", id).WithError(err).Error("coverage unknown")
-			continue
+		covered := marked[id]
+		if marked == nil {
+			var err error
+			covered, err = state.Covered(p.node.StateDir, id)
+			if err := p.stateErr(err); err != nil {
+				p.log.WithField("container", id).WithError(err).Error("coverage unknown")
+				continue
+			}
 		}
 		if covered {
 			e.coverage = coverageCovered
@@ -544,34 +548,27 @@ func (p *Plugin) checkCoverage(entries []*ctrEntry, syncing bool) {
 		if e.coverage == coverageUncovered && e.alerted.IsZero() {
 			p.alertUncovered(e, now)
 		}
-		if e.start == nil && covered {
-			want[id] = true
+		// An uncovered container has no start event to pair an end with:
+		// its coverage alert reports it, and it gets no end event.
+		if covered && e.start == nil {
+			p.learnStart(e)
 		}
 	}
-	if len(want) > 0 {
-		window := p.settings.StartWindow
-		if !syncing {
-			// A start follows the wrapper's create by milliseconds: its
-			// event is near the end, and the runtime waits meanwhile.
-			window = min(window, eventWindow)
-		}
-		found, err := findStarts(p.node.EventLog, want, window, &p.scanBuf)
-		if err != nil {
-			p.log.WithError(err).Warn("event log unreadable: start events not found")
-		}
-		for id := range want {
-			if si, ok := found[id]; ok {
-				p.ctrs[id].start = &si
-			}
-		}
+}
+
+// learnStart reads a covered container's mark for what its end event pairs
+// with. A mark that cannot be read is logged and taken for one without start
+// facts; one that went meanwhile (the container is being removed) leaves
+// the start unknown.
+func (p *Plugin) learnStart(e *ctrEntry) {
+	m, ok, err := state.ReadMark(p.node.StateDir, e.rec.ID)
+	if err := p.stateErr(err); err != nil {
+		p.log.WithField("container", e.rec.ID).WithError(err).Warn("coverage mark unreadable: its end pairs by container id only")
+	} else if !ok {
+		return
 	}
-	for _, e := range entries {
-		if e.start == nil && e.tty {
-			// No start event to pair with: the init's terminal shows only in
-			// the environment the runtime gave it.
-			e.start = &startInfo{Interactive: true, Source: "env"}
-		}
-	}
+	si := startFromMark(m, e.tty)
+	e.start = &si
 }
 
 func (p *Plugin) alertUncovered(e *ctrEntry, now time.Time) {

@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/nri/pkg/adaptation"
 	"github.com/containerd/nri/pkg/api"
 
+	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
 )
@@ -80,9 +81,14 @@ func TestPreRegistered(t *testing.T) {
 	}
 
 	pods, ctrs := nodeContents(1000)
-	// Half of them the wrapper covers.
-	for _, c := range ctrs[:500] {
-		state.MarkCovered(stateDir, c.Id, state.Mark{})
+	// Half of them the wrapper covers; one in ten of those is interactive.
+	marks := map[string]state.Mark{}
+	for i, c := range ctrs[:500] {
+		m := wrapperMark(c.Id, i%10 == 0)
+		if err := state.MarkCovered(stateDir, c.Id, m); err != nil {
+			t.Fatal(err)
+		}
+		marks[c.Id] = m
 	}
 	sync := func(ctx context.Context, cb adaptation.SyncCB) error {
 		_, err := cb(ctx, pods, ctrs)
@@ -122,9 +128,18 @@ func TestPreRegistered(t *testing.T) {
 	if st.Mode != "pre-registered" || st.Runtime.Name != "testruntime" || len(st.Covered) != 500 || len(st.Uncovered) != 500 {
 		t.Errorf("status: mode %q runtime %+v covered %d uncovered %d", st.Mode, st.Runtime, len(st.Covered), len(st.Uncovered))
 	}
-	entries, _ := os.ReadDir(filepath.Join(stateDir, "containers"))
-	if len(entries) != 1000 {
-		t.Errorf("%d records, want 1000", len(entries))
+	if ids, err := state.ListContainers(stateDir); err != nil || len(ids) != 1000 {
+		t.Errorf("%d records, want 1000 (%v)", len(ids), err)
+	}
+	// The interactive ones are known from their marks, ready for their end.
+	if len(st.Sessions) != 50 {
+		t.Errorf("%d interactive sessions, want 50", len(st.Sessions))
+	}
+	for _, s := range st.Sessions {
+		m := marks[s.ID]
+		if !m.Interactive || s.EntityID != m.EntityID || s.Time.UTC().Format(time.RFC3339Nano) != m.Time || s.Source != "mark" || s.Ended {
+			t.Errorf("session %+v, mark %+v", s, m)
+		}
 	}
 
 	rss := residentBytes(t, st.PID)
@@ -145,6 +160,28 @@ func TestPreRegistered(t *testing.T) {
 	if err != nil || !ok || rec.PodLabels["team"] != "payments" || rec.PodName != pod.Name {
 		t.Errorf("record of a new container: %+v, %v, %v", rec, ok, err)
 	}
+	// An interactive container's stop: its end event carries its mark's
+	// entity id; a non-interactive one's writes none.
+	for _, sc := range []*api.Container{ctrs[0], ctrs[1]} {
+		sc.State = api.ContainerState_CONTAINER_STOPPED
+		if _, err := r.StopContainer(ctx, &api.StopContainerRequest{Pod: pods[0], Container: sc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, err := os.ReadFile(eventLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Count(log, []byte(`"type":["end"]`)); got != 1 {
+		t.Errorf("%d end events, want 1:\n%s", got, log)
+	}
+	want := fmt.Sprintf(`"container":{"id":%q`, ctrs[0].Id)
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		if bytes.Contains(line, []byte(`"type":["end"]`)) &&
+			(!bytes.Contains(line, []byte(want)) || !bytes.Contains(line, []byte(`"entity_id":"`+marks[ctrs[0].Id].EntityID+`"`))) {
+			t.Errorf("end event without the container's id and mark's entity id %s: %s", marks[ctrs[0].Id].EntityID, line)
+		}
+	}
 
 	// The status command reads what the daemon keeps.
 	var out, errOut bytes.Buffer
@@ -153,6 +190,20 @@ func TestPreRegistered(t *testing.T) {
 		!strings.Contains(out.String(), "500 running uncovered") || !strings.Contains(out.String(), "not covered by execguard") {
 		t.Errorf("status exit %d:\n%s%s", code, out.String(), errOut.String())
 	}
+}
+
+// wrapperMark is the coverage mark the wrapper leaves at a container's
+// create, computed as the wrapper computes it.
+func wrapperMark(id string, tty bool) state.Mark {
+	f := detect.Facts{
+		Operation: detect.OpContainerStart, Subcommand: "create",
+		Process:   detect.Process{Known: true, Terminal: tty, Args: []string{"/app/server"}},
+		Container: detect.Container{ID: id},
+	}
+	pol := detect.DefaultPolicy()
+	d := detect.Decide(f, pol)
+	rec := detect.Record{Facts: f, Decision: d, Policy: pol, Time: time.Now()}
+	return state.Mark{EntityID: detect.ProcessEntityID(rec), Time: detect.Timestamp(rec), Interactive: d.Interactive}
 }
 
 // residentBytes reads a process's VmRSS.
