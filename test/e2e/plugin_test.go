@@ -22,8 +22,9 @@ import (
 // TestNRIPlugin runs execguard-nri as a daemon against a real containerd
 // node: a container created before execguard was installed is reported
 // uncovered; pod labels reach the wrapper's events; an interactive
-// container's stop writes an end event paired with its start; a restart of
-// containerd leaves the plugin connected with the same state.
+// container's stop writes an end event paired, through the wrapper's
+// coverage mark, with its start, and a non-interactive one's none; a restart
+// of containerd leaves the plugin connected with the same state.
 func TestNRIPlugin(t *testing.T) {
 	requirePrerequisites(t)
 	dir := t.TempDir()
@@ -131,24 +132,29 @@ func TestNRIPlugin(t *testing.T) {
 		t.Fatalf("%d container-start events for the web container, want 1", len(starts))
 	}
 	check(t, "container-start", starts[0], []expectation{{"orchestrator.resource.label", labels}})
+	checkMark(t, stateDir, webCtr, starts[0], false)
 	st = waitStatus(t, stateDir, "the web container covered", func(s plugin.Status) bool { return slices.Contains(s.Covered, webCtr) })
 
-	// An interactive container's end pairs with its start.
+	// An interactive container's end pairs with its start: the wrapper's
+	// mark holds the entity id and time of its container-start event.
 	ttyCtr, err := n.CreateContainer(webPod, "console", true, "sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Crictl("stop", "--timeout", "1", ttyCtr); err != nil {
-		t.Fatal(err)
-	}
-	ends := waitEvents(t, e, "event", plugin.ActionEnd, ttyCtr, 1)
 	ttyStart := filter(e.events(), "event", "container-start", ttyCtr)
 	if len(ttyStart) != 1 {
 		t.Fatalf("%d container-start events for the tty container", len(ttyStart))
 	}
+	checkMark(t, stateDir, ttyCtr, ttyStart[0], true)
+	if _, err := n.Crictl("stop", "--timeout", "1", ttyCtr); err != nil {
+		t.Fatal(err)
+	}
+	ends := waitEvents(t, e, "event", plugin.ActionEnd, ttyCtr, 1)
 	check(t, "end event", ends[0], []expectation{
 		{"event.type", []string{"end"}},
 		{"process.entity_id", ttyStart[0].str("process.entity_id")},
+		{"process.entry_leader.entity_id", ttyStart[0].str("process.entity_id")},
+		{"process.start", ttyStart[0].str("@timestamp")},
 		{"process.interactive", true},
 		{"execguard.pairing", "entity_id"},
 		{"orchestrator.resource.label", labels},
@@ -197,6 +203,17 @@ func TestNRIPlugin(t *testing.T) {
 		check(t, "exec alert after the restart", execs[0], []expectation{{"orchestrator.resource.label", labels}})
 	}
 	waitStatus(t, stateDir, "the late container covered", func(s plugin.Status) bool { return slices.Contains(s.Covered, lateCtr) })
+
+	// A non-interactive container's stop writes no end event. The plugin
+	// handles the stop (the container leaves the running covered ones) in
+	// the same step as it would write one.
+	if _, err := n.Crictl("stop", "--timeout", "1", lateCtr); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, stateDir, "the late container stopped", func(s plugin.Status) bool { return !slices.Contains(s.Covered, lateCtr) })
+	if got := filter(e.events(), "event", plugin.ActionEnd, lateCtr); len(got) != 0 {
+		t.Errorf("%d end events for a non-interactive container, want none: %v", len(got), got)
+	}
 
 	if err := n.RemovePod(legacyPod); err != nil {
 		t.Fatal(err)
@@ -279,6 +296,23 @@ func TestNRIPluginPreRegistered(t *testing.T) {
 	}
 	if plugin.Running(first) {
 		t.Errorf("the first plugin (pid %d) still runs", first)
+	}
+}
+
+// checkMark checks the wrapper's coverage mark of a container against its
+// container-start event: what the plugin pairs an end event with.
+func checkMark(t *testing.T, stateDir, id string, start doc, interactive bool) {
+	t.Helper()
+	m, ok, err := state.ReadMark(stateDir, id)
+	if err != nil || !ok {
+		t.Fatalf("mark of %s: %+v, %v, %v", id, m, ok, err)
+	}
+	want := state.Mark{EntityID: start.str("process.entity_id"), Time: start.str("@timestamp"), Interactive: interactive}
+	if m != want || m.EntityID == "" {
+		t.Errorf("mark of %s = %+v, want %+v from its container-start event", id, m, want)
+	}
+	if got, _ := start.get("process.interactive"); got != interactive {
+		t.Errorf("container-start of %s: process.interactive = %v, want %v", id, got, interactive)
 	}
 }
 
