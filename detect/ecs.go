@@ -33,6 +33,7 @@ type eventDoc struct {
 	Module    string   `json:"module"`
 	Severity  int      `json:"severity,omitempty"`
 	RiskScore int      `json:"risk_score,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
 	Created   string   `json:"created"`
 	Ingested  string   `json:"ingested"`
 }
@@ -46,12 +47,15 @@ type processDoc struct {
 	CommandLine      string     `json:"command_line,omitempty"`
 	WorkingDirectory string     `json:"working_directory,omitempty"`
 	Interactive      *bool      `json:"interactive,omitempty"`
+	Start            string     `json:"start,omitempty"`
+	End              string     `json:"end,omitempty"`
+	ExitCode         *int32     `json:"exit_code,omitempty"`
 	User             *idDoc     `json:"user,omitempty"`
 	Group            *idDoc     `json:"group,omitempty"`
 	EntryLeader      *leaderDoc `json:"entry_leader,omitempty"`
 	SessionLeader    *leaderDoc `json:"session_leader,omitempty"`
 	GroupLeader      *leaderDoc `json:"group_leader,omitempty"`
-	Parent           parentDoc  `json:"parent"`
+	Parent           *parentDoc `json:"parent,omitempty"`
 	Truncated        bool       `json:"-"`
 }
 
@@ -156,7 +160,13 @@ type execguardDoc struct {
 	PolicyRevision string `json:"policy_revision,omitempty"`
 	ImageDigest    string `json:"image_digest,omitempty"`
 	RuntimeHandler string `json:"runtime_handler,omitempty"`
-	Truncated      bool   `json:"truncated,omitempty"`
+	SandboxID      string `json:"sandbox_id,omitempty"`
+	// Pairing says how an end event pairs with its start: "entity_id" or,
+	// when the start's entity id is unknown, "container.id".
+	Pairing string `json:"pairing,omitempty"`
+	// Detected says when an end was seen later than it happened ("resync").
+	Detected  string `json:"detected,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
 }
 
 // PolicyAlertRuleID names alerts a policy raises on anything but an

@@ -155,29 +155,14 @@ func newDocument(r Record) *document {
 		doc.Event.Type = []string{"info"}
 		doc.Event.Outcome = "unknown"
 	}
-	if f.Container.Image != "" {
-		name, tag := splitImage(f.Container.Image)
-		doc.Container.Image = &imageDoc{Name: name, Tag: tag}
-	}
+	doc.Container.Image = imageOf(f.Container.Image)
 	if len(d.Selectors) > 0 {
 		doc.CloudDefend = &cloudDefendDoc{MatchedSelectors: d.Selectors}
 	}
 	doc.Execguard.PolicyRevision = d.PolicyRevision
 	doc.Execguard.ImageDigest = f.Container.ImageDigest
 	doc.Execguard.RuntimeHandler = f.Container.RuntimeHandler
-	if f.Container.PodName != "" || f.Container.PodNamespace != "" {
-		doc.Orchestrator = &orchestratorDoc{
-			Type:      "kubernetes",
-			Namespace: f.Container.PodNamespace,
-			Resource: resourceDoc{
-				Name: f.Container.PodName, Type: "pod", ID: f.Container.PodUID,
-				Label: f.Container.PodLabels,
-			},
-		}
-		if f.Cluster != (Cluster{}) {
-			doc.Orchestrator.Cluster = &clusterDoc{ID: f.Cluster.ID, Name: f.Cluster.Name}
-		}
-	}
+	doc.Orchestrator = orchestratorOf(f.Container, f.Cluster)
 	if len(f.Problems) > 0 {
 		doc.Error = &errorDoc{Message: strings.Join(f.Problems, "; ")}
 	}
@@ -194,7 +179,7 @@ func newDocument(r Record) *document {
 func newProcessDoc(f Facts, pid string, interactive bool) *processDoc {
 	p := &processDoc{
 		EntityID: pid,
-		Parent:   parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},
+		Parent:   &parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},
 	}
 	leader := leaderDoc{EntityID: pid, SameAsProcess: true}
 	if f.Process.Known {
@@ -223,6 +208,30 @@ func newProcessDoc(f Facts, pid string, interactive bool) *processDoc {
 	p.SessionLeader = &leader
 	p.GroupLeader = &leader
 	return p
+}
+
+func imageOf(ref string) *imageDoc {
+	if ref == "" {
+		return nil
+	}
+	name, tag := splitImage(ref)
+	return &imageDoc{Name: name, Tag: tag}
+}
+
+// orchestratorOf is the Kubernetes view of a container, when it is a pod's.
+func orchestratorOf(c Container, cluster Cluster) *orchestratorDoc {
+	if c.PodName == "" && c.PodNamespace == "" {
+		return nil
+	}
+	o := &orchestratorDoc{
+		Type:      "kubernetes",
+		Namespace: c.PodNamespace,
+		Resource:  resourceDoc{Name: c.PodName, Type: "pod", ID: c.PodUID, Label: c.PodLabels},
+	}
+	if cluster != (Cluster{}) {
+		o.Cluster = &clusterDoc{ID: cluster.ID, Name: cluster.Name}
+	}
+	return o
 }
 
 // capArgs bounds what one event carries, so a huge argument list still gives

@@ -37,9 +37,11 @@ func (p *podman) argv(args ...string) []string {
 	}
 	// crun 1.8 refuses the hybrid cgroup layout of this machine ("cgroups in
 	// hybrid mode not supported, drop all controllers from cgroupv2"); in a
-	// private mount namespace without the cgroup2 mount it sees plain v1.
+	// private mount namespace without the cgroup2 mount it sees plain v1. An
+	// empty tmpfs takes the mount's place, so that what crun writes there
+	// goes with the namespace instead of into the host's /sys/fs/cgroup.
 	return []string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
-		"umount /sys/fs/cgroup/unified && exec " + shellJoin(argv)}
+		"umount /sys/fs/cgroup/unified && mount -t tmpfs -o size=1m none /sys/fs/cgroup/unified && exec " + shellJoin(argv)}
 }
 
 func (p *podman) run(args ...string) (string, error) {
