@@ -51,7 +51,7 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 		if err != nil {
 			f.AddProblem("plugin metadata: %v", err)
 		} else if ok {
-			applyRecord(&f.Container, rec)
+			rec.Apply(&f.Container)
 		}
 	}
 	return f
@@ -113,27 +113,6 @@ func gatherCreate(c Call, f *detect.Facts) {
 	detect.ApplyAnnotations(&f.Container, cfg.Annotations)
 }
 
-// applyRecord lays the NRI plugin's record over what the annotations gave:
-// the plugin knows what annotations lack (pod labels on containerd, the pod
-// UID everywhere, the image digest, the runtime handler).
-func applyRecord(c *detect.Container, r state.Container) {
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&c.Name, r.Name)
-	set(&c.SandboxID, r.SandboxID)
-	set(&c.PodName, r.PodName)
-	set(&c.PodNamespace, r.PodNamespace)
-	set(&c.PodUID, r.PodUID)
-	set(&c.Image, r.Image)
-	set(&c.ImageDigest, r.ImageDigest)
-	set(&c.RuntimeHandler, r.RuntimeHandler)
-	if len(r.PodLabels) > 0 {
-		c.PodLabels = r.PodLabels
-	}
-}
 
 // execProcess reads the exec'd process: from --process, which the caller
 // deletes once the runtime returns, or else from the command line.

@@ -19,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/execguard/execguard/detect"
 )
 
 // DefaultDir is the state directory unless configured otherwise.
@@ -42,6 +44,29 @@ type Container struct {
 	Image          string            `json:"image,omitempty"`
 	ImageDigest    string            `json:"image_digest,omitempty"`
 	RuntimeHandler string            `json:"runtime_handler,omitempty"`
+}
+
+// Apply lays the record over what the annotations gave: the plugin knows
+// what annotations lack (pod labels on containerd, the pod UID everywhere,
+// the image digest, the runtime handler).
+func (r Container) Apply(c *detect.Container) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.ID, r.ID)
+	set(&c.Name, r.Name)
+	set(&c.SandboxID, r.SandboxID)
+	set(&c.PodName, r.PodName)
+	set(&c.PodNamespace, r.PodNamespace)
+	set(&c.PodUID, r.PodUID)
+	set(&c.Image, r.Image)
+	set(&c.ImageDigest, r.ImageDigest)
+	set(&c.RuntimeHandler, r.RuntimeHandler)
+	if len(r.PodLabels) > 0 {
+		c.PodLabels = r.PodLabels
+	}
 }
 
 // Mark is what the wrapper records of a container's start at create: the
