@@ -39,7 +39,7 @@ type eventDoc struct {
 }
 
 type processDoc struct {
-	EntityID         string     `json:"entity_id"`
+	EntityID         string     `json:"entity_id,omitempty"`
 	Name             string     `json:"name,omitempty"`
 	Executable       string     `json:"executable,omitempty"`
 	Args             []string   `json:"args,omitempty"`
@@ -64,7 +64,7 @@ type idDoc struct {
 }
 
 type leaderDoc struct {
-	EntityID      string        `json:"entity_id"`
+	EntityID      string        `json:"entity_id,omitempty"`
 	Name          string        `json:"name,omitempty"`
 	Executable    string        `json:"executable,omitempty"`
 	Args          []string      `json:"args,omitempty"`
