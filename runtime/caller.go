@@ -45,6 +45,12 @@ func readParent(pid int) parentProcess {
 	return p
 }
 
+// callerOf describes the process that ran the runtime for call c.
+func callerOf(c Call) (detect.Caller, parentProcess) {
+	p := readParent(os.Getppid())
+	return detect.Caller{PID: p.pid, Name: p.comm, Executable: p.exe, Engine: classifyCaller(c, p.comm)}, p
+}
+
 // classifyCaller names the engine that ran the runtime: from the parent's
 // name where it is one of the engines, else from the shape of the command
 // line, which each engine builds its own way (reference: runtime-calls.md).

@@ -28,9 +28,8 @@ func Gather(c Call, runtimeName, stateDir string) detect.Facts {
 	f := detect.Facts{Subcommand: c.Subcommand}
 	f.Container.ID = c.ContainerID
 	f.Container.Runtime = runtimeName
-	parent := readParent(os.Getppid())
-	f.Caller = detect.Caller{PID: parent.pid, Name: parent.comm, Executable: parent.exe,
-		Engine: classifyCaller(c, parent.comm)}
+	var parent parentProcess
+	f.Caller, parent = callerOf(c)
 
 	switch c.Subcommand {
 	case "exec":

@@ -66,9 +66,8 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 	if c.Subcommand == "" {
 		// Unreadable before the subcommand: both runtimes reject such a call
 		// themselves. Record it and let the runtime say why.
-		parent := readParent(os.Getppid())
-		f = detect.Facts{Operation: detect.OpUnknown,
-			Caller: detect.Caller{PID: parent.pid, Name: parent.comm, Executable: parent.exe, Engine: classifyCaller(c, parent.comm)}}
+		f = detect.Facts{Operation: detect.OpUnknown}
+		f.Caller, _ = callerOf(c)
 		f.Container.Runtime = name
 	} else {
 		f = Gather(c, name, cfg.StateDir)
