@@ -112,7 +112,6 @@ func gatherCreate(c Call, f *detect.Facts) {
 	detect.ApplyAnnotations(&f.Container, cfg.Annotations)
 }
 
-
 // execProcess reads the exec'd process: from --process, which the caller
 // deletes once the runtime returns, or else from the command line.
 func execProcess(c Call, f *detect.Facts) detect.Process {
