@@ -172,7 +172,7 @@ func (o Options) normalized() (Options, error) {
 		}
 	}
 	for _, p := range []string{o.Wrapper, o.WrapperDir, o.CRIOWrapperDir, o.Config, o.Policy, o.Backup, o.ContainerdConfig,
-		o.ContainerdDropIn, o.CRIOConfig, o.CRIODropInDir, o.PluginBinary, o.SystemdUnit} {
+		o.ContainerdDropIn, o.CRIOConfig, o.CRIODropInDir, o.PluginBinary, o.SystemdUnit, o.PluginLog} {
 		if !filepath.IsAbs(p) {
 			return o, fmt.Errorf("path %q: want an absolute path", p)
 		}
@@ -667,8 +667,9 @@ func (in *installer) planConfig() error {
 // hands it to the plugin, which discards its stderr, hence the log file.
 func (in *installer) pluginConf() []byte {
 	q, _ := tomledit.Quote(in.opts.Config)
+	logFile, _ := tomledit.Quote(in.opts.PluginLog)
 	return []byte("# Written by execguard install: settings of the execguard NRI plugin (see\n# plugin/README.md); execguard uninstall removes this file.\n" +
-		"execguard_config = " + q + "\nlog_file = \"/var/log/execguard/nri.log\"\n")
+		"execguard_config = " + q + "\nlog_file = " + logFile + "\n")
 }
 
 func (in *installer) planNRI() error {

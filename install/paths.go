@@ -55,6 +55,9 @@ type Paths struct {
 	// service, and SystemdUnit its unit file.
 	PluginBinary string
 	SystemdUnit  string
+	// PluginLog is the pre-registered plugin's diagnostic log (a launched
+	// plugin's stderr is discarded).
+	PluginLog string
 }
 
 // DefaultPaths are the standard locations.
@@ -73,6 +76,7 @@ func DefaultPaths() Paths {
 		CRIODropInDir:    crio.DefaultDropInDir,
 		PluginBinary:     "/usr/local/bin/execguard-nri",
 		SystemdUnit:      "/etc/systemd/system/execguard-nri.service",
+		PluginLog:        "/var/log/execguard/nri.log",
 	}
 }
 
@@ -97,6 +101,7 @@ func (p Paths) withDefaults() Paths {
 	set(&p.CRIODropInDir, d.CRIODropInDir)
 	set(&p.PluginBinary, d.PluginBinary)
 	set(&p.SystemdUnit, d.SystemdUnit)
+	set(&p.PluginLog, d.PluginLog)
 	return p
 }
 

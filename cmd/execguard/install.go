@@ -59,6 +59,7 @@ func nodeFlags(fs *flag.FlagSet) *install.Options {
 	fs.StringVar(&p.CRIOWrapperDir, "crio-wrapper-dir", p.CRIOWrapperDir, "directory of the runc/crun links CRI-O runs")
 	fs.StringVar(&p.PluginBinary, "plugin-path", p.PluginBinary, "where the NRI plugin is installed with --nri=systemd")
 	fs.StringVar(&p.SystemdUnit, "systemd-unit", p.SystemdUnit, "the NRI plugin's unit file with --nri=systemd")
+	fs.StringVar(&p.PluginLog, "plugin-log", p.PluginLog, "the pre-registered NRI plugin's diagnostic log")
 	return o
 }
 

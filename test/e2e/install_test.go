@@ -35,6 +35,7 @@ func installPaths(dir, containerdConfig, containerdBinary string) install.Paths 
 		CRIODropInDir:    filepath.Join(dir, "crio", "crio.conf.d"),
 		PluginBinary:     filepath.Join(dir, "bin", "execguard-nri"),
 		SystemdUnit:      filepath.Join(dir, "systemd", "execguard-nri.service"),
+		PluginLog:        filepath.Join(dir, "log", "nri.log"),
 	}
 }
 
