@@ -114,23 +114,23 @@ func Load(path string) (Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates a configuration file's content.
+// Parse decodes and validates a configuration file's content. The file is
+// decoded over the defaults, so what it leaves out keeps its default value
+// ([runtimes] entries are added to the default ones).
 func Parse(path string, data []byte) (Config, error) {
 	cfg := Default()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var file Config
-	if err := dec.Decode(&file); err != nil {
+	if err := dec.Decode(&cfg); err != nil {
 		// Salvage what a lenient read still gives: above all the runtime
 		// paths, without which no runtime call could run.
-		var loose Config
-		if toml.Unmarshal(data, &loose) == nil {
-			cfg.merge(loose)
-			cfg.sanitize()
+		loose := Default()
+		if toml.Unmarshal(data, &loose) != nil {
+			loose = Default()
 		}
-		return cfg, fmt.Errorf("config %s: %s", path, describe(err))
+		loose.sanitize()
+		return loose, fmt.Errorf("config %s: %s", path, describe(err))
 	}
-	cfg.merge(file)
 	if err := cfg.validate(); err != nil {
 		cfg.sanitize()
 		return cfg, fmt.Errorf("config %s: %w", path, err)
@@ -152,36 +152,6 @@ func (c Config) RuntimePath(argv0 string) (string, error) {
 // Policy is the decision setting the configuration gives.
 func (c Config) Policy() detect.Policy {
 	return detect.Policy{Interactive: c.InteractiveAction, FailMode: c.FailMode}
-}
-
-func (c *Config) merge(f Config) {
-	if f.EventLog != "" {
-		c.EventLog = f.EventLog
-	}
-	if f.InteractiveAction != "" {
-		c.InteractiveAction = f.InteractiveAction
-	}
-	if f.FailMode != "" {
-		c.FailMode = f.FailMode
-	}
-	if f.StateDir != "" {
-		c.StateDir = f.StateDir
-	}
-	if f.PolicyFile != "" {
-		c.PolicyFile = f.PolicyFile
-	}
-	if f.PolicyCompiler != "" {
-		c.PolicyCompiler = f.PolicyCompiler
-	}
-	if f.ClusterName != "" {
-		c.ClusterName = f.ClusterName
-	}
-	if f.ClusterID != "" {
-		c.ClusterID = f.ClusterID
-	}
-	for name, p := range f.Runtimes {
-		c.Runtimes[name] = p
-	}
 }
 
 func (c Config) validate() error {
