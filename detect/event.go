@@ -22,6 +22,21 @@ const (
 	maxCommandBytes = 8192
 )
 
+// RuleQuery2023 and RuleQuery2026 are Elastic's rule "Interactive Exec
+// Command Launched Against A Running Container" as written in 2023 and in
+// 2026 (EQL). execguard's events are shaped so that both match them unchanged;
+// the tests hold them to it.
+const (
+	RuleQuery2023 = `process where container.id : "*" and event.type== "start" and
+/* use of kubectl exec to enter a container */
+process.entry_leader.entry_meta.type : "container" and
+/* process is the inital process run in a container */
+process.entry_leader.same_as_process== true and
+/* interactive process */
+process.interactive == true`
+	RuleQuery2026 = `process where host.os.type == "linux" and event.type == "start" and event.action == "exec" and process.name in ("bash","dash","sh","tcsh","csh","zsh","ksh","fish","busybox") and process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and container.id like "*"`
+)
+
 // Host identifies the node in events.
 type Host struct {
 	Name string

@@ -6,27 +6,14 @@ import (
 	"github.com/execguard/execguard/detect/eql"
 )
 
-// Elastic's rule "Interactive Exec Command Launched Against A Running
-// Container", as written in 2023 and in 2026.
-const (
-	query2023 = `process where container.id : "*" and event.type== "start" and
-/* use of kubectl exec to enter a container */
-process.entry_leader.entry_meta.type : "container" and
-/* process is the inital process run in a container */
-process.entry_leader.same_as_process== true and
-/* interactive process */
-process.interactive == true`
-	query2026 = `process where host.os.type == "linux" and event.type == "start" and event.action == "exec" and process.name in ("bash","dash","sh","tcsh","csh","zsh","ksh","fish","busybox") and process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and container.id like "*"`
-)
-
 // TestRuleQueriesMatchEncodedEvents runs both versions of the rule over what
 // Encode writes for the calls that matter.
 func TestRuleQueriesMatchEncodedEvents(t *testing.T) {
-	q2023, err := eql.Compile(query2023)
+	q2023, err := eql.Compile(RuleQuery2023)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q2026, err := eql.Compile(query2026)
+	q2026, err := eql.Compile(RuleQuery2026)
 	if err != nil {
 		t.Fatal(err)
 	}

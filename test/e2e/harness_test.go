@@ -115,27 +115,6 @@ func lookPath(name string) (string, error) {
 	return "", fmt.Errorf("%s not found", name)
 }
 
-// buildWrapper builds cmd/execguard-runtime as execguard-runc, the name that
-// makes it stand in for runc.
-func buildWrapper(t *testing.T, dir string) string {
-	t.Helper()
-	goBin, err := lookPath("go")
-	if err != nil {
-		t.Fatalf("e2e prerequisites missing: go toolchain: %v", err)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "bin", "execguard-runc")
-	cmd := exec.Command(goBin, "build", "-o", out, "./cmd/execguard-runtime")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build wrapper: %v\n%s", err, b)
-	}
-	return out
-}
-
 func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -346,4 +325,30 @@ func tail(s string, lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return strings.Join(all, "\n")
+}
+
+// buildCommand builds one of the module's commands to out.
+func buildCommand(t *testing.T, pkg, out string) string {
+	t.Helper()
+	goBin, err := lookPath("go")
+	if err != nil {
+		t.Fatalf("e2e prerequisites missing: go toolchain: %v", err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goBin, "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// buildWrapper builds cmd/execguard-runtime as execguard-runc, the name that
+// makes it stand in for runc.
+func buildWrapper(t *testing.T, dir string) string {
+	t.Helper()
+	return buildCommand(t, "./cmd/execguard-runtime", filepath.Join(dir, "bin", "execguard-runc"))
 }

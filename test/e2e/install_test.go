@@ -39,25 +39,6 @@ func installPaths(dir, containerdConfig, containerdBinary string) install.Paths 
 	}
 }
 
-// buildCommand builds one of the module's commands to out.
-func buildCommand(t *testing.T, pkg, out string) string {
-	t.Helper()
-	goBin, err := lookPath("go")
-	if err != nil {
-		t.Fatalf("e2e prerequisites missing: go toolchain: %v", err)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(goBin, "build", "-o", out, pkg)
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
-
 // TestInstallOnRealContainerd installs execguard into a real containerd's
 // configuration, restarts it and checks that the wrapper sees execs and
 // status says so; then uninstalls, restarts, and checks that the

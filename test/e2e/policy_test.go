@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,7 +61,7 @@ type policyEnv struct {
 func newPolicyEnv(t *testing.T, failMode, src string) *policyEnv {
 	t.Helper()
 	e := newEnv(t, "alert")
-	buildCLI(t, filepath.Join(e.dir, "bin"))
+	buildCommand(t, "./cmd/execguard", filepath.Join(e.dir, "bin", "execguard"))
 	pe := &policyEnv{
 		env:        e,
 		policyPath: filepath.Join(e.dir, "policy.yaml"),
@@ -73,24 +72,6 @@ func newPolicyEnv(t *testing.T, failMode, src string) *policyEnv {
 		e.eventLog, pe.stateDir, failMode, pe.policyPath, realRunc)
 	replaceFile(t, e.configPath, cfg)
 	return pe
-}
-
-// buildCLI builds cmd/execguard into dir.
-func buildCLI(t *testing.T, dir string) {
-	t.Helper()
-	goBin, err := lookPath("go")
-	if err != nil {
-		t.Fatalf("e2e prerequisites missing: go toolchain: %v", err)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, "execguard"), "./cmd/execguard")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build execguard: %v\n%s", err, b)
-	}
 }
 
 // writePolicy replaces the policy file by rename, as an editor or a config
