@@ -21,9 +21,7 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -246,18 +244,11 @@ func (c *Config) read(p string) ([]byte, bool, error) {
 	case fsplan.Absent:
 		return nil, false, nil
 	case fsplan.Symlink:
-		real, err := c.Host.Resolve(p)
+		data, ok, err := c.Host.ReadFollowing(p)
 		if err != nil {
-			return nil, false, fmt.Errorf("containerd config %s: %w", p, err)
+			return nil, false, fmt.Errorf("containerd config %w", err)
 		}
-		data, err := os.ReadFile(c.Host.Local(real))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("containerd config %s: %w", p, err)
-		}
-		return data, true, nil
+		return data, ok, nil
 	}
 	return st.Data, true, nil
 }

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -115,18 +114,11 @@ func (c *Config) read(p string) ([]byte, bool, error) {
 	if data, ok := c.Overlay[p]; ok {
 		return data, data != nil, nil
 	}
-	real, err := c.Host.Resolve(p)
+	data, ok, err := c.Host.ReadFollowing(p)
 	if err != nil {
-		return nil, false, fmt.Errorf("CRI-O config %s: %w", p, err)
+		return nil, false, fmt.Errorf("CRI-O config %w", err)
 	}
-	data, err := os.ReadFile(c.Host.Local(real))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("CRI-O config %s: %w", p, err)
-	}
-	return data, true, nil
+	return data, ok, nil
 }
 
 // listDropIns walks the drop-in directory like CRI-O (filepath.Walk:

@@ -119,6 +119,23 @@ func (h Host) Read(p string) (State, error) {
 	return State{}, fmt.Errorf("%s: is a %s, not a regular file or symlink", p, st.Mode().Type())
 }
 
+// ReadFollowing reads the file at the host path, following symlinks the way
+// the host would (Resolve); ok is false when it does not exist.
+func (h Host) ReadFollowing(p string) (data []byte, ok bool, err error) {
+	real, err := h.Resolve(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", p, err)
+	}
+	data, err = os.ReadFile(h.Local(real))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", p, err)
+	}
+	return data, true, nil
+}
+
 // Exists reports whether the host path exists (following symlinks the way
 // the host would: a symlink under Root is resolved by the caller's kernel,
 // which is only right when Root is "/", so absolute targets are mapped).
