@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"os"
-	"strings"
 	"time"
 
 	"github.com/execguard/execguard/detect"
@@ -17,18 +15,6 @@ const (
 	ActionEnd        = detect.ActionEnd
 	agentName        = "execguard-nri"
 )
-
-// hostInfo identifies the node, as the wrapper names it in its events.
-func hostInfo() detect.Host {
-	h := detect.Host{}
-	if name, err := os.Hostname(); err == nil {
-		h.Name = name
-	}
-	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
-		h.ID = strings.TrimSpace(string(id))
-	}
-	return h
-}
 
 // docContext is what every plugin document says of the node.
 type docContext struct {

@@ -120,7 +120,7 @@ func New(s Settings, log *logrus.Logger) (*Plugin, error) {
 	if os.Getenv(api.PluginSocketEnvVar) != "" {
 		p.mode = "pre-registered"
 	}
-	p.docs.host = hostInfo()
+	p.docs.host = state.LocalHost()
 	p.metrics.gauges(p.counts)
 	p.applySettings(s)
 	return p, nil

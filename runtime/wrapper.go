@@ -86,7 +86,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		fmt.Fprintf(os.Stderr, "execguard: %v (using defaults where invalid)\n", cfgErr)
 	}
 	d := decideCall(&f, cfg, &policy)
-	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: hostInfo(), Time: time.Now()}
+	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: state.LocalHost(), Time: time.Now()}
 	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
 		// The mark tells the NRI plugin this container's calls pass through
 		// the wrapper (containers without one are reported as not covered),
@@ -174,15 +174,4 @@ func runtimeName(argv0, real string) string {
 		return n
 	}
 	return filepath.Base(real)
-}
-
-func hostInfo() detect.Host {
-	h := detect.Host{}
-	if name, err := os.Hostname(); err == nil {
-		h.Name = name
-	}
-	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
-		h.ID = strings.TrimSpace(string(id))
-	}
-	return h
 }

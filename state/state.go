@@ -78,6 +78,19 @@ type Mark struct {
 	Interactive bool   `json:"interactive"`
 }
 
+// LocalHost identifies this node as events name it: its host name and
+// /etc/machine-id.
+func LocalHost() detect.Host {
+	h := detect.Host{}
+	if name, err := os.Hostname(); err == nil {
+		h.Name = name
+	}
+	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
+		h.ID = strings.TrimSpace(string(id))
+	}
+	return h
+}
+
 // ValidID reports whether id can name a file in the state directory: not
 // empty, no path separator, not . or .., no NUL, at most 255 bytes.
 func ValidID(id string) error {
