@@ -3,13 +3,17 @@
 // events execguard writes, exactly as the rule is written.
 //
 // Supported: event categories and `any`; and, or, not, parentheses; ==, !=, <, <=, >, >=;
-// `:` (case-insensitive, wildcards), like, like~ (each with a single pattern or a list);
-// in, in~, not in, not in~; strings ("..." with \n \r \t \\ \" \u{XXXX}, and """raw"""),
-// numbers, true, false, null; dotted and `escaped` field names; // and /* */ comments.
-// Not supported: sequences, joins, pipes, functions, regex, math, optional (?) fields.
+// `:` (case-insensitive, wildcards), like, like~, regex, regex~ (each with a single pattern or
+// a list); in, in~, not in, not in~; `?field` optional fields; strings ("..." with \n \r \t \\
+// \" \u{XXXX}, and """raw"""), numbers, true, false, null; dotted and `escaped` field names;
+// // and /* */ comments; the functions startsWith, endsWith, stringContains, wildcard (each
+// also in its case-insensitive ~ form), length and cidrMatch.
+// Not supported, each refused with an error naming it: sequences, samples, joins, pipes, the
+// other functions (add, between, concat, indexOf, substring, ...), math, field-to-field
+// comparisons (Elasticsearch refuses those too).
 //
-// Matching follows Elasticsearch, which turns these queries into term, terms and wildcard
-// queries on keyword fields:
+// Matching follows Elasticsearch, which turns these queries into term, terms, wildcard,
+// prefix and regexp queries on keyword fields:
 //   - A field resolves to all its values: arrays (ECS multi-valued fields such as event.type)
 //     are flattened and JSON nulls dropped. A comparison holds when any value satisfies it,
 //     so a missing or null field satisfies no comparison except `== null`.
@@ -17,17 +21,51 @@
 //     `missing != "x"` is true, `["a","x"] != "x"` is false, `missing != null` is false.
 //   - `==`, `in` and ordering are type-aware: true equals JSON true, never the string "true";
 //     numbers compare numerically (1 == 1.0); strings compare only with strings.
-//   - `:`, like~ and in~ fold case; ==, like and in do not. `*` matches any run of characters,
-//     `?` exactly one; wildcards apply only to `:`, like and like~, and only to string values.
+//   - `:`, like~, regex~, in~ and the ~ functions fold case; ==, like, regex, in and the plain
+//     functions do not. `*` matches any run of characters, `?` exactly one; wildcards apply
+//     only to `:`, like, like~ and wildcard(), and only to string values.
+//   - regex and regex~ match the whole value (Lucene regular expressions are anchored).
+//   - startsWith, endsWith, stringContains, wildcard and cidrMatch of a field and literals
+//     become prefix, wildcard and term queries: any value of the field may match. length runs
+//     as a script, which reads the first value of an array only.
+//   - A function whose argument is null (a missing field) returns null; a condition on null
+//     is false, and `not` of it true, as must_not makes it.
 //   - The category must be one of event.category's values (case-sensitive); `any` matches
 //     every document, including ones without event.category.
 //   - Each dotted name is looked up both as nested objects and as flattened keys
 //     (a key literally named "event.type"), including mixes of the two.
+//
+// Deviations from Elasticsearch, all because there is no index mapping here:
+//   - `?field` and field behave alike: a field missing from the document is null. (In
+//     Elasticsearch a field missing from the mapping is an error unless written `?field`.)
+//   - Types come from the JSON value, not a mapping: a number is never equal to a string of
+//     digits, where a keyword field holding "42" would be equal to 42.
+//   - regex uses Go's RE2 engine, which runs in linear time. Patterns are checked against the
+//     Lucene syntax first: Lucene's optional operators (# @ & ~ < >), quotes, ^ and $ (literal
+//     characters in Lucene) and escapes other than \d \D \s \S \w \W and punctuation are
+//     refused unescaped, so a pattern never means something else here than there.
+//   - length counts UTF-16 code units, as Java's String.length does.
+//
+// Bounds: a query is at most MaxQueryBytes, nests at most MaxDepth levels, a list holds at
+// most MaxListLen values and a pattern at most MaxPatternBytes bytes; beyond, Compile fails
+// with a syntax error saying which bound.
 package eql
 
 import (
 	"encoding/json"
+	"net/netip"
+	"regexp"
 	"strings"
+	"unicode/utf8"
+)
+
+// Bounds on what Compile accepts, so a pathological query cannot make compiling or matching
+// slow. Real detection rules stay far below them.
+const (
+	MaxQueryBytes   = 64 << 10
+	MaxDepth        = 64
+	MaxListLen      = 4096
+	MaxPatternBytes = 4096
 )
 
 // Query is a compiled single-event EQL query. It is immutable and safe for concurrent use.
@@ -35,6 +73,13 @@ type Query struct {
 	src      string
 	category string // empty for `any`
 	cond     node
+	fields   []Field
+}
+
+// Field is a field a query reads.
+type Field struct {
+	Name     string // dotted
+	Optional bool   // written ?field
 }
 
 // Compile parses query. Errors are *SyntaxError values giving the line, column and what
@@ -49,138 +94,408 @@ func Compile(query string) (*Query, error) {
 }
 
 // Match reports whether doc (a JSON object decoded with encoding/json) satisfies the query.
-func (q *Query) Match(doc map[string]any) bool {
-	if q.category != "" && !anyValue(lookup(doc, []string{"event", "category"}), func(v any) bool {
-		return v == q.category
-	}) {
+// To match many queries against one document, Prepare it once and use MatchDocument.
+func (q *Query) Match(doc map[string]any) bool { return q.MatchDocument(Prepare(doc)) }
+
+// Document is a JSON object prepared for matching. It must not change once prepared.
+type Document struct {
+	m map[string]any
+	// dotted is true when some key contains a dot: lookups then also try flattened keys.
+	dotted bool
+}
+
+// Prepare readies doc for MatchDocument.
+func Prepare(doc map[string]any) *Document {
+	return &Document{m: doc, dotted: hasDottedKey(doc, 0)}
+}
+
+func hasDottedKey(v any, depth int) bool {
+	if depth > 64 {
+		return true // too deep to check: be exact rather than fast
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if strings.IndexByte(k, '.') >= 0 || hasDottedKey(c, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if hasDottedKey(c, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MatchDocument reports whether doc satisfies the query.
+func (q *Query) MatchDocument(doc *Document) bool {
+	if q.category != "" && !q.inCategory(doc) {
 		return false
 	}
 	return q.cond.eval(doc)
 }
 
+func (q *Query) inCategory(doc *Document) bool {
+	var buf [4]any
+	for _, v := range categoryField.walk(buf[:0], doc.m, 0, doc.dotted) {
+		if v == q.category {
+			return true
+		}
+	}
+	return false
+}
+
+var categoryField = newField([]string{"event", "category"}, false)
+
 // String returns the query's source text.
 func (q *Query) String() string { return q.src }
 
+// Category is the event category the query selects, "" for `any`.
+func (q *Query) Category() string { return q.category }
+
+// Fields lists the fields the query reads, in order of first use.
+func (q *Query) Fields() []Field { return append([]Field(nil), q.fields...) }
+
 type node interface {
-	eval(doc map[string]any) bool
+	eval(doc *Document) bool
+}
+
+// expr is a value-producing operand: a field, a literal or a function call. It is a struct,
+// not an interface, so that the value buffers of an evaluation stay on the stack.
+type expr struct {
+	field *field
+	call  *call
+	lit   any // when field and call are nil; nil is null
+}
+
+// valuesOf appends x's values (none for null) to buf.
+func valuesOf(x expr, buf []any, doc *Document) []any {
+	switch {
+	case x.field != nil:
+		return x.field.walk(buf, doc.m, 0, doc.dotted)
+	case x.call != nil:
+		return x.call.appendValues(buf, doc)
+	case x.lit != nil:
+		return append(buf, x.lit)
+	}
+	return buf
 }
 
 type field struct {
-	path []string
-	name string // dotted form, for messages
+	path     []string
+	name     string     // dotted form, for messages
+	keys     [][]string // keys[i][k]: path[i:i+k+1] joined with dots, for flattened keys
+	optional bool
 }
 
-func (f field) values(doc map[string]any) []any { return lookup(doc, f.path) }
+func newField(path []string, optional bool) *field {
+	f := &field{path: path, name: strings.Join(path, "."), optional: optional}
+	f.keys = make([][]string, len(path))
+	for i := range path {
+		for j := i + 1; j <= len(path); j++ {
+			f.keys[i] = append(f.keys[i], strings.Join(path[i:j], "."))
+		}
+	}
+	return f
+}
+
+// walk appends every value at path[i:] in v, trying nested objects and flattened dotted
+// keys at each level. Arrays are flattened (also arrays of objects on the way) and nulls
+// dropped; an object is not a value.
+func (f *field) walk(dst []any, v any, i int, dotted bool) []any {
+	switch x := v.(type) {
+	case nil:
+	case []any:
+		for _, e := range x {
+			dst = f.walk(dst, e, i, dotted)
+		}
+	case []string:
+		if i == len(f.path) {
+			for _, e := range x {
+				dst = append(dst, e)
+			}
+		}
+	case map[string]any:
+		if !dotted {
+			if i < len(f.path) {
+				if child, ok := x[f.path[i]]; ok {
+					dst = f.walk(dst, child, i+1, false)
+				}
+			}
+			break
+		}
+		for j := len(f.path); j > i; j-- {
+			if child, ok := x[f.keys[i][j-i-1]]; ok {
+				dst = f.walk(dst, child, j, true)
+			}
+		}
+	default:
+		if i == len(f.path) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
 
 type andNode struct{ left, right node }
 type orNode struct{ left, right node }
 type notNode struct{ x node }
 type constNode bool
 
-func (n andNode) eval(doc map[string]any) bool   { return n.left.eval(doc) && n.right.eval(doc) }
-func (n orNode) eval(doc map[string]any) bool    { return n.left.eval(doc) || n.right.eval(doc) }
-func (n notNode) eval(doc map[string]any) bool   { return !n.x.eval(doc) }
-func (n constNode) eval(doc map[string]any) bool { return bool(n) }
+func (n andNode) eval(doc *Document) bool   { return n.left.eval(doc) && n.right.eval(doc) }
+func (n orNode) eval(doc *Document) bool    { return n.left.eval(doc) || n.right.eval(doc) }
+func (n notNode) eval(doc *Document) bool   { return !n.x.eval(doc) }
+func (n constNode) eval(doc *Document) bool { return bool(n) }
 
-// equalNode is `field == value`; value nil is `== null`, true when the field has no value.
+// equalNode is `x == value`; value nil is `== null`, true when x has no value.
 type equalNode struct {
-	field field
+	x     expr
 	value any
 }
 
-func (n equalNode) eval(doc map[string]any) bool {
-	vals := n.field.values(doc)
+func (n equalNode) eval(doc *Document) bool {
+	var buf [8]any
+	vals := valuesOf(n.x, buf[:0], doc)
 	if n.value == nil {
 		return len(vals) == 0
 	}
-	return anyValue(vals, func(v any) bool { return equal(v, n.value, false) })
+	for _, v := range vals {
+		if equal(v, n.value, false) {
+			return true
+		}
+	}
+	return false
 }
 
 type inNode struct {
-	field  field
+	x      expr
 	values []any
 	fold   bool // in~
 }
 
-func (n inNode) eval(doc map[string]any) bool {
-	vals := n.field.values(doc)
+func (n inNode) eval(doc *Document) bool {
+	var buf [8]any
+	vals := valuesOf(n.x, buf[:0], doc)
 	for _, want := range n.values {
 		if want == nil && len(vals) == 0 {
 			return true
 		}
-		if anyValue(vals, func(v any) bool { return equal(v, want, n.fold) }) {
-			return true
+		for _, v := range vals {
+			if equal(v, want, n.fold) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 type orderNode struct {
-	field field
+	x     expr
 	op    string
 	value any // string or float64
 }
 
-func (n orderNode) eval(doc map[string]any) bool {
-	return anyValue(n.field.values(doc), func(v any) bool {
+func (n orderNode) eval(doc *Document) bool {
+	var buf [8]any
+	for _, v := range valuesOf(n.x, buf[:0], doc) {
 		c, ok := compare(v, n.value)
 		if !ok {
-			return false
+			continue
 		}
+		var hold bool
 		switch n.op {
 		case "<":
-			return c < 0
+			hold = c < 0
 		case "<=":
-			return c <= 0
+			hold = c <= 0
 		case ">":
-			return c > 0
+			hold = c > 0
 		default:
-			return c >= 0
+			hold = c >= 0
 		}
-	})
+		if hold {
+			return true
+		}
+	}
+	return false
 }
 
 // patternNode is `:`, like or like~ against one or more wildcard patterns.
 type patternNode struct {
-	field    field
+	x        expr
 	patterns []string // already lower-cased when fold
 	fold     bool
 }
 
-func newPatternNode(f field, patterns []string, fold bool) patternNode {
+func newPatternNode(x expr, patterns []string, fold bool) patternNode {
 	if fold {
 		for i, p := range patterns {
 			patterns[i] = strings.ToLower(p)
 		}
 	}
-	return patternNode{field: f, patterns: patterns, fold: fold}
+	return patternNode{x: x, patterns: patterns, fold: fold}
 }
 
-func (n patternNode) eval(doc map[string]any) bool {
-	return anyValue(n.field.values(doc), func(v any) bool {
-		s, ok := v.(string)
-		if !ok {
-			return false
-		}
-		if n.fold {
-			s = strings.ToLower(s)
-		}
-		for _, p := range n.patterns {
-			if wildcardMatch(p, s) {
-				return true
-			}
-		}
-		return false
-	})
-}
-
-func anyValue(vals []any, pred func(any) bool) bool {
-	for _, v := range vals {
-		if pred(v) {
+func (n patternNode) eval(doc *Document) bool {
+	var buf [8]any
+	for _, v := range valuesOf(n.x, buf[:0], doc) {
+		if s, ok := v.(string); ok && n.matchString(s) {
 			return true
 		}
 	}
 	return false
+}
+
+func (n patternNode) matchString(s string) bool {
+	if n.fold {
+		s = strings.ToLower(s)
+	}
+	for _, p := range n.patterns {
+		if wildcardMatch(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// regexNode is regex or regex~ against one or more anchored regular expressions.
+type regexNode struct {
+	x   expr
+	res []*regexp.Regexp
+}
+
+func (n regexNode) eval(doc *Document) bool {
+	var buf [8]any
+	for _, v := range valuesOf(n.x, buf[:0], doc) {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		for _, re := range n.res {
+			if re.MatchString(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// boolNode is a function call used as a condition: true when any of its results is true.
+type boolNode struct{ x expr }
+
+func (n boolNode) eval(doc *Document) bool {
+	var buf [8]any
+	for _, v := range valuesOf(n.x, buf[:0], doc) {
+		if v == true {
+			return true
+		}
+	}
+	return false
+}
+
+type fnKind uint8
+
+const (
+	fnStartsWith fnKind = iota
+	fnEndsWith
+	fnStringContains
+	fnWildcard
+	fnLength
+	fnCIDRMatch
+)
+
+// call is a function applied to each value of its source, with literal arguments.
+type call struct {
+	kind     fnKind
+	fold     bool
+	src      *field // or srcLit when nil
+	srcLit   any
+	strs     []string // lower-cased when fold
+	wild     patternNode
+	prefixes []netip.Prefix
+}
+
+func (c *call) appendValues(dst []any, doc *Document) []any {
+	var buf [8]any
+	vals := buf[:0]
+	switch {
+	case c.src != nil:
+		vals = c.src.walk(vals, doc.m, 0, doc.dotted)
+	case c.srcLit != nil:
+		vals = append(vals, c.srcLit)
+	}
+	if c.kind == fnLength {
+		// A script: Elasticsearch reads the first value of an array only.
+		if len(vals) == 0 {
+			return dst
+		}
+		s, ok := vals[0].(string)
+		if !ok {
+			return dst
+		}
+		return append(dst, float64(utf16Len(s)))
+	}
+	for _, v := range vals {
+		if r, ok := c.apply(v); ok {
+			dst = append(dst, r)
+		}
+	}
+	return dst
+}
+
+// apply evaluates the boolean functions on one value; ok is false for null.
+func (c *call) apply(v any) (result, ok bool) {
+	s, isStr := v.(string)
+	if !isStr {
+		return false, false
+	}
+	if c.kind == fnCIDRMatch {
+		addr, err := netip.ParseAddr(s)
+		if err != nil {
+			return false, true
+		}
+		for _, p := range c.prefixes {
+			if p.Contains(addr.Unmap()) || p.Contains(addr) {
+				return true, true
+			}
+		}
+		return false, true
+	}
+	if c.kind == fnWildcard {
+		return c.wild.matchString(s), true
+	}
+	if c.fold {
+		s = strings.ToLower(s)
+	}
+	for _, a := range c.strs {
+		var hit bool
+		switch c.kind {
+		case fnStartsWith:
+			hit = strings.HasPrefix(s, a)
+		case fnEndsWith:
+			hit = strings.HasSuffix(s, a)
+		case fnStringContains:
+			hit = strings.Contains(s, a)
+		}
+		if hit {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 && r != utf8.RuneError {
+			n++
+		}
+	}
+	return n
 }
 
 // equal compares a document value with a literal (string, float64 or bool) without coercion.
@@ -239,62 +554,44 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// lookup returns every value at path in v, trying nested objects and flattened dotted keys at
-// each level. Arrays are flattened (also arrays of objects on the way) and nulls dropped.
+// lookup returns every value at path in v (see field.walk).
 func lookup(v any, path []string) []any {
-	var out []any
-	var walk func(v any, path []string)
-	walk = func(v any, path []string) {
-		switch x := v.(type) {
-		case nil:
-		case []any:
-			for _, e := range x {
-				walk(e, path)
-			}
-		case []string:
-			for _, e := range x {
-				walk(e, path)
-			}
-		case map[string]any:
-			for i := len(path); i >= 1; i-- {
-				if child, ok := x[strings.Join(path[:i], ".")]; ok {
-					walk(child, path[i:])
-				}
-			}
-		default:
-			if len(path) == 0 {
-				out = append(out, v)
-			}
-		}
-	}
-	walk(v, path)
-	return out
+	return newField(path, false).walk(nil, v, 0, true)
 }
 
 // wildcardMatch reports whether s matches pattern p, where '*' matches any run of characters
-// (including none) and '?' exactly one character.
+// (including none) and '?' exactly one character. It runs in O(len(p)*len(s)) at worst.
 func wildcardMatch(p, s string) bool {
-	pr, sr := []rune(p), []rune(s)
+	if !strings.ContainsAny(p, "*?") {
+		return p == s
+	}
 	pi, si := 0, 0
-	star, resume := -1, 0 // last '*' seen and the position in s it is currently standing for
-	for si < len(sr) {
-		switch {
-		case pi < len(pr) && pr[pi] == '*':
+	star, resume := -1, 0 // byte offset after the last '*' seen, and where in s it resumes
+	for si < len(s) {
+		if pi < len(p) && p[pi] == '*' {
+			pi++
 			star, resume = pi, si
-			pi++
-		case pi < len(pr) && (pr[pi] == '?' || pr[pi] == sr[si]):
-			pi++
-			si++
-		case star >= 0:
-			// Let the last '*' swallow one more character and retry from there.
-			resume++
-			pi, si = star+1, resume
-		default:
+			continue
+		}
+		if pi < len(p) {
+			pr, pn := utf8.DecodeRuneInString(p[pi:])
+			sr, sn := utf8.DecodeRuneInString(s[si:])
+			if pr == '?' || pr == sr {
+				pi += pn
+				si += sn
+				continue
+			}
+		}
+		if star < 0 {
 			return false
 		}
+		// Let the last '*' swallow one more character and retry from there.
+		_, sn := utf8.DecodeRuneInString(s[resume:])
+		resume += sn
+		pi, si = star, resume
 	}
-	for pi < len(pr) && pr[pi] == '*' {
+	for pi < len(p) && p[pi] == '*' {
 		pi++
 	}
-	return pi == len(pr)
+	return pi == len(p)
 }

@@ -15,7 +15,7 @@ const (
 	tokEscaped           // `backtick-escaped` identifier; never a keyword
 	tokString            // "..." or """raw"""; val holds the decoded text
 	tokNumber            // num holds the value
-	tokPunct             // . , ( ) [ ] - == != : < <= > >=; brackets only to report sequences well
+	tokPunct             // . , ( ) [ ] - ? | == != : < <= > >=; brackets and | only to report sequences and pipes well
 )
 
 type token struct {
@@ -52,6 +52,9 @@ func syntaxErrorAt(src string, pos int, format string, args ...any) *SyntaxError
 
 // lex splits the whole query into tokens up front; comments and whitespace are dropped.
 func lex(src string) ([]token, error) {
+	if len(src) > MaxQueryBytes {
+		return nil, &SyntaxError{Line: 1, Column: 1, Msg: fmt.Sprintf("query of %d bytes is longer than %d bytes", len(src), MaxQueryBytes)}
+	}
 	var toks []token
 	i := 0
 	for {
@@ -69,11 +72,10 @@ func lex(src string) ([]token, error) {
 			for j < len(src) && isWordPart(src[j]) {
 				j++
 			}
-			switch src[i:j] {
-			case "in", "like", "regex":
-				if j < len(src) && src[j] == '~' {
-					j++
-				}
+			// in~, like~, regex~ and the case-insensitive function forms
+			// (startsWith~) are single words.
+			if j < len(src) && src[j] == '~' {
+				j++
 			}
 			toks = append(toks, token{kind: tokWord, text: src[i:j], pos: i})
 			i = j
@@ -166,7 +168,7 @@ func isWordPart(c byte) bool {
 }
 
 func lexPunct(s string) string {
-	for _, p := range []string{"==", "!=", "<=", ">=", "<", ">", ":", ".", ",", "(", ")", "[", "]", "-"} {
+	for _, p := range []string{"==", "!=", "<=", ">=", "<", ">", ":", ".", ",", "(", ")", "[", "]", "-", "?", "|"} {
 		if strings.HasPrefix(s, p) {
 			return p
 		}

@@ -2,6 +2,7 @@ package eql
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -12,9 +13,11 @@ import (
 //	or         = and { "or" and }
 //	and        = not { "and" not }
 //	not        = "not" not | primary
-//	primary    = "(" or ")" | "true" | "false" | field test
+//	primary    = "(" or ")" | "true" | "false" | operand [test]   (no test: a boolean function)
+//	operand    = ["?"] field | function "(" arg { "," arg } ")"
+//	arg        = operand | value
 //	test       = ("==" | "!=" | "<" | "<=" | ">" | ">=") value
-//	           | (":" | "like" | "like~") patterns
+//	           | (":" | "like" | "like~" | "regex" | "regex~") patterns
 //	           | ["not"] ("in" | "in~") "(" value { "," value } ")"
 //	patterns   = string | "(" string { "," string } ")"
 //	value      = string | ["-"] number | "true" | "false" | "null"
@@ -31,9 +34,12 @@ func isKeyword(w string) bool {
 }
 
 type parser struct {
-	src  string
-	toks []token
-	i    int
+	src    string
+	toks   []token
+	i      int
+	depth  int
+	fields []Field
+	seen   map[string]bool
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -86,8 +92,8 @@ func (p *parser) parseQuery() (*Query, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tokWord && t.text == "any":
-	case t.kind == tokWord && (t.text == "sequence" || t.text == "join"):
-		return nil, p.failAt(t, "%s queries are not supported, only single-event queries", t.text)
+	case t.kind == tokWord && (t.text == "sequence" || t.text == "join" || t.text == "sample"):
+		return nil, p.failAt(t, "%s queries are not supported, only single-event queries (category where condition)", t.text)
 	case t.kind == tokWord && !isKeyword(t.text):
 		q.category = t.text
 	case t.kind == tokEscaped || t.kind == tokString:
@@ -104,14 +110,33 @@ func (p *parser) parseQuery() (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.atPunct("|") {
+		return nil, p.failAt(p.peek(), "pipes (| head, | tail, | filter, ...) are not supported, only a single-event condition")
+	}
 	if p.peek().kind != tokEOF {
 		return nil, p.expected("'and', 'or' or end of query")
 	}
 	q.cond = cond
+	q.fields = p.fields
 	return q, nil
 }
 
+// enter counts one level of nesting and refuses queries nested deeper than MaxDepth.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.failAt(p.peek(), "query nested more than %d levels deep", MaxDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
 func (p *parser) parseOr() (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	left, err := p.parseAnd()
 	for err == nil && p.atWord("or") {
 		p.next()
@@ -139,6 +164,10 @@ func (p *parser) parseNot() (node, error) {
 	if !p.atWord("not") {
 		return p.parsePrimary()
 	}
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	p.next()
 	x, err := p.parseNot()
 	if err != nil {
@@ -163,29 +192,88 @@ func (p *parser) parsePrimary() (node, error) {
 	case p.atWord("true"), p.atWord("false"):
 		p.next()
 		return constNode(t.text == "true"), nil
-	case t.kind == tokEscaped || (t.kind == tokWord && !isKeyword(t.text)):
-		f, err := p.parseField()
+	case p.isOperandStart():
+		x, desc, err := p.parseOperand()
 		if err != nil {
 			return nil, err
 		}
-		return p.parseTest(f)
+		if x.call != nil && !p.atTest() {
+			if x.call.kind == fnLength {
+				return nil, p.expected("a comparison after length(...), e.g. length(process.name) > 3")
+			}
+			return boolNode{x}, nil
+		}
+		return p.parseTest(x, desc)
 	default:
-		return nil, p.expected("a condition (a field comparison, 'not', '(' or true/false)")
+		return nil, p.expected("a condition (a field comparison, a function, 'not', '(' or true/false)")
 	}
 }
 
-func (p *parser) parseField() (field, error) {
-	f := field{path: []string{fieldSegment(p.next())}}
+func (p *parser) isOperandStart() bool {
+	t := p.peek()
+	return t.kind == tokEscaped || (t.kind == tokWord && !isKeyword(t.text)) || (t.kind == tokPunct && t.text == "?")
+}
+
+// atTest reports whether an operator follows.
+func (p *parser) atTest() bool {
+	t := p.peek()
+	switch {
+	case t.kind == tokPunct:
+		switch t.text {
+		case "==", "!=", "<", "<=", ">", ">=", ":":
+			return true
+		}
+	case t.kind == tokWord:
+		switch t.text {
+		case "like", "like~", "regex", "regex~", "in", "in~", "not":
+			return true
+		}
+	}
+	return false
+}
+
+// parseOperand reads a field or a function call; desc names it in messages.
+func (p *parser) parseOperand() (expr, string, error) {
+	optional := false
+	if p.atPunct("?") {
+		p.next()
+		optional = true
+		if t := p.peek(); t.kind != tokEscaped && (t.kind != tokWord || isKeyword(t.text)) {
+			return expr{}, "", p.expected("a field name after '?'")
+		}
+	}
+	start := p.peek()
+	if !optional && start.kind == tokWord && p.toks[p.i+1].kind == tokPunct && p.toks[p.i+1].text == "(" {
+		c, err := p.parseCall()
+		if err != nil {
+			return expr{}, "", err
+		}
+		return expr{call: c}, strings.TrimSuffix(start.text, "~") + "(...)", nil
+	}
+	if start.kind == tokWord && strings.HasSuffix(start.text, "~") {
+		return expr{}, "", p.failAt(start, "'~' after field %s: only operators and functions have a case-insensitive ~ form", strings.TrimSuffix(start.text, "~"))
+	}
+	path := []string{fieldSegment(p.next())}
 	for p.atPunct(".") {
 		p.next()
 		t := p.peek()
 		if t.kind != tokWord && t.kind != tokEscaped {
-			return field{}, p.expected("a field name after '.'")
+			return expr{}, "", p.expected("a field name after '.'")
 		}
-		f.path = append(f.path, fieldSegment(p.next()))
+		if t.kind == tokWord && strings.HasSuffix(t.text, "~") {
+			return expr{}, "", p.failAt(t, "'~' after field %s.%s: only operators and functions have a case-insensitive ~ form", strings.Join(path, "."), strings.TrimSuffix(t.text, "~"))
+		}
+		path = append(path, fieldSegment(p.next()))
 	}
-	f.name = strings.Join(f.path, ".")
-	return f, nil
+	f := newField(path, optional)
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	if !p.seen[f.name] {
+		p.seen[f.name] = true
+		p.fields = append(p.fields, Field{Name: f.name, Optional: optional})
+	}
+	return expr{field: f}, "field " + f.name, nil
 }
 
 func fieldSegment(t token) string {
@@ -195,7 +283,119 @@ func fieldSegment(t token) string {
 	return t.text
 }
 
-func (p *parser) parseTest(f field) (node, error) {
+// unsupportedFunctions are Elasticsearch EQL functions this evaluator refuses by name.
+var unsupportedFunctions = map[string]bool{
+	"add": true, "between": true, "concat": true, "divide": true, "indexOf": true, "match": true,
+	"modulo": true, "multiply": true, "number": true, "string": true, "substring": true, "subtract": true,
+}
+
+func (p *parser) parseCall() (*call, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	nameTok := p.next()
+	name := strings.TrimSuffix(nameTok.text, "~")
+	fold := name != nameTok.text
+	c := &call{fold: fold}
+	switch name {
+	case "startsWith":
+		c.kind = fnStartsWith
+	case "endsWith":
+		c.kind = fnEndsWith
+	case "stringContains":
+		c.kind = fnStringContains
+	case "wildcard":
+		c.kind = fnWildcard
+	case "length":
+		c.kind = fnLength
+	case "cidrMatch":
+		c.kind = fnCIDRMatch
+	default:
+		if unsupportedFunctions[name] {
+			return nil, p.failAt(nameTok, "function %s is not supported by this evaluator (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
+		}
+		return nil, p.failAt(nameTok, "unknown function %s (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
+	}
+	if fold && (c.kind == fnLength || c.kind == fnCIDRMatch) {
+		return nil, p.failAt(nameTok, "function %s has no case-insensitive ~ form", name)
+	}
+	p.next() // (
+	// The first argument is the source: a field or a literal.
+	if p.isOperandStart() {
+		t := p.peek()
+		x, _, err := p.parseOperand()
+		if err != nil {
+			return nil, err
+		}
+		if x.call != nil {
+			return nil, p.failAt(t, "%s: a function as argument is not supported, only a field or a literal", name)
+		}
+		c.src = x.field
+	} else {
+		v, err := p.parseValue()
+		if err != nil {
+			return nil, err
+		}
+		c.srcLit = v
+	}
+	var args []token
+	for p.atPunct(",") {
+		p.next()
+		t := p.peek()
+		if p.isOperandStart() {
+			return nil, p.failAt(t, "%s: a field or function as argument %d is not supported, only literal values", name, len(args)+2)
+		}
+		if t.kind != tokString {
+			return nil, p.failAt(t, "%s: argument %d must be a string, found %s", name, len(args)+2, describe(t))
+		}
+		p.next()
+		args = append(args, t)
+		if len(args) > MaxListLen {
+			return nil, p.failAt(t, "%s has more than %d arguments", name, MaxListLen)
+		}
+	}
+	if err := p.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	want := "at least 2 arguments"
+	switch {
+	case c.kind == fnLength && len(args) != 0:
+		return nil, p.failAt(args[0], "length takes 1 argument")
+	case c.kind == fnLength:
+	case len(args) == 0:
+		return nil, p.failAt(nameTok, "%s takes %s", name, want)
+	case len(args) > 1 && (c.kind == fnStartsWith || c.kind == fnEndsWith):
+		return nil, p.failAt(args[1], "%s takes 2 arguments", name)
+	}
+	for _, a := range args {
+		switch c.kind {
+		case fnCIDRMatch:
+			pr, err := netip.ParsePrefix(a.val)
+			if err != nil {
+				return nil, p.failAt(a, "cidrMatch: %q is not a CIDR block such as 10.0.0.0/8", a.val)
+			}
+			c.prefixes = append(c.prefixes, pr.Masked())
+		case fnWildcard:
+			if len(a.val) > MaxPatternBytes {
+				return nil, p.failAt(a, "pattern of %d bytes is longer than %d bytes", len(a.val), MaxPatternBytes)
+			}
+			c.wild.patterns = append(c.wild.patterns, a.val)
+		default:
+			s := a.val
+			if fold {
+				s = strings.ToLower(s)
+			}
+			c.strs = append(c.strs, s)
+		}
+	}
+	if c.kind == fnWildcard {
+		c.wild = newPatternNode(expr{}, c.wild.patterns, fold)
+	}
+	return c, nil
+}
+
+func (p *parser) parseTest(x expr, desc string) (node, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tokPunct && (t.text == "==" || t.text == "!="):
@@ -204,7 +404,7 @@ func (p *parser) parseTest(f field) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		var n node = equalNode{field: f, value: v}
+		var n node = equalNode{x: x, value: v}
 		if t.text == "!=" {
 			// Elasticsearch translates != into a must_not of the == query, so a document
 			// without the field (or whose array holds the value) follows from negation.
@@ -223,36 +423,53 @@ func (p *parser) parseTest(f field) (node, error) {
 		default:
 			return nil, p.failAt(vt, "'%s' compares only with a string or a number, found %s", t.text, describe(vt))
 		}
-		return orderNode{field: f, op: t.text, value: v}, nil
+		return orderNode{x: x, op: t.text, value: v}, nil
 	case t.kind == tokPunct && t.text == ":", t.kind == tokWord && (t.text == "like" || t.text == "like~"):
 		p.next()
 		pats, err := p.parsePatterns(t.text)
 		if err != nil {
 			return nil, err
 		}
-		return newPatternNode(f, pats, t.text != "like"), nil
+		return newPatternNode(x, pats, t.text != "like"), nil
+	case t.kind == tokWord && (t.text == "regex" || t.text == "regex~"):
+		p.next()
+		start := p.peek()
+		pats, err := p.parsePatterns(t.text)
+		if err != nil {
+			return nil, err
+		}
+		n := regexNode{x: x}
+		for _, pat := range pats {
+			re, msg := compileRegex(pat, t.text == "regex~")
+			if msg != "" {
+				return nil, p.failAt(start, "%s %q: %s", t.text, pat, msg)
+			}
+			n.res = append(n.res, re)
+		}
+		return n, nil
 	case t.kind == tokWord && (t.text == "in" || t.text == "in~"):
-		return p.parseIn(f, false)
+		return p.parseIn(x, false)
 	case t.kind == tokWord && t.text == "not":
 		p.next()
 		if !p.atWord("in") && !p.atWord("in~") {
 			return nil, p.expected("'in' or 'in~' after 'not'")
 		}
-		return p.parseIn(f, true)
-	case t.kind == tokWord && (t.text == "regex" || t.text == "regex~"):
-		return nil, p.failAt(t, "'%s' is not supported by this evaluator", t.text)
+		return p.parseIn(x, true)
 	default:
-		return nil, p.expected(fmt.Sprintf("an operator (==, !=, :, like, like~, in, in~, <, >) after field %s", f.name))
+		return nil, p.expected(fmt.Sprintf("an operator (==, !=, :, like, like~, regex, regex~, in, in~, <, >) after %s", desc))
 	}
 }
 
-func (p *parser) parseIn(f field, negate bool) (node, error) {
+func (p *parser) parseIn(x expr, negate bool) (node, error) {
 	op := p.next().text
 	if err := p.expectPunct("("); err != nil {
 		return nil, err
 	}
 	var values []any
 	for {
+		if len(values) == MaxListLen {
+			return nil, p.failAt(p.peek(), "list of more than %d values", MaxListLen)
+		}
 		v, err := p.parseValue()
 		if err != nil {
 			return nil, err
@@ -266,19 +483,23 @@ func (p *parser) parseIn(f field, negate bool) (node, error) {
 	if err := p.expectPunct(")"); err != nil {
 		return nil, err
 	}
-	var n node = inNode{field: f, values: values, fold: op == "in~"}
+	var n node = inNode{x: x, values: values, fold: op == "in~"}
 	if negate {
 		n = notNode{n}
 	}
 	return n, nil
 }
 
-// parsePatterns reads the string or parenthesized list of strings after ':', 'like' or 'like~'.
+// parsePatterns reads the string or parenthesized list of strings after ':', like, like~,
+// regex or regex~.
 func (p *parser) parsePatterns(op string) ([]string, error) {
 	one := func() (string, error) {
 		t := p.peek()
 		if t.kind != tokString {
 			return "", p.failAt(t, "'%s' needs a string pattern, found %s", op, describe(t))
+		}
+		if len(t.val) > MaxPatternBytes {
+			return "", p.failAt(t, "pattern of %d bytes is longer than %d bytes", len(t.val), MaxPatternBytes)
 		}
 		p.next()
 		return t.val, nil
@@ -290,6 +511,9 @@ func (p *parser) parsePatterns(op string) ([]string, error) {
 	p.next()
 	var pats []string
 	for {
+		if len(pats) == MaxListLen {
+			return nil, p.failAt(p.peek(), "list of more than %d patterns", MaxListLen)
+		}
 		s, err := one()
 		if err != nil {
 			return nil, err
@@ -322,6 +546,8 @@ func (p *parser) parseValue() (any, error) {
 	case t.kind == tokWord && t.text == "null":
 		p.next()
 		return nil, nil
+	case t.kind == tokEscaped || (t.kind == tokWord && !isKeyword(t.text)) || (t.kind == tokPunct && t.text == "?"):
+		return nil, p.failAt(t, "expected a value (string, number, true, false or null), found %s: comparisons against fields are not supported", describe(t))
 	default:
 		return nil, p.expected("a value (string, number, true, false or null)")
 	}
