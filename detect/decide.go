@@ -46,6 +46,10 @@ type Decision struct {
 	Selectors []string
 	// PolicyRevision identifies the policy that decided (a content hash).
 	PolicyRevision string
+	// MatchedRules names the detection rules whose queries matched the
+	// call's event; Rules are the alerts they raise (one per rule id).
+	MatchedRules []string
+	Rules        []RuleAlert
 }
 
 // InteractiveEntryLeader is the rule: the runtime starts a container entry

@@ -158,6 +158,8 @@ type execguardDoc struct {
 	Type           string `json:"container_type,omitempty"`
 	PolicyError    string `json:"policy_error,omitempty"`
 	PolicyRevision string `json:"policy_revision,omitempty"`
+	// MatchedRules names the detection rules whose queries matched.
+	MatchedRules []string `json:"matched_rules,omitempty"`
 	ImageDigest    string `json:"image_digest,omitempty"`
 	RuntimeHandler string `json:"runtime_handler,omitempty"`
 	SandboxID      string `json:"sandbox_id,omitempty"`

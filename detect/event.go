@@ -85,7 +85,7 @@ func Encode(r Record) ([]byte, error) {
 	buf := make([]byte, 0, size)
 	buf = appendLine(buf, event, "", members)
 	if !r.Decision.Alert {
-		return buf, nil
+		return appendRuleAlerts(buf, r, doc.Event, members, "")
 	}
 	ev := doc.Event
 	ev.Kind = "alert"
@@ -96,7 +96,11 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendLine(buf, alert, extra, members), nil
+	seed := RuleID
+	if !r.Decision.Interactive {
+		seed = PolicyAlertRuleID
+	}
+	return appendRuleAlerts(appendLine(buf, alert, extra, members), r, doc.Event, members, seed)
 }
 
 func appendLine(buf, event []byte, extra string, members []byte) []byte {
@@ -175,6 +179,7 @@ func newDocument(r Record) *document {
 		doc.CloudDefend = &cloudDefendDoc{MatchedSelectors: d.Selectors}
 	}
 	doc.Execguard.PolicyRevision = d.PolicyRevision
+	doc.Execguard.MatchedRules = d.MatchedRules
 	doc.Execguard.ImageDigest = f.Container.ImageDigest
 	doc.Execguard.RuntimeHandler = f.Container.RuntimeHandler
 	doc.Orchestrator = orchestratorOf(f.Container, f.Cluster)

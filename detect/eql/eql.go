@@ -186,21 +186,21 @@ func valuesOf(x expr, buf []any, doc *Document) []any {
 
 type field struct {
 	path     []string
-	name     string     // dotted form, for messages
-	keys     [][]string // keys[i][k]: path[i:i+k+1] joined with dots, for flattened keys
+	name     string // dotted form
+	offs     []int  // offs[i]: where path[i] starts in name; offs[len(path)] is len(name)+1
 	optional bool
 }
 
 func newField(path []string, optional bool) *field {
-	f := &field{path: path, name: strings.Join(path, "."), optional: optional}
-	f.keys = make([][]string, len(path))
+	f := &field{path: path, name: strings.Join(path, "."), optional: optional, offs: make([]int, len(path)+1)}
 	for i := range path {
-		for j := i + 1; j <= len(path); j++ {
-			f.keys[i] = append(f.keys[i], strings.Join(path[i:j], "."))
-		}
+		f.offs[i+1] = f.offs[i] + len(path[i]) + 1
 	}
 	return f
 }
+
+// key is path[i:j] joined with dots, a flattened key: a slice of name.
+func (f *field) key(i, j int) string { return f.name[f.offs[i] : f.offs[j]-1] }
 
 // walk appends every value at path[i:] in v, trying nested objects and flattened dotted
 // keys at each level. Arrays are flattened (also arrays of objects on the way) and nulls
@@ -228,7 +228,7 @@ func (f *field) walk(dst []any, v any, i int, dotted bool) []any {
 			break
 		}
 		for j := len(f.path); j > i; j-- {
-			if child, ok := x[f.keys[i][j-i-1]]; ok {
+			if child, ok := x[f.key(i, j)]; ok {
 				dst = f.walk(dst, child, j, true)
 			}
 		}

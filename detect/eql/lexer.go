@@ -32,6 +32,9 @@ type SyntaxError struct {
 	Line   int // 1-based
 	Column int // 1-based, in characters
 	Msg    string
+	// Unsupported is true when the query is valid EQL that this evaluator does not run
+	// (a sequence, a pipe, a function it lacks), rather than a mistake.
+	Unsupported bool
 }
 
 func (e *SyntaxError) Error() string {
@@ -55,7 +58,7 @@ func lex(src string) ([]token, error) {
 	if len(src) > MaxQueryBytes {
 		return nil, &SyntaxError{Line: 1, Column: 1, Msg: fmt.Sprintf("query of %d bytes is longer than %d bytes", len(src), MaxQueryBytes)}
 	}
-	var toks []token
+	toks := make([]token, 0, len(src)/6+4)
 	i := 0
 	for {
 		var err error

@@ -66,6 +66,13 @@ func (p *parser) failAt(t token, format string, args ...any) error {
 	return syntaxErrorAt(p.src, t.pos, format, args...)
 }
 
+// unsupportedAt reports valid EQL that this evaluator does not run.
+func (p *parser) unsupportedAt(t token, format string, args ...any) error {
+	e := syntaxErrorAt(p.src, t.pos, format, args...)
+	e.Unsupported = true
+	return e
+}
+
 // expected reports that the next token is not what the grammar needs here.
 func (p *parser) expected(what string) error {
 	t := p.peek()
@@ -93,7 +100,7 @@ func (p *parser) parseQuery() (*Query, error) {
 	switch {
 	case t.kind == tokWord && t.text == "any":
 	case t.kind == tokWord && (t.text == "sequence" || t.text == "join" || t.text == "sample"):
-		return nil, p.failAt(t, "%s queries are not supported, only single-event queries (category where condition)", t.text)
+		return nil, p.unsupportedAt(t, "%s queries are not supported, only single-event queries (category where condition)", t.text)
 	case t.kind == tokWord && !isKeyword(t.text):
 		q.category = t.text
 	case t.kind == tokEscaped || t.kind == tokString:
@@ -111,7 +118,7 @@ func (p *parser) parseQuery() (*Query, error) {
 		return nil, err
 	}
 	if p.atPunct("|") {
-		return nil, p.failAt(p.peek(), "pipes (| head, | tail, | filter, ...) are not supported, only a single-event condition")
+		return nil, p.unsupportedAt(p.peek(), "pipes (| head, | tail, | filter, ...) are not supported, only a single-event condition")
 	}
 	if p.peek().kind != tokEOF {
 		return nil, p.expected("'and', 'or' or end of query")
@@ -313,7 +320,7 @@ func (p *parser) parseCall() (*call, error) {
 		c.kind = fnCIDRMatch
 	default:
 		if unsupportedFunctions[name] {
-			return nil, p.failAt(nameTok, "function %s is not supported by this evaluator (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
+			return nil, p.unsupportedAt(nameTok, "function %s is not supported by this evaluator (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
 		}
 		return nil, p.failAt(nameTok, "unknown function %s (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
 	}

@@ -3,6 +3,7 @@ package eql
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -17,7 +18,13 @@ func compileRegex(pat string, fold bool) (*regexp.Regexp, string) {
 	if fold {
 		flags = "(?is)"
 	}
-	re, err := regexp.Compile(flags + "^(?:" + pat + ")$")
+	expr := flags + "^(?:" + pat + ")$"
+	if mid, ok := containsForm(pat, fold); ok {
+		// .*X.* matches the whole string when X matches somewhere in it: searching
+		// for X is the same and much faster.
+		expr = flags + "(?:" + mid + ")"
+	}
+	re, err := regexp.Compile(expr)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
@@ -26,6 +33,28 @@ func compileRegex(pat string, fold bool) (*regexp.Regexp, string) {
 		return nil, msg
 	}
 	return re, ""
+}
+
+// containsForm reports whether pat is .*X.* at its top level, and returns X.
+func containsForm(pat string, fold bool) (string, bool) {
+	flags := syntax.Perl | syntax.DotNL
+	if fold {
+		flags |= syntax.FoldCase
+	}
+	re, err := syntax.Parse(pat, flags)
+	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) < 3 {
+		return "", false
+	}
+	anyRun := func(r *syntax.Regexp) bool {
+		return r.Op == syntax.OpStar && len(r.Sub) == 1 &&
+			(r.Sub[0].Op == syntax.OpAnyCharNotNL || r.Sub[0].Op == syntax.OpAnyChar)
+	}
+	first, last := re.Sub[0], re.Sub[len(re.Sub)-1]
+	if !anyRun(first) || !anyRun(last) {
+		return "", false
+	}
+	mid := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: re.Sub[1 : len(re.Sub)-1]}
+	return mid.String(), true
 }
 
 // checkLucene refuses the parts of a pattern where Lucene and RE2 differ.

@@ -85,6 +85,12 @@ func TestGoldenSemantics(t *testing.T) {
 		{`plus regex "a+b"`, false},
 		{`multi regex "line.break"`, true},
 		{`process.pid regex "4242"`, false},
+		{`multi regex ".*e.b.*"`, true},
+		{`multi regex~ ".*E.B.*"`, true},
+		{`multi regex ".*E.B.*"`, false},
+		{`process.name regex ".*x|B.*"`, true},
+		{`process.name regex ".*a|x.*"`, false},
+		{`process.name regex ".*as.*h"`, true},
 
 		// startsWith, endsWith, stringContains, wildcard: case-sensitive; ~ folds.
 		{`startsWith(process.name, "Ba")`, true},

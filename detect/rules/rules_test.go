@@ -1,0 +1,239 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/execguard/execguard/detect"
+)
+
+func ruleTOML(id, name, query string) string {
+	return fmt.Sprintf(`[metadata]
+creation_date = "2026/01/01"
+
+[rule]
+rule_id = %q
+name = %q
+description = "test rule"
+severity = "medium"
+risk_score = 47
+language = "eql"
+type = "eql"
+query = '''
+%s
+'''
+
+[[rule.threat]]
+framework = "MITRE ATT&CK"
+[rule.threat.tactic]
+id = "TA0002"
+name = "Execution"
+reference = "https://attack.mitre.org/tactics/TA0002/"
+[[rule.threat.technique]]
+id = "T1059"
+name = "Command and Scripting Interpreter"
+reference = "https://attack.mitre.org/techniques/T1059/"
+`, id, name, query)
+}
+
+// event encodes the facts of one call the way the wrapper records it.
+func event(t testing.TB, op detect.Operation, tty bool, args ...string) map[string]any {
+	t.Helper()
+	f := detect.Facts{
+		Operation: op,
+		Process:   detect.Process{Args: args, Cwd: "/", Terminal: tty, Known: true},
+		Container: detect.Container{ID: "3f1c0ffee0ddba11", Name: "app", Runtime: "runc", PodName: "web", PodNamespace: "shop"},
+		Caller:    detect.Caller{PID: 7, Name: "containerd-shim", Engine: "containerd-shim"},
+	}
+	doc, err := detect.EventDocument(detect.Record{Facts: f, Host: detect.Host{Name: "node-1"}, Time: time.Unix(1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func names(rs []*Rule) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, filepath.Base(r.File))
+	}
+	return out
+}
+
+// TestDefaultRules: both forms of the seed rule ship, with Elastic's queries
+// verbatim, and match what they match in Elasticsearch.
+func TestDefaultRules(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Rules) != 2 || len(set.Skipped) != 0 {
+		t.Fatalf("default rules: %d rules, %d skipped, want 2 and 0", len(set.Rules), len(set.Skipped))
+	}
+	for i, want := range []string{detect.RuleQuery2023, detect.RuleQuery2026} {
+		r := set.Rules[i]
+		if got := strings.TrimSpace(r.Query.String()); got != want {
+			t.Errorf("%s query:\n%s\nwant detect's:\n%s", r.File, got, want)
+		}
+		if r.ID != detect.RuleID || !r.Seed() {
+			t.Errorf("%s: rule_id %s, want the seed's", r.File, r.ID)
+		}
+	}
+	tests := []struct {
+		name string
+		doc  map[string]any
+		want string
+	}{
+		{"exec -it sh", event(t, detect.OpExec, true, "sh"), "[interactive_exec_2023.toml interactive_exec_2026.toml]"},
+		{"exec -it /bin/bash -l", event(t, detect.OpExec, true, "/bin/bash", "-l"), "[interactive_exec_2023.toml interactive_exec_2026.toml]"},
+		{"exec -it top", event(t, detect.OpExec, true, "top"), "[interactive_exec_2023.toml]"},
+		{"exec sh -c (probe)", event(t, detect.OpExec, false, "sh", "-c", "true"), "[interactive_exec_2026.toml]"},
+		{"exec id", event(t, detect.OpExec, false, "id"), "[]"},
+		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml]"},
+		{"container start", event(t, detect.OpContainerStart, false, "nginx"), "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fmt.Sprint(names(set.Match(tt.doc))); got != tt.want {
+				t.Errorf("matched %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	good := ruleTOML("r-1", "Netcat in a container", `process where process.name in ("nc", "ncat") and container.id like "?*"`)
+	tests := []struct {
+		name   string
+		data   string
+		skip   string // part of the reason, when skipped
+		errMsg string // part of the error
+		line   int
+	}{
+		{"valid", good, "", "", 0},
+		{"toml syntax", "[rule]\nrule_id = \"x\nname = \"y\"\n", "", "", 2},
+		{"no rule table", "[metadata]\nx = 1\n", "", "no [rule] table", 0},
+		{"missing keys", "[rule]\nname = \"n\"\n", "", "[rule] lacks rule_id, severity, language, query, risk_score", 0},
+		{"bad severity", strings.Replace(good, `"medium"`, `"urgent"`, 1), "", `severity "urgent"`, 0},
+		{"bad risk", strings.Replace(good, "risk_score = 47", "risk_score = 470", 1), "", "risk_score 470", 0},
+		{"query syntax", ruleTOML("r", "n", "process where process.name = \"nc\""), "", "query: '=' is not an operator", 13},
+		{"query syntax line 2", ruleTOML("r", "n", "process where true and\n  process.name : nc"), "", "query: ':' needs a string pattern", 14},
+		{"kuery", strings.Replace(good, `language = "eql"`, `language = "kuery"`, 1), "only EQL rules run", "", 0},
+		{"threshold", strings.Replace(good, `type = "eql"`, `type = "threshold"`, 1), "a threshold rule", "", 0},
+		{"sequence", ruleTOML("r", "n", `sequence by container.id [file where true] [process where true]`), "sequence queries are not supported", "", 0},
+		{"file events", ruleTOML("r", "n", `file where file.path : "/etc/*"`), "reads file events", "", 0},
+		{"descendants", ruleTOML("r", "n", `process where process.parent.args : "*curl*"`), "reads process.parent.args", "", 0},
+		{"optional unknown field", ruleTOML("r", "n", `process where ?process.parent.args : "*curl*" or process.name == "nc"`), "", "", 0},
+		{"pipe", ruleTOML("r", "n", `process where true | head 1`), "pipes", "", 0},
+		{"unsupported function", ruleTOML("r", "n", `process where substring(process.name, 1) == "c"`), "function substring is not supported", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, skip, err := Parse("r.toml", []byte(tt.data))
+			switch {
+			case tt.errMsg != "" || tt.line != 0:
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("got rule %v, skip %v, error %v; want an *Error", r, skip, err)
+				}
+				if !strings.Contains(e.Msg, tt.errMsg) || (tt.line != 0 && e.Line != tt.line) {
+					t.Errorf("error %v; want line %d and %q", err, tt.line, tt.errMsg)
+				}
+				if !strings.HasPrefix(err.Error(), "r.toml") {
+					t.Errorf("error %q does not name the file", err)
+				}
+			case tt.skip != "":
+				if skip == nil || !strings.Contains(skip.Reason, tt.skip) || err != nil {
+					t.Fatalf("got rule %v, skip %+v, error %v; want skipped because %q", r, skip, err, tt.skip)
+				}
+			default:
+				if r == nil || err != nil || skip != nil {
+					t.Fatalf("got rule %v, skip %+v, error %v; want a rule", r, skip, err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseThreat(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := set.Rules[0].Alert()
+	if a.Severity != "high" || a.RiskScore != 73 || len(a.Threat) != 1 || a.Threat[0].Tactic.ID != "TA0002" ||
+		len(a.Threat[0].Techniques) != 2 || a.Threat[0].Techniques[0].Subtechniques[0].ID != "T1059.004" {
+		t.Errorf("2023 rule alert: %+v", a)
+	}
+	if b := set.Rules[1].Alert(); b.Severity != "low" || b.RiskScore != 21 {
+		t.Errorf("2026 rule alert: %+v", b)
+	}
+}
+
+// TestOutcome: one alert per rule id, none for the seed rule, names once.
+func TestOutcome(t *testing.T) {
+	seed, _ := Default()
+	a1 := &Rule{ID: "a", Name: "A v1"}
+	a2 := &Rule{ID: "a", Name: "A v2"}
+	b := &Rule{ID: "b", Name: "B"}
+	tests := []struct {
+		matched        []*Rule
+		names, alerted string
+	}{
+		{nil, "[]", "[]"},
+		{[]*Rule{a1}, "[A v1]", "[a]"},
+		{[]*Rule{a1, a2, b}, "[A v1 A v2 B]", "[a b]"},
+		{[]*Rule{seed.Rules[0], seed.Rules[1]}, "[" + seed.Rules[0].Name + " " + seed.Rules[1].Name + "]", "[]"},
+		{[]*Rule{seed.Rules[1], b, b}, "[" + seed.Rules[1].Name + " B]", "[b]"},
+	}
+	for _, tt := range tests {
+		names, alerts := Outcome(tt.matched)
+		var ids []string
+		for _, a := range alerts {
+			ids = append(ids, a.ID)
+		}
+		if fmt.Sprint(names) != tt.names || fmt.Sprint(ids) != tt.alerted {
+			t.Errorf("Outcome(%v) = %v, %v; want %s, %s", names, names, ids, tt.names, tt.alerted)
+		}
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a_netcat.toml":  ruleTOML("r-nc", "Netcat", `process where process.name in ("nc", "ncat")`),
+		"b_file.toml":    ruleTOML("r-f", "File", `file where true`),
+		"c_broken.toml":  "[rule\n",
+		".hidden.toml":   "not read",
+		"notes.md":       "not read",
+		"d_id.toml":      ruleTOML("r-id", "Id", `process where process.name == "id"`),
+		"e_netcat2.toml": ruleTOML("r-nc", "Netcat again", `process where process.args : "-e"`),
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := LoadDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "c_broken.toml:1") {
+		t.Errorf("LoadDir error %v, want c_broken.toml's position", err)
+	}
+	if got := fmt.Sprint(names(set.Rules)); got != "[a_netcat.toml d_id.toml e_netcat2.toml]" {
+		t.Errorf("rules %s", got)
+	}
+	if len(set.Skipped) != 1 || !strings.HasSuffix(set.Skipped[0].File, "b_file.toml") {
+		t.Errorf("skipped %+v, want b_file.toml", set.Skipped)
+	}
+	names, alerts := Outcome(set.Match(event(t, detect.OpExec, false, "nc", "-e", "/bin/sh")))
+	if fmt.Sprint(names) != "[Netcat Netcat again]" || len(alerts) != 1 || alerts[0].Name != "Netcat" {
+		t.Errorf("nc -e: names %v, alerts %+v", names, alerts)
+	}
+	if _, err := LoadDir(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing dir: %v", err)
+	}
+}
