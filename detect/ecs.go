@@ -159,10 +159,10 @@ type execguardDoc struct {
 	PolicyError    string `json:"policy_error,omitempty"`
 	PolicyRevision string `json:"policy_revision,omitempty"`
 	// MatchedRules names the detection rules whose queries matched.
-	MatchedRules []string `json:"matched_rules,omitempty"`
-	ImageDigest    string `json:"image_digest,omitempty"`
-	RuntimeHandler string `json:"runtime_handler,omitempty"`
-	SandboxID      string `json:"sandbox_id,omitempty"`
+	MatchedRules   []string `json:"matched_rules,omitempty"`
+	ImageDigest    string   `json:"image_digest,omitempty"`
+	RuntimeHandler string   `json:"runtime_handler,omitempty"`
+	SandboxID      string   `json:"sandbox_id,omitempty"`
 	// Pairing says how an end event pairs with its start: "entity_id" or,
 	// when the start's entity id is unknown, "container.id".
 	Pairing string `json:"pairing,omitempty"`

@@ -104,8 +104,8 @@ type ruleFile struct {
 		Query       string   `toml:"query"`
 		References  []string `toml:"references"`
 		Threat      []struct {
-			Framework string   `toml:"framework"`
-			Tactic    tomlRef  `toml:"tactic"`
+			Framework string  `toml:"framework"`
+			Tactic    tomlRef `toml:"tactic"`
 			Technique []struct {
 				tomlRef
 				Subtechnique []tomlRef `toml:"subtechnique"`
@@ -206,7 +206,7 @@ func orDefault(s, def string) string {
 }
 
 // queryError places a query's syntax error in the rule file, when the query
-// appears there verbatim (a ''' literal string, as detection rules write it).
+// appears there verbatim (a ”' literal string, as detection rules write it).
 func queryError(file, data, query string, err error) error {
 	var se *eql.SyntaxError
 	if !errors.As(err, &se) {
