@@ -37,6 +37,7 @@ type check struct {
 	flag    bool
 	args    []argsPattern
 	windows []window
+	rules   []string // detectionRule: rule ids or names, "*" for any
 }
 
 type labelPattern struct {
@@ -255,6 +256,14 @@ func compileCond(sel *selector, c spec.Cond, selIndex int, errs, notes *spec.Lis
 				continue
 			}
 			ck.args = append(ck.args, ap)
+		}
+	case cDetectionRule:
+		for _, v := range c.Values {
+			if strings.TrimSpace(v.S) == "" {
+				bad(v, "empty rule", "name a detection rule by its rule_id or its name, or * for any rule")
+				continue
+			}
+			ck.rules = append(ck.rules, v.S)
 		}
 	case cWindow:
 		for _, ws := range c.Windows {

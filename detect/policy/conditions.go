@@ -23,6 +23,7 @@ const (
 	cExecutable
 	cArgs
 	cWindow
+	cDetectionRule
 )
 
 type condDef struct {
@@ -68,6 +69,8 @@ func condition(key string) (condDef, bool) {
 		return condDef{cArgs, anyStar}, true
 	case "maintenanceWindow":
 		return condDef{cWindow, trailing}, true
+	case "detectionRule":
+		return condDef{cDetectionRule, trailing}, true
 	}
 	return condDef{}, false
 }

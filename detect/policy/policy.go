@@ -213,12 +213,20 @@ type view struct {
 	image       image
 	labels      map[string]string
 	now         time.Time
+	rules       []string
 }
 
 // Evaluate applies the policy to the facts of one call at time now. Only
 // execs and container starts are subject to the policy; for other calls the
 // result is empty.
 func (p *Policy) Evaluate(f detect.Facts, now time.Time) Result {
+	return p.EvaluateWithRules(f, now, nil)
+}
+
+// EvaluateWithRules is Evaluate for a call whose event matched detection
+// rules: rules holds the ids and names of the rules that matched, which
+// detectionRule conditions read.
+func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string) Result {
 	var r Result
 	v := view{
 		known:       f.Process.Known,
@@ -233,6 +241,7 @@ func (p *Policy) Evaluate(f detect.Facts, now time.Time) Result {
 		clusterName: f.Cluster.Name,
 		labels:      f.Container.PodLabels,
 		now:         now,
+		rules:       rules,
 	}
 	switch f.Operation {
 	case detect.OpExec:
@@ -366,6 +375,15 @@ func (c *check) matches(v *view) bool {
 		for i := range c.args {
 			if c.args[i].match(v.args) {
 				return true
+			}
+		}
+		return false
+	case cDetectionRule:
+		for _, want := range c.rules {
+			for _, got := range v.rules {
+				if want == got || want == "*" {
+					return true
+				}
 			}
 		}
 		return false

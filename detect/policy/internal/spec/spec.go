@@ -100,6 +100,7 @@ func Conditions() map[string]Shape {
 		"processUserName":          Scalars,
 		"processArgs":              Scalars,
 		"maintenanceWindow":        Windows,
+		"detectionRule":            Scalars,
 	}
 }
 
