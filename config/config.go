@@ -53,6 +53,10 @@ type Config struct {
 	// changed policy file (the wrapper links no YAML parser). Empty: the
 	// execguard binary beside the wrapper's executable.
 	PolicyCompiler string `toml:"policy_compiler"`
+	// RulesDir holds detection rule files (detection-rules TOML, EQL) the
+	// wrapper evaluates on every exec and container start, beside the
+	// built-in ones. Empty: the built-in rules only. docs/rules.md.
+	RulesDir string `toml:"rules_dir"`
 	// ClusterName and ClusterID name the Kubernetes cluster in events.
 	ClusterName string `toml:"cluster_name"`
 	ClusterID   string `toml:"cluster_id"`

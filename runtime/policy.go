@@ -8,6 +8,7 @@ import (
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/policy"
+	"github.com/execguard/execguard/detect/rules"
 )
 
 // decideCall applies the configured policy to the facts. legacy carries the
@@ -20,7 +21,18 @@ import (
 //   - no policy file: the built-in default policy (log everything, alert on
 //     interactive entry leaders), unless interactive_action is log or block,
 //     the single-action shorthand that predates policies.
+//
+// The detection rules are evaluated first: the policy's detectionRule
+// conditions read which matched, and each matching rule other than the seed
+// rule adds its alert (rules.Outcome).
 func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detect.Decision {
+	matched := matchRules(f, cfg, *legacy)
+	d := decidePolicy(f, cfg, legacy, rules.IDsAndNames(matched))
+	d.MatchedRules, d.Rules = rules.Outcome(matched)
+	return d
+}
+
+func decidePolicy(f *detect.Facts, cfg config.Config, legacy *detect.Policy, matchedRules []string) detect.Decision {
 	// An exec whose process spec could not be read cannot be matched: in
 	// fail-closed mode it is refused whatever the policy says.
 	if !f.Process.Known && f.Operation == detect.OpExec && legacy.FailMode == detect.FailClosed {
@@ -44,7 +56,7 @@ func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detec
 	default:
 		return detect.Decide(*f, *legacy)
 	}
-	return policy.Decision(*f, p.Evaluate(*f, time.Now()), p.Revision())
+	return policy.Decision(*f, p.EvaluateWithRules(*f, time.Now(), matchedRules), p.Revision())
 }
 
 // policyCompiler is the execguard command that parses policy files for the

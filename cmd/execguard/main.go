@@ -68,6 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, err = runUninstall(args[1:], stdout, stderr)
 	case "status":
 		code, err = runStatus(args[1:], stdout, stderr)
+	case "rules":
+		code, err = runRules(args[1:], stdout, stderr)
 	default:
 		err = usagef("unknown command %q", args[0])
 	}

@@ -72,8 +72,10 @@ const (
 type Query struct {
 	src      string
 	category string // empty for `any`
-	cond     node
-	fields   []Field
+	// categoryField is event.category, the field the category is compared with.
+	categoryField *field
+	cond          node
+	fields        []Field
 }
 
 // Field is a field a query reads.
@@ -140,15 +142,13 @@ func (q *Query) MatchDocument(doc *Document) bool {
 
 func (q *Query) inCategory(doc *Document) bool {
 	var buf [4]any
-	for _, v := range categoryField.walk(buf[:0], doc.m, 0, doc.dotted) {
+	for _, v := range q.categoryField.walk(buf[:0], doc.m, 0, doc.dotted) {
 		if v == q.category {
 			return true
 		}
 	}
 	return false
 }
-
-var categoryField = newField([]string{"event", "category"}, false)
 
 // String returns the query's source text.
 func (q *Query) String() string { return q.src }

@@ -95,7 +95,7 @@ func (p *parser) expectPunct(s string) error {
 }
 
 func (p *parser) parseQuery() (*Query, error) {
-	q := &Query{src: p.src}
+	q := &Query{src: p.src, categoryField: newField([]string{"event", "category"}, false)}
 	t := p.peek()
 	switch {
 	case t.kind == tokWord && t.text == "any":
@@ -290,10 +290,13 @@ func fieldSegment(t token) string {
 	return t.text
 }
 
-// unsupportedFunctions are Elasticsearch EQL functions this evaluator refuses by name.
-var unsupportedFunctions = map[string]bool{
-	"add": true, "between": true, "concat": true, "divide": true, "indexOf": true, "match": true,
-	"modulo": true, "multiply": true, "number": true, "string": true, "substring": true, "subtract": true,
+// unsupportedFunction reports Elasticsearch EQL functions this evaluator refuses by name.
+func unsupportedFunction(name string) bool {
+	switch name {
+	case "add", "between", "concat", "divide", "indexOf", "match", "modulo", "multiply", "number", "string", "substring", "subtract":
+		return true
+	}
+	return false
 }
 
 func (p *parser) parseCall() (*call, error) {
@@ -319,7 +322,7 @@ func (p *parser) parseCall() (*call, error) {
 	case "cidrMatch":
 		c.kind = fnCIDRMatch
 	default:
-		if unsupportedFunctions[name] {
+		if unsupportedFunction(name) {
 			return nil, p.unsupportedAt(nameTok, "function %s is not supported by this evaluator (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
 		}
 		return nil, p.failAt(nameTok, "unknown function %s (supported: startsWith, endsWith, stringContains, wildcard, length, cidrMatch)", name)
