@@ -53,7 +53,6 @@ package eql
 
 import (
 	"encoding/json"
-	"net/netip"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -415,7 +414,7 @@ type call struct {
 	srcLit   any
 	strs     []string // lower-cased when fold
 	wild     patternNode
-	prefixes []netip.Prefix
+	prefixes []cidr
 }
 
 func (c *call) appendValues(dst []any, doc *Document) []any {
@@ -453,12 +452,12 @@ func (c *call) apply(v any) (result, ok bool) {
 		return false, false
 	}
 	if c.kind == fnCIDRMatch {
-		addr, err := netip.ParseAddr(s)
-		if err != nil {
+		addr, _, ok := parseIP(s)
+		if !ok {
 			return false, true
 		}
 		for _, p := range c.prefixes {
-			if p.Contains(addr.Unmap()) || p.Contains(addr) {
+			if p.contains(addr) {
 				return true, true
 			}
 		}

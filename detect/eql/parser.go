@@ -2,7 +2,6 @@ package eql
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 )
 
@@ -381,11 +380,11 @@ func (p *parser) parseCall() (*call, error) {
 	for _, a := range args {
 		switch c.kind {
 		case fnCIDRMatch:
-			pr, err := netip.ParsePrefix(a.val)
-			if err != nil {
+			pr, ok := parseCIDR(a.val)
+			if !ok {
 				return nil, p.failAt(a, "cidrMatch: %q is not a CIDR block such as 10.0.0.0/8", a.val)
 			}
-			c.prefixes = append(c.prefixes, pr.Masked())
+			c.prefixes = append(c.prefixes, pr)
 		case fnWildcard:
 			if len(a.val) > MaxPatternBytes {
 				return nil, p.failAt(a, "pattern of %d bytes is longer than %d bytes", len(a.val), MaxPatternBytes)
