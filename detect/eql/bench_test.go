@@ -16,7 +16,7 @@ func benchRules() []string {
 		case 1:
 			qs = append(qs, fmt.Sprintf(`process where event.type == "start" and process.interactive == true and process.executable like ("/tmp/*", "/dev/shm/*", "/var/tmp/%d/*") and container.id like "?*"`, i))
 		case 2:
-			qs = append(qs, fmt.Sprintf(`process where event.type == "start" and process.args : ("*curl*http*%d*", "*wget *") and not process.parent.name in ("apt", "yum")`, i))
+			qs = append(qs, fmt.Sprintf(`process where event.type == "start" and process.args : ("*curl*http*%d*", "*wget *") and not process.working_directory in ("/opt/apt", "/opt/yum")`, i))
 		case 3:
 			qs = append(qs, fmt.Sprintf(`process where event.action == "exec" and (startsWith~(process.name, "python%d") or process.command_line regex~ ".*base64 -d.*") and length(process.name) > 2`, i))
 		}

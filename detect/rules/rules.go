@@ -234,6 +234,9 @@ func notApplicable(q *eql.Query, known func(string) bool) string {
 		return fmt.Sprintf("reads %s events: the runtime sees process starts only (an exec, a container's init)", q.Category())
 	}
 	for _, f := range q.Fields() {
+		if !f.Optional && strings.HasPrefix(f.Name, "process.parent.") {
+			return fmt.Sprintf("reads %s: the runtime sees the process it starts as the entry leader, whose parent is the engine that called the runtime (containerd-shim, conmon), never a process in the container; rules on a process's parent describe descendant processes", f.Name)
+		}
 		if !f.Optional && !known(f.Name) {
 			return fmt.Sprintf("reads %s, which the runtime's events never carry: it sees the process it starts, not that process's descendants, files or network", f.Name)
 		}

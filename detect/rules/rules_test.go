@@ -128,6 +128,8 @@ func TestParse(t *testing.T) {
 		{"sequence", ruleTOML("r", "n", `sequence by container.id [file where true] [process where true]`), "sequence queries are not supported", "", 0},
 		{"file events", ruleTOML("r", "n", `file where file.path : "/etc/*"`), "reads file events", "", 0},
 		{"descendants", ruleTOML("r", "n", `process where process.parent.args : "*curl*"`), "reads process.parent.args", "", 0},
+		{"parent in the container", ruleTOML("r", "n", `process where process.name == "curl" and process.parent.name in ("bash", "sh")`), "rules on a process's parent describe descendant processes", "", 0},
+		{"never carried", ruleTOML("r", "n", `process where user.name == "root"`), "reads user.name, which the runtime's events never carry", "", 0},
 		{"optional unknown field", ruleTOML("r", "n", `process where ?process.parent.args : "*curl*" or process.name == "nc"`), "", "", 0},
 		{"pipe", ruleTOML("r", "n", `process where true | head 1`), "pipes", "", 0},
 		{"unsupported function", ruleTOML("r", "n", `process where substring(process.name, 1) == "c"`), "function substring is not supported", "", 0},
