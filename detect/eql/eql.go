@@ -326,16 +326,58 @@ func (n orderNode) eval(doc *Document) bool {
 type patternNode struct {
 	x        expr
 	patterns []string // already lower-cased when fold
+	shapes   []wildShape
 	fold     bool
 }
 
+// wildShape is a wildcard pattern recognised as a cheaper test.
+type wildShape struct {
+	kind uint8 // shapeGeneral, shapeExact, shapePrefix, shapeSuffix, shapeContains, shapeAny, shapeNonEmpty
+	lit  string
+}
+
+const (
+	shapeGeneral uint8 = iota
+	shapeExact
+	shapePrefix   // lit*
+	shapeSuffix   // *lit
+	shapeContains // *lit*
+	shapeAny      // *
+	shapeNonEmpty // ?*
+)
+
+func shapeOf(p string) wildShape {
+	switch p {
+	case "*", "**":
+		return wildShape{kind: shapeAny}
+	case "?*", "*?":
+		return wildShape{kind: shapeNonEmpty}
+	}
+	inner := strings.Trim(p, "*")
+	if strings.ContainsAny(inner, "*?") {
+		return wildShape{kind: shapeGeneral}
+	}
+	lead, trail := strings.HasPrefix(p, "*"), strings.HasSuffix(p, "*")
+	switch {
+	case lead && trail:
+		return wildShape{shapeContains, inner}
+	case lead:
+		return wildShape{shapeSuffix, inner}
+	case trail:
+		return wildShape{shapePrefix, inner}
+	}
+	return wildShape{shapeExact, inner}
+}
+
 func newPatternNode(x expr, patterns []string, fold bool) patternNode {
-	if fold {
-		for i, p := range patterns {
+	shapes := make([]wildShape, len(patterns))
+	for i, p := range patterns {
+		if fold {
 			patterns[i] = strings.ToLower(p)
 		}
+		shapes[i] = shapeOf(patterns[i])
 	}
-	return patternNode{x: x, patterns: patterns, fold: fold}
+	return patternNode{x: x, patterns: patterns, shapes: shapes, fold: fold}
 }
 
 func (n patternNode) eval(doc *Document) bool {
@@ -352,8 +394,25 @@ func (n patternNode) matchString(s string) bool {
 	if n.fold {
 		s = strings.ToLower(s)
 	}
-	for _, p := range n.patterns {
-		if wildcardMatch(p, s) {
+	for i, sh := range n.shapes {
+		var hit bool
+		switch sh.kind {
+		case shapeAny:
+			hit = true
+		case shapeNonEmpty:
+			hit = s != ""
+		case shapeExact:
+			hit = s == sh.lit
+		case shapePrefix:
+			hit = strings.HasPrefix(s, sh.lit)
+		case shapeSuffix:
+			hit = strings.HasSuffix(s, sh.lit)
+		case shapeContains:
+			hit = strings.Contains(s, sh.lit)
+		default:
+			hit = wildcardMatch(n.patterns[i], s)
+		}
+		if hit {
 			return true
 		}
 	}
@@ -363,7 +422,35 @@ func (n patternNode) matchString(s string) bool {
 // regexNode is regex or regex~ against one or more anchored regular expressions.
 type regexNode struct {
 	x   expr
-	res []*regexp.Regexp
+	res []regexMatcher
+}
+
+// regexMatcher is a compiled regular expression, or, for .*literal.*, the literal to look
+// for (lower-cased when fold).
+type regexMatcher struct {
+	re   *regexp.Regexp
+	lit  string
+	fold bool
+}
+
+func (m regexMatcher) match(s string) bool {
+	if m.re != nil {
+		return m.re.MatchString(s)
+	}
+	if m.fold {
+		return containsFold(s, m.lit)
+	}
+	return strings.Contains(s, m.lit)
+}
+
+// containsFold reports whether lower-cased s contains lit (already lower-case).
+func containsFold(s, lit string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return strings.Contains(strings.ToLower(s), lit)
+		}
+	}
+	return strings.Contains(s, lit)
 }
 
 func (n regexNode) eval(doc *Document) bool {
@@ -373,8 +460,8 @@ func (n regexNode) eval(doc *Document) bool {
 		if !ok {
 			continue
 		}
-		for _, re := range n.res {
-			if re.MatchString(s) {
+		for _, m := range n.res {
+			if m.match(s) {
 				return true
 			}
 		}

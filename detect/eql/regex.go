@@ -10,16 +10,17 @@ import (
 // compileRegex compiles a Lucene regular expression (what Elasticsearch's regexp query takes)
 // for Go's RE2 engine, anchored at both ends as Lucene's are. It refuses what the two read
 // differently, so a pattern never silently means something else; msg says why.
-func compileRegex(pat string, fold bool) (*regexp.Regexp, string) {
+func compileRegex(pat string, fold bool) (regexMatcher, string) {
 	if msg := checkLucene(pat); msg != "" {
-		return nil, msg
+		return regexMatcher{}, msg
 	}
 	flags := "(?s)" // Lucene's . matches any character, newlines included
 	if fold {
 		flags = "(?is)"
 	}
 	expr := flags + "^(?:" + pat + ")$"
-	if mid, ok := containsForm(pat, fold); ok {
+	mid, lit, ok := containsForm(pat, fold)
+	if ok {
 		// .*X.* matches the whole string when X matches somewhere in it: searching
 		// for X is the same and much faster.
 		expr = flags + "(?:" + mid + ")"
@@ -27,23 +28,39 @@ func compileRegex(pat string, fold bool) (*regexp.Regexp, string) {
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		msg := err.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
+		if strings.HasPrefix(msg, "error parsing regexp: ") {
 			msg = msg[len("error parsing regexp: "):]
 		}
-		return nil, msg
+		return regexMatcher{}, msg
 	}
-	return re, ""
+	if ok && lit != "" && (!fold || isASCII(lit)) {
+		if fold {
+			lit = strings.ToLower(lit)
+		}
+		return regexMatcher{lit: lit, fold: fold}, ""
+	}
+	return regexMatcher{re: re}, ""
 }
 
-// containsForm reports whether pat is .*X.* at its top level, and returns X.
-func containsForm(pat string, fold bool) (string, bool) {
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// containsForm reports whether pat is .*X.* at its top level, and returns X, and X's text
+// when X is a plain literal.
+func containsForm(pat string, fold bool) (mid, lit string, ok bool) {
 	flags := syntax.Perl | syntax.DotNL
 	if fold {
 		flags |= syntax.FoldCase
 	}
 	re, err := syntax.Parse(pat, flags)
 	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) < 3 {
-		return "", false
+		return "", "", false
 	}
 	anyRun := func(r *syntax.Regexp) bool {
 		return r.Op == syntax.OpStar && len(r.Sub) == 1 &&
@@ -51,10 +68,14 @@ func containsForm(pat string, fold bool) (string, bool) {
 	}
 	first, last := re.Sub[0], re.Sub[len(re.Sub)-1]
 	if !anyRun(first) || !anyRun(last) {
-		return "", false
+		return "", "", false
 	}
-	mid := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: re.Sub[1 : len(re.Sub)-1]}
-	return mid.String(), true
+	subs := re.Sub[1 : len(re.Sub)-1]
+	if len(subs) == 1 && subs[0].Op == syntax.OpLiteral {
+		lit = string(subs[0].Rune)
+	}
+	m := &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: subs}
+	return m.String(), lit, true
 }
 
 // checkLucene refuses the parts of a pattern where Lucene and RE2 differ.

@@ -38,6 +38,20 @@ func TestGoldenSemantics(t *testing.T) {
 		{`process.name like "b*"`, false},
 		{`process.name like~ "b*"`, true},
 
+		{`empty like "?*"`, false},
+		{`empty like "*"`, true},
+		{`process.name like "?*"`, true},
+		{`process.name like "*as*"`, true},
+		{`process.name like "*AS*"`, false},
+		{`process.name like~ "*AS*"`, true},
+		{`process.name like "*sh"`, true},
+		{`process.name like "Bash"`, true},
+		{`process.name like "Bas"`, false},
+		{`process.name : "*a?h"`, true},
+		{`process.args regex~ ".*CURL.*"`, true},
+		{`process.args regex ".*CURL.*"`, false},
+		{`process.args regex ".*curl.*"`, true},
+
 		// Any element of an array.
 		{`process.args == "-c"`, true},
 		{`process.args : "CURL*"`, true},

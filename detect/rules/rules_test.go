@@ -75,6 +75,12 @@ func TestDefaultRules(t *testing.T) {
 	if len(set.Rules) != 2 || len(set.Skipped) != 0 {
 		t.Fatalf("default rules: %d rules, %d skipped, want 2 and 0", len(set.Rules), len(set.Skipped))
 	}
+	// Default skips the field check; the files pass it.
+	for _, r := range set.Rules {
+		if reason := notApplicable(r.Query, detect.EventFields()); reason != "" {
+			t.Errorf("%s would not run: %s", r.File, reason)
+		}
+	}
 	for i, want := range []string{detect.RuleQuery2023, detect.RuleQuery2026} {
 		r := set.Rules[i]
 		if got := strings.TrimSpace(r.Query.String()); got != want {
