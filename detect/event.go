@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The rule whose alerts execguard writes, with its ATT&CK mapping.
@@ -85,7 +86,7 @@ func Encode(r Record) ([]byte, error) {
 	buf := make([]byte, 0, size)
 	buf = appendLine(buf, event, "", members)
 	if !r.Decision.Alert {
-		return buf, nil
+		return escapeControls(buf), nil
 	}
 	ev := doc.Event
 	ev.Kind = "alert"
@@ -96,7 +97,7 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendLine(buf, alert, extra, members), nil
+	return escapeControls(appendLine(buf, alert, extra, members)), nil
 }
 
 func appendLine(buf, event []byte, extra string, members []byte) []byte {
@@ -267,11 +268,17 @@ func capArgs(args []string) ([]string, bool) {
 	return out, truncated
 }
 
+// capString cuts s to at most max bytes, at a character boundary so the cut
+// does not leave a broken UTF-8 sequence.
 func capString(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max]
+	cut := max
+	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // splitImage splits a reference into name and tag (or digest).
