@@ -162,16 +162,41 @@ func Parse(path string, data []byte) (Config, error) {
 		// paths, without which no runtime call could run.
 		loose := Default()
 		if toml.Unmarshal(data, &loose) != nil {
+			// Not TOML at all (a truncated file): the defaults, but a
+			// fail_mode = "closed" line still holds, so a damaged file
+			// never makes a fail-closed node fail open.
 			loose = Default()
+			if declaresFailClosed(data) {
+				loose.FailMode = detect.FailClosed
+			}
 		}
 		loose.sanitize()
-		return loose, fmt.Errorf("config %s: %s", path, describe(err))
+		return loose, fmt.Errorf("config %s: %s (defaults used where invalid)", path, describe(err))
 	}
 	if err := cfg.validate(); err != nil {
 		cfg.sanitize()
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, fmt.Errorf("config %s: %w (defaults used where invalid)", path, err)
 	}
 	return cfg, nil
+}
+
+// declaresFailClosed reports whether a line of data, outside any table,
+// reads fail_mode = "closed" (or with single quotes).
+func declaresFailClosed(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			return false
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(key) != "fail_mode" {
+			continue
+		}
+		val, _, _ = strings.Cut(val, "#")
+		v := strings.TrimSpace(val)
+		return v == `"closed"` || v == `'closed'`
+	}
+	return false
 }
 
 // RuntimePath returns the real runtime for the name the wrapper was called

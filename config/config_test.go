@@ -210,3 +210,27 @@ func TestUntrusted(t *testing.T) {
 		})
 	}
 }
+
+// TestTruncatedKeepsFailClosed: a file cut mid-way (not TOML any more)
+// gives the defaults, but not a weaker fail mode than it declares.
+func TestTruncatedKeepsFailClosed(t *testing.T) {
+	tests := []struct {
+		file string
+		want detect.FailMode
+	}{
+		{"fail_mode = \"closed\"\nevent_log = \"/var/lo", detect.FailClosed},
+		{"fail_mode = 'closed' # strict\n[runtimes]\nrunc = \"/usr/sb", detect.FailClosed},
+		{"fail_mode = \"open\"\nevent_log = \"/var/lo", detect.FailOpen},
+		{"[runtimes]\nfail_mode = \"closed\"\nrunc = \"/usr/sb", detect.FailOpen},
+		{"event_log = \"/var/lo", detect.FailOpen},
+	}
+	for _, tt := range tests {
+		c, err := Parse("cut.toml", []byte(tt.file))
+		if err == nil {
+			t.Errorf("%q: no error", tt.file)
+		}
+		if c.FailMode != tt.want {
+			t.Errorf("%q: fail_mode %q, want %q", tt.file, c.FailMode, tt.want)
+		}
+	}
+}

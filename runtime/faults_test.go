@@ -244,3 +244,47 @@ func TestHostileArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestWrapperRefusedConfigFailClosed: a refused or invalid configuration
+// that declares fail_mode = "closed" refuses interactive execs even when no
+// policy file is set; plain execs and fail mode open still run.
+func TestWrapperRefusedConfigFailClosed(t *testing.T) {
+	tests := []struct {
+		name     string
+		failMode string
+		mode     os.FileMode
+		extra    string
+		process  string
+		wantRan  bool
+	}{
+		{"group writable, closed, tty", "closed", 0o664, "", ttyProcess, false},
+		{"group writable, closed, plain", "closed", 0o664, "", plainProcess, true},
+		{"group writable, open, tty", "open", 0o664, "", ttyProcess, true},
+		{"invalid key, closed, tty", "closed", 0o644, "bogus = 1\n", ttyProcess, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.config("alert", tt.failMode, e.probe)
+			data, _ := os.ReadFile(e.cfg)
+			if err := os.WriteFile(e.cfg, append([]byte(tt.extra), data...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(e.cfg, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if tt.mode&0o022 != 0 {
+				// A refused file's runtimes do not count: the probe is only
+				// reachable from a trusted file, so use real runc paths.
+				e.config("alert", tt.failMode, "/usr/sbin/runc")
+				os.Chmod(e.cfg, tt.mode)
+			}
+			args, _, _ := e.containerdExec(tt.process)
+			r := e.run(args...)
+			refused := r.code == 1 && strings.Contains(r.stderr, "fail mode is closed")
+			if refused == tt.wantRan {
+				t.Errorf("refused = %v, want ran = %v (exit %d, stderr %q)", refused, tt.wantRan, r.code, r.stderr)
+			}
+		})
+	}
+}

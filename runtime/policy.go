@@ -45,6 +45,10 @@ func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detec
 			}
 			legacy.Err = "policy " + cfg.PolicyFile + ": last good policy in force: " + err.Error()
 		}
+	case legacy.Err != "" && legacy.FailMode == detect.FailClosed:
+		// The configuration was refused or is invalid: in fail mode closed
+		// its defaults do not get to allow an interactive exec.
+		return detect.Decide(*f, *legacy)
 	case cfg.InteractiveAction == detect.ActionAlert:
 		p = policy.Default()
 	default:

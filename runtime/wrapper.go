@@ -44,7 +44,7 @@ func Main(args []string) int {
 			runtimeLog(call, "warning", "execguard: "+real.note)
 		}
 		if cfgErr != nil {
-			runtimeLog(call, "warning", fmt.Sprintf("execguard: %v (using defaults where invalid)", cfgErr))
+			runtimeLog(call, "warning", fmt.Sprintf("execguard: %v", cfgErr))
 		}
 	}
 	return execRuntime(call, real.path)
@@ -93,7 +93,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 	if cfgErr != nil {
 		policy.Err = cfgErr.Error()
 		f.AddProblem("%v", cfgErr)
-		diagf(c, "warning", "%v (using defaults where invalid)", cfgErr)
+		diagf(c, "warning", "%v", cfgErr)
 	}
 	d := decideCall(&f, cfg, &policy)
 	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: state.LocalHost(), Time: time.Now()}
