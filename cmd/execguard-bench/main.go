@@ -64,7 +64,12 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 10, "unmeasured iterations per side before measuring")
 	flag.IntVar(&o.eventsPerExec, "events-per-exec", 2,
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
+	var lo loadOptions
+	lo.register(flag.CommandLine)
 	flag.Parse()
+	if lo.enabled {
+		os.Exit(mainLoad(lo, o, shapeName))
+	}
 	var errs []error
 	sh, err := parseShape(shapeName)
 	errs = append(errs, err, checkRuntime(o.runtime))

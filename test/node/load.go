@@ -1,0 +1,74 @@
+package node
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Exec is one exec of a load: which container, with a terminal or not
+// (crictl exec -it under script, as a user's shell session), and the
+// command.
+type Exec struct {
+	Container string
+	TTY       bool
+	Cmd       []string
+}
+
+// ExecResult is what one exec of RunExecs gave: its output (stdout, or
+// what the terminal showed), its error, and how long the crictl client ran,
+// from its start to its exit.
+type ExecResult struct {
+	Exec
+	Index   int
+	Start   time.Time
+	Elapsed time.Duration
+	Output  string
+	Err     error
+}
+
+// RunExecs runs execs through CRI with at most concurrency of them in
+// flight, in order of their index, and returns their results by index.
+// done, when not nil, is called after each exec ends, from the goroutine
+// that ran it.
+func (n *Node) RunExecs(execs []Exec, concurrency int, done func(ExecResult)) []ExecResult {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	results := make([]ExecResult, len(execs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(concurrency, len(execs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := n.runExec(i, execs[i])
+				results[i] = r
+				if done != nil {
+					done(r)
+				}
+			}
+		}()
+	}
+	for i := range execs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+func (n *Node) runExec(i int, x Exec) ExecResult {
+	r := ExecResult{Exec: x, Index: i, Start: time.Now()}
+	if x.TTY {
+		r.Output, r.Err = n.ExecTTY(x.Container, x.Cmd...)
+	} else {
+		r.Output, r.Err = n.Exec(x.Container, x.Cmd...)
+	}
+	r.Elapsed = time.Since(r.Start)
+	if r.Err != nil {
+		r.Err = fmt.Errorf("exec %d in %s (tty %v): %w", i, x.Container, x.TTY, r.Err)
+	}
+	return r
+}
