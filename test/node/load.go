@@ -1,7 +1,10 @@
 package node
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os/exec"
 	"sync"
 	"time"
 )
@@ -71,4 +74,24 @@ func (n *Node) runExec(i int, x Exec) ExecResult {
 		r.Err = fmt.Errorf("exec %d in %s (tty %v): %w", i, x.Container, x.TTY, r.Err)
 	}
 	return r
+}
+
+// ExecStreams runs cmd in the container without a terminal (crictl exec)
+// and returns its stdout and stderr apart: what a runtime writes to its
+// stderr during an exec reaches the exec's stderr.
+func (n *Node) ExecStreams(ctrID string, cmd ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.CommandTimeout)
+	defer cancel()
+	argv := n.CrictlArgv(append([]string{"exec", ctrID}, cmd...)...)
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	err = c.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %s: %w", n.opts.CommandTimeout, ctx.Err())
+	}
+	if err != nil {
+		err = fmt.Errorf("crictl exec %s: %w", ctrID, err)
+	}
+	return out.String(), errOut.String(), err
 }
