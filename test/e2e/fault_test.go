@@ -491,7 +491,13 @@ type probeResult struct {
 	err    error
 }
 
-func (p probeResult) refused() bool { return p.err != nil && strings.Contains(p.out, "execguard:") }
+func (p probeResult) refused() bool { return p.err != nil && refusal(p.out) }
+
+// refusal reports whether an exec's output carries execguard's refusal (a
+// decision), not another error of the wrapper's (exit 127 and its message).
+func refusal(out string) bool {
+	return strings.Contains(out, "execguard: ") && (strings.Contains(out, " refused") || strings.Contains(out, " blocked"))
+}
 
 func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	r := &faultRun{tag: c.id + "-" + mode, mode: mode}
@@ -589,7 +595,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 			if !strings.Contains(res.Output, res.Cmd[1]) {
 				t.Errorf("burst exec %s printed %q", res.Cmd[1], res.Output)
 			}
-		case res.TTY && strings.Contains(res.Output, "execguard:"):
+		case res.TTY && refusal(res.Output):
 			obs.ttyRefuse++
 			if !wantRefused {
 				t.Errorf("burst: interactive exec %s refused in fail mode %s: %s", res.Cmd[1], mode, firstLine(res.Output, "execguard:"))
@@ -715,6 +721,7 @@ func (f *faultEnv) sources(r *faultRun) []source {
 	s := []source{
 		{label: "configured log", path: f.eventLog},
 		{label: "default log", path: config.DefaultEventLog},
+		{label: "fallback log", path: filepath.Join(state.DefaultDir, "events.ndjson")},
 		{label: "spool", path: filepath.Join(f.stateDir, "spool"), spool: true},
 		{label: "default spool", path: filepath.Join(state.DefaultDir, "spool"), spool: true},
 	}
