@@ -1,0 +1,158 @@
+package runtime
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/state"
+)
+
+// TestWrapperEventFaults: where an exec's event goes when the log cannot
+// take it, and what the fail mode then does with an interactive exec.
+func TestWrapperEventFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		failMode string
+		// breakLog makes the log unwritable; breakState the spool too.
+		breakState bool
+		wantRan    bool
+		want       state.Counters
+	}{
+		{"spooled, open", "open", false, true, state.Counters{Spooled: 1}},
+		{"spooled, closed", "closed", false, true, state.Counters{Spooled: 1}},
+		{"lost, open", "open", true, true, state.Counters{}},
+		{"lost, closed", "closed", true, false, state.Counters{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.config("alert", tt.failMode, e.probe)
+			// A file where the log's directory goes: the log cannot be made.
+			if err := os.WriteFile(filepath.Dir(e.events), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stateDir := filepath.Join(e.dir, "state")
+			if tt.breakState {
+				if err := os.WriteFile(stateDir, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args, bundle, _ := e.containerdExec(ttyProcess)
+			r := e.run(args...)
+			if ran := e.probed() != nil; ran != tt.wantRan {
+				t.Fatalf("runtime ran = %v, want %v (exit %d, stderr %q)", ran, tt.wantRan, r.code, r.stderr)
+			}
+			logged, _ := os.ReadFile(filepath.Join(bundle, "log.json"))
+			wantWord := "spooled"
+			if tt.breakState {
+				wantWord = "event lost"
+			}
+			if !strings.Contains(string(logged), wantWord) {
+				t.Errorf("runtime log %q, want it to say %q", logged, wantWord)
+			}
+			if tt.breakState {
+				return // no state directory: nothing counted, as the log says
+			}
+			c, err := state.ReadCounters(stateDir)
+			if err != nil || c != tt.want {
+				t.Errorf("counters %+v (%v), want %+v", c, err, tt.want)
+			}
+			// The log comes back: the next call appends its own event and
+			// the spooled one.
+			if err := os.Remove(filepath.Dir(e.events)); err != nil {
+				t.Fatal(err)
+			}
+			e.run(args...)
+			if n := len(e.eventDocs()); n != 4 {
+				t.Errorf("%d documents in the log after recovery, want 2 events and 2 alerts", n)
+			}
+			if n, _ := eventlog.Pending(stateDir); n != 0 {
+				t.Errorf("%d records still spooled", n)
+			}
+		})
+	}
+}
+
+// TestWrapperRuntimeFallback: a configured runtime that is missing gives
+// way to a root-owned one of the same name in a system directory; none at
+// all fails the call with a message naming both.
+func TestWrapperRuntimeFallback(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the fallback takes root-owned runtimes only")
+	}
+	if _, err := os.Stat("/usr/sbin/runc"); err != nil {
+		t.Fatalf("runc is required at /usr/sbin/runc: %v", err)
+	}
+	e := newEnv(t)
+	missing := filepath.Join(e.dir, "gone", "runc")
+	e.config("alert", "open", missing)
+	if r := e.run("--version"); r.code != 0 || !strings.Contains(r.stdout, "runc version") {
+		t.Fatalf("pass-through with a missing runtime: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	args, _, _ := e.containerdExec(plainProcess)
+	e.run(args...) // real runc fails on the made-up container; the event is what counts
+	docs := e.eventDocs()
+	if len(docs) == 0 {
+		t.Fatal("no event")
+	}
+	if msg, _ := json.Marshal(docs[0]); !strings.Contains(string(msg), "configured runtime "+missing) {
+		t.Errorf("event does not report the fallback: %s", msg)
+	}
+
+	// A name no system directory has.
+	e2 := newEnv(t)
+	e2.config("alert", "open", filepath.Join(e2.dir, "gone", "runc"))
+	if err := os.Rename(e2.wrapper, filepath.Join(e2.dir, "execguard-nosuchruntime")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[runtimes]\nnosuchruntime = " + `"` + filepath.Join(e2.dir, "gone", "nosuchruntime") + `"` + "\n"
+	if err := os.WriteFile(e2.cfg, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e2.wrapper = filepath.Join(e2.dir, "execguard-nosuchruntime")
+	r := e2.run("--version")
+	if r.code != 127 || !strings.Contains(r.stderr, "no nosuchruntime owned by root") {
+		t.Errorf("exit %d, stderr %q; want 127 and why", r.code, r.stderr)
+	}
+}
+
+// TestWrapperUntrustedPolicy: a policy file others could write is refused;
+// with no last good policy the fail mode decides.
+func TestWrapperUntrustedPolicy(t *testing.T) {
+	for _, failMode := range []string{"open", "closed"} {
+		t.Run(failMode, func(t *testing.T) {
+			e := newEnv(t)
+			pol := filepath.Join(e.dir, "policy.yaml")
+			if err := os.WriteFile(pol, []byte("process:\n  selectors: [{name: all}]\n  responses: [{match: [all], actions: [log]}]\n"), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(pol, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			e.config("alert", failMode, e.probe)
+			// Top-level keys go before [runtimes].
+			data, _ := os.ReadFile(e.cfg)
+			data = []byte("policy = \"" + pol + "\"\n" + string(data))
+			if err := os.WriteFile(e.cfg, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args, _, _ := e.containerdExec(ttyProcess)
+			e.run(args...)
+			ran := e.probed() != nil
+			if ran != (failMode == "open") {
+				t.Errorf("runtime ran = %v in fail mode %s", ran, failMode)
+			}
+			docs := e.eventDocs()
+			if len(docs) == 0 {
+				t.Fatal("no event")
+			}
+			if msg, _ := get(docs[0], "error.message").(string); !strings.Contains(msg, "writable by group or others") {
+				t.Errorf("error.message = %q", msg)
+			}
+		})
+	}
+}
