@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/execguard/execguard/config"
+	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
 	"github.com/execguard/execguard/test/node"
@@ -92,8 +92,19 @@ func faultCases() []faultCase {
 			id: "log-fs-full", fault: "event log on a full file system (64 KiB tmpfs, filled)",
 			spooled: true,
 			inject: func(f *faultEnv, r *faultRun) func() {
+				// The log moves to the small file system: the directory as it
+				// was goes aside (execs in flight finish their writes there)
+				// and a tmpfs is mounted on a new one.
+				aside := f.eventsDir + ".before-" + r.tag
+				f.must(os.Rename(f.eventsDir, aside))
+				r.extra = append(r.extra, source{label: "log before the fault", path: filepath.Join(aside, "events.ndjson")})
+				f.must(os.Mkdir(f.eventsDir, 0o750))
 				f.must(unix.Mount("tmpfs", f.eventsDir, "tmpfs", 0, "size=64k,mode=0750"))
-				r.cleanups = append(r.cleanups, func() { f.must(unix.Unmount(f.eventsDir, 0)) })
+				r.cleanups = append(r.cleanups, func() {
+					f.must(unix.Unmount(f.eventsDir, 0))
+					f.must(os.Remove(f.eventsDir))
+					f.must(os.Rename(aside, f.eventsDir))
+				})
 				// One event lands first, so the log's last page has room left
 				// for part of a line: a write that does not fit is cut short.
 				if _, err := f.node.Exec(f.ctrs[0], "echo", r.marker("fill")); err != nil {
@@ -249,6 +260,7 @@ type faultEnv struct {
 	pod        string
 	ctrs       []string
 	rows       []observation
+	reported   map[string]bool // defects of logs already reported
 }
 
 func newFaultEnv(t *testing.T) *faultEnv {
@@ -265,6 +277,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 		policyPath: filepath.Join(dir, "policy.yaml"),
 		runcLink:   filepath.Join(dir, "rt", "runc"),
 		pluginLog:  filepath.Join(dir, "plugin.log"),
+		reported:   map[string]bool{},
 	}
 	for _, d := range []string{f.eventsDir, f.stateDir, filepath.Dir(f.runcLink)} {
 		f.must(os.MkdirAll(d, 0o750))
@@ -515,6 +528,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		}
 	}
 	countersBefore := f.counters()
+	rejectedBefore := f.rejected()
 
 	// The burst; the fault is injected once a few of its execs are done.
 	execs := make([]node.Exec, burstExecs)
@@ -659,12 +673,15 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		}
 	}
 	spooledNow := sumValues(inSpool)
-	delta := countersAfter.sub(countersBefore)
+	delta := sub(countersAfter, countersBefore)
 	if int64(missing) > delta.Lost {
 		t.Errorf("%d of %d execs have no event and the lost counter rose by %d: losses not reported", missing, len(r.markers), delta.Lost)
 	}
 	if !drained || spooledNow > 0 {
 		t.Errorf("the spool still holds %d exec events after the fault was undone and the log written again", spooledNow)
+	}
+	if n := f.rejected() - rejectedBefore; n > 0 {
+		t.Errorf("%d spooled files were rejected as not whole records", n)
 	}
 	if c.spooled && delta.Spooled == 0 {
 		t.Errorf("the spooled counter did not rise (%+v -> %+v)", countersBefore, countersAfter)
@@ -722,40 +739,42 @@ func (f *faultEnv) sources(r *faultRun) []source {
 		{label: "configured log", path: f.eventLog},
 		{label: "default log", path: config.DefaultEventLog},
 		{label: "fallback log", path: filepath.Join(state.DefaultDir, "events.ndjson")},
-		{label: "spool", path: filepath.Join(f.stateDir, "spool"), spool: true},
-		{label: "default spool", path: filepath.Join(state.DefaultDir, "spool"), spool: true},
+		{label: "spool", path: filepath.Join(f.stateDir, eventlog.SpoolDir), spool: true},
+		{label: "default spool", path: filepath.Join(state.DefaultDir, eventlog.SpoolDir), spool: true},
 	}
 	return append(s, r.extra...)
 }
 
 // read returns the documents of a source; a missing one has none. Every
 // line must be one whole JSON document.
-func (s source) read(t *testing.T) []doc {
+func (s source) read(t *testing.T, reported map[string]bool) []doc {
 	t.Helper()
 	if !s.spool {
-		return readDocs(t, s.path)
-	}
-	entries, err := os.ReadDir(s.path)
-	if err != nil {
-		return nil
+		return readDocs(t, s.path, reported)
 	}
 	var docs []doc
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			docs = append(docs, readDocs(t, filepath.Join(s.path, e.Name()))...)
-		}
+	for _, rec := range spooledRecords(s.path) {
+		docs = append(docs, readDocs(t, rec, reported)...)
 	}
 	return docs
 }
 
-func readDocs(t *testing.T, path string) []doc {
+// readDocs reads a log or a spooled record; a defect is reported once.
+func readDocs(t *testing.T, path string, reported map[string]bool) []doc {
 	t.Helper()
+	report := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !reported[msg] {
+			reported[msg] = true
+			t.Error(msg)
+		}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
 	if len(b) > 0 && b[len(b)-1] != '\n' {
-		t.Errorf("%s does not end with a newline: torn last line %q", path, clip(tail(string(b), 1), 200))
+		report("%s does not end with a newline: torn last line %q", path, clip(tail(string(b), 1), 200))
 	}
 	var docs []doc
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -764,7 +783,7 @@ func readDocs(t *testing.T, path string) []doc {
 		var d doc
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		if err := dec.Decode(&d); err != nil || dec.More() {
-			t.Errorf("%s line %d is not one whole JSON document (torn or merged): %v: %s", path, i, err, clip(sc.Text(), 200))
+			report("%s line %d is not one whole JSON document (torn or merged): %v: %s", path, i, err, clip(sc.Text(), 200))
 			continue
 		}
 		docs = append(docs, d)
@@ -788,7 +807,7 @@ func execMarker(d doc) string {
 func (f *faultEnv) locate(t *testing.T, r *faultRun, markers ...string) []string {
 	var where []string
 	for _, s := range f.sources(r) {
-		for _, d := range s.read(t) {
+		for _, d := range s.read(t, f.reported) {
 			if slices.Contains(markers, execMarker(d)) && !slices.Contains(where, s.label) {
 				where = append(where, s.label)
 			}
@@ -801,7 +820,7 @@ func (f *faultEnv) locate(t *testing.T, r *faultRun, markers ...string) []string
 func (f *faultEnv) execDocs(t *testing.T, r *faultRun, marker string) []doc {
 	var out []doc
 	for _, s := range f.sources(r) {
-		for _, d := range s.read(t) {
+		for _, d := range s.read(t, f.reported) {
 			if execMarker(d) == marker {
 				out = append(out, d)
 			}
@@ -814,7 +833,7 @@ func (f *faultEnv) execDocs(t *testing.T, r *faultRun, marker string) []doc {
 func (f *faultEnv) account(t *testing.T, r *faultRun) (inLogs, inSpool map[string]int) {
 	inLogs, inSpool = map[string]int{}, map[string]int{}
 	for _, s := range f.sources(r) {
-		for _, d := range s.read(t) {
+		for _, d := range s.read(t, f.reported) {
 			m := execMarker(d)
 			if !strings.HasPrefix(m, "fm-"+r.tag+"-") {
 				continue
@@ -835,9 +854,8 @@ func (f *faultEnv) waitSpoolsEmpty() bool {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		n := 0
-		for _, dir := range []string{filepath.Join(f.stateDir, "spool"), filepath.Join(state.DefaultDir, "spool")} {
-			entries, _ := os.ReadDir(dir)
-			n += len(entries)
+		for _, dir := range []string{filepath.Join(f.stateDir, eventlog.SpoolDir), filepath.Join(state.DefaultDir, eventlog.SpoolDir)} {
+			n += len(spooledRecords(dir))
 		}
 		if n == 0 {
 			return true
@@ -849,31 +867,47 @@ func (f *faultEnv) waitSpoolsEmpty() bool {
 	}
 }
 
-// counters are the wrapper's spool counters, summed over the configured and
-// the default state directory.
-type counters struct{ Spooled, Replayed, Lost int64 }
-
-func (c counters) sub(o counters) counters {
-	return counters{c.Spooled - o.Spooled, c.Replayed - o.Replayed, c.Lost - o.Lost}
-}
-
-func (f *faultEnv) counters() counters {
-	var sum counters
+// counters sums the spool counters of the configured and the default
+// state directory.
+func (f *faultEnv) counters() state.Counters {
+	var sum state.Counters
 	for _, dir := range []string{f.stateDir, state.DefaultDir} {
-		for name, dst := range map[string]*int64{"spooled": &sum.Spooled, "replayed": &sum.Replayed, "lost": &sum.Lost} {
-			b, err := os.ReadFile(filepath.Join(dir, "counters", name))
-			if err != nil {
-				continue
-			}
-			v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-			if err != nil {
-				f.t.Errorf("counter %s in %s: %v", name, dir, err)
-				continue
-			}
-			*dst += v
+		c, err := state.ReadCounters(dir)
+		if err != nil {
+			f.t.Errorf("counters of %s: %v", dir, err)
 		}
+		sum.Spooled += c.Spooled
+		sum.Replayed += c.Replayed
+		sum.Lost += c.Lost
 	}
 	return sum
+}
+
+// rejected counts the files replay set aside as not whole records.
+func (f *faultEnv) rejected() int {
+	n := 0
+	for _, dir := range []string{f.stateDir, state.DefaultDir} {
+		entries, _ := os.ReadDir(filepath.Join(dir, eventlog.RejectDir))
+		n += len(entries)
+	}
+	return n
+}
+
+func sub(a, b state.Counters) state.Counters {
+	return state.Counters{Spooled: a.Spooled - b.Spooled, Replayed: a.Replayed - b.Replayed, Lost: a.Lost - b.Lost}
+}
+
+// spooledRecords lists the whole records waiting in a spool directory (its
+// dot files are records being written).
+func spooledRecords(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }
 
 func sumValues(m map[string]int) int {
