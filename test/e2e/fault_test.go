@@ -62,6 +62,10 @@ type faultCase struct {
 	// defaults: the wrapper falls back to its built-in configuration, so the
 	// events go to the default log and state directory.
 	defaults bool
+	// lost: neither the log nor the spool can take the events while the
+	// fault lasts, nor can the lost counter be written: the runtime's log
+	// must say so.
+	lost bool
 }
 
 func faultCases() []faultCase {
@@ -78,15 +82,7 @@ func faultCases() []faultCase {
 		{
 			id: "log-dir-uncreatable", fault: "event log directory missing and not creatable (a file in its place)",
 			spooled: true,
-			inject: func(f *faultEnv, r *faultRun) func() {
-				aside := f.eventsDir + ".aside"
-				f.must(os.Rename(f.eventsDir, aside))
-				f.must(os.WriteFile(f.eventsDir, []byte("not a directory\n"), 0o600))
-				return func() {
-					f.must(os.Remove(f.eventsDir))
-					f.must(os.Rename(aside, f.eventsDir))
-				}
-			},
+			inject: func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.eventsDir) },
 		},
 		{
 			id: "log-fs-full", fault: "event log on a full file system (64 KiB tmpfs, filled)",
@@ -145,23 +141,17 @@ func faultCases() []faultCase {
 			// stop it: a regular file in the directory's place makes every
 			// path below it fail (ENOTDIR) for root too.
 			id: "state-dir-unreadable", fault: "state directory unreadable (a regular file in its place)",
+			inject: func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.stateDir) },
+		},
+		{
+			id: "log-and-state-unwritable", fault: "event log directory not creatable and state directory unreadable (files in their places)",
+			refusedIn: []string{"closed"}, lost: true,
 			inject: func(f *faultEnv, r *faultRun) func() {
-				aside := f.stateDir + ".aside"
-				f.must(os.Rename(f.stateDir, aside))
-				for i := 0; ; i++ {
-					err := os.WriteFile(f.stateDir, []byte("not a directory\n"), 0o600)
-					if err == nil {
-						break
-					}
-					// The plugin may have made the directory again meanwhile.
-					if i == 5 {
-						f.t.Fatal(err)
-					}
-					f.must(os.RemoveAll(f.stateDir))
-				}
+				restoreLog := replaceDirByFile(f, f.eventsDir)
+				restoreState := replaceDirByFile(f, f.stateDir)
 				return func() {
-					f.must(os.Remove(f.stateDir))
-					f.must(os.Rename(aside, f.stateDir))
+					restoreState()
+					restoreLog()
 				}
 			},
 		},
@@ -406,6 +396,30 @@ func coverDefaultDirs(t *testing.T) {
 	}
 }
 
+// replaceDirByFile moves dir aside and puts a regular file in its place, so
+// that every path below it fails (ENOTDIR), for root too; the function it
+// returns puts the directory back.
+func replaceDirByFile(f *faultEnv, dir string) func() {
+	aside := dir + ".aside"
+	f.must(os.Rename(dir, aside))
+	for i := 0; ; i++ {
+		err := os.WriteFile(dir, []byte("not a directory\n"), 0o600)
+		if err == nil {
+			break
+		}
+		// A writer (the wrapper, the plugin) may have made the directory
+		// again meanwhile.
+		if i == 5 {
+			f.t.Fatal(err)
+		}
+		f.must(os.RemoveAll(dir))
+	}
+	return func() {
+		f.must(os.Remove(dir))
+		f.must(os.Rename(aside, dir))
+	}
+}
+
 // fillUp writes to path until the file system is full.
 func fillUp(t *testing.T, path string) {
 	t.Helper()
@@ -551,6 +565,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		})
 	}()
 	<-injectNow
+	logOffsets := f.runtimeLogOffsets()
 	restoreFn := c.inject(f, r)
 	var restoreOnce sync.Once
 	restore := func() { restoreOnce.Do(restoreFn) }
@@ -563,6 +578,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	plain := probeResult{marker: r.marker("probe")}
 	plain.out, plain.stderr, plain.err = f.node.ExecStreams(f.ctrs[1], "echo", plain.marker)
 	during := f.lifecycle(r, "during")
+	diags := f.runtimeLogSince(logOffsets)
 	where := f.locate(t, r, tty.marker, plain.marker)
 	probeDocs := f.execDocs(t, r, tty.marker)
 
@@ -639,6 +655,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	var problems []string
 	for _, d := range probeDocs {
 		for _, p := range []string{d.str("error.message"), d.str("execguard.policy_error")} {
+			p = f.shorten(p)
 			if p != "" && !slices.Contains(problems, p) {
 				problems = append(problems, p)
 			}
@@ -652,12 +669,20 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		t.Errorf("events while the fault lasted went to %v, want the spool", where)
 	case c.defaults && !slices.Contains(where, "default log"):
 		t.Errorf("events while the fault lasted went to %v, want the default log", where)
-	case !c.spooled && !c.defaults && len(where) == 0:
+	case c.lost && len(where) > 0:
+		t.Errorf("events while the fault lasted went to %v, want them lost", where)
+	case !c.spooled && !c.defaults && !c.lost && len(where) == 0:
 		t.Errorf("no event of the execs made while the fault lasted found anywhere")
+	}
+	if c.lost && !strings.Contains(strings.Join(diags, "\n"), "event lost") {
+		t.Errorf("the runtime's log does not report the lost events; its execguard lines: %q", diags)
 	}
 	obs.logged = "events to " + orNone(strings.Join(where, ", "))
 	if len(problems) > 0 {
-		obs.logged += "; error: " + clip(strings.Join(problems, "; "), 220)
+		obs.logged += "; error.message: " + clip(strings.Join(problems, "; "), 220)
+	}
+	if len(diags) > 0 {
+		obs.logged += "; runtime log: " + clip(strings.Join(diags, "; "), 220)
 	}
 
 	// Accounting: every exec has exactly one event, in a log or still in the
@@ -674,7 +699,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	}
 	spooledNow := sumValues(inSpool)
 	delta := sub(countersAfter, countersBefore)
-	if int64(missing) > delta.Lost {
+	if int64(missing) > delta.Lost && !c.lost {
 		t.Errorf("%d of %d execs have no event and the lost counter rose by %d: losses not reported", missing, len(r.markers), delta.Lost)
 	}
 	if !drained || spooledNow > 0 {
@@ -695,6 +720,87 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	t.Logf("%s [%s]: logged: %s | interactive: %s | lifecycle: %s | events: %s | exec stderr: %q",
 		c.id, mode, obs.logged, obs.interactive, obs.lifecycle, obs.events, obs.stderr)
 	return obs
+}
+
+// runtimeLogOffsets notes how far the runtime logs of the burst's
+// containers go.
+func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
+	offsets := map[string]int64{}
+	for _, id := range f.ctrs {
+		if fi, err := os.Stat(f.node.RuntimeLog(id)); err == nil {
+			offsets[id] = fi.Size()
+		}
+	}
+	return offsets
+}
+
+// runtimeLogSince returns the distinct execguard messages the runtime logs
+// of the burst's containers gained since offsets, container ids and paths
+// shortened so that alike ones read alike.
+func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
+	var msgs []string
+	for _, id := range f.ctrs {
+		b, err := os.ReadFile(f.node.RuntimeLog(id))
+		if err != nil || int64(len(b)) < offsets[id] {
+			continue
+		}
+		for _, line := range strings.Split(string(b[offsets[id]:]), "\n") {
+			var l struct{ Level, Msg string }
+			if json.Unmarshal([]byte(line), &l) != nil || !strings.HasPrefix(l.Msg, "execguard") {
+				continue
+			}
+			m := l.Level + ": " + f.shorten(l.Msg)
+			if !slices.Contains(msgs, m) {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	return msgs
+}
+
+// shorten replaces the test's directories in a message by names that say
+// what they are.
+func (f *faultEnv) shorten(s string) string {
+	s = strings.ReplaceAll(s, f.dir, "<dir>")
+	s = strings.ReplaceAll(s, f.node.Dir, "<node>")
+	s = replaceIDs(s)
+	for i := 0; i < len(s); i++ { // spool record names hold times and ids
+		if j := strings.Index(s[i:], "/spool/"); j >= 0 {
+			k := i + j + len("/spool/")
+			end := k
+			for end < len(s) && s[end] != ' ' && s[end] != ':' && s[end] != ',' {
+				end++
+			}
+			s = s[:k] + "<record>" + s[end:]
+			i = k
+			continue
+		}
+		break
+	}
+	return s
+}
+
+// replaceIDs replaces container and exec ids (64 hex digits) by <id>.
+func replaceIDs(s string) string {
+	var b strings.Builder
+	run := 0
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isHex(s[i]) {
+			run++
+			continue
+		}
+		if run == 64 {
+			b.WriteString("<id>")
+		} else {
+			b.WriteString(s[i-run : i])
+		}
+		run = 0
+		if i < len(s) {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // lifecycleStep is one operation on a fresh container.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -94,4 +95,11 @@ func (n *Node) ExecStreams(ctrID string, cmd ...string) (stdout, stderr string, 
 		err = fmt.Errorf("crictl exec %s: %w", ctrID, err)
 	}
 	return out.String(), errOut.String(), err
+}
+
+// RuntimeLog is the --log file the shim hands the runtime (and so the
+// wrapper) on every call for the container: runc's JSON log lines, the last
+// error of which the shim reports when a call fails.
+func (n *Node) RuntimeLog(ctrID string) string {
+	return filepath.Join(n.l.state(), "io.containerd.runtime.v2.task", "k8s.io", ctrID, "log.json")
 }
