@@ -202,7 +202,10 @@ func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *proces
 	}
 	leader := leaderDoc{EntityID: pid, SameAsProcess: true}
 	if f.Process.Known {
-		args, truncated := capArgs(red.Args(f.Process.Args))
+		// Cut first, then redact: redaction then reads at most what the
+		// event keeps (matching megabytes costs the exec time).
+		args, truncated := capArgs(f.Process.Args)
+		args = red.Args(args)
 		p.Name = f.Process.Name()
 		if len(f.Process.Args) > 0 && strings.HasPrefix(f.Process.Args[0], "/") {
 			p.Executable = capString(f.Process.Args[0], maxArgBytes)
@@ -211,7 +214,8 @@ func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *proces
 		p.ArgsCount = len(f.Process.Args)
 		p.CommandLine = capString(strings.Join(args, " "), maxCommandBytes)
 		p.WorkingDirectory = capString(f.Process.Cwd, maxArgBytes)
-		env, envCut := capArgs(red.Env(f.Process.Env))
+		env, envCut := capArgs(f.Process.Env)
+		env = red.Env(env)
 		p.EnvVars = env
 		truncated = truncated || envCut
 		p.Interactive = &interactive

@@ -75,3 +75,19 @@ func TestEncodeRedacts(t *testing.T) {
 		t.Errorf("process %+v", doc.Process)
 	}
 }
+
+// BenchmarkRedactor is what the wrapper pays per decision call for
+// redaction: compiling the default patterns, then redacting typical
+// arguments and environment.
+func BenchmarkRedactor(b *testing.B) {
+	args := []string{"/bin/sh", "-c", "psql --host db --password=hunter2 -c 'select 1'"}
+	env := []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm", "PGPASSWORD=x"}
+	for b.Loop() {
+		r, err := NewRedactor(DefaultRedactPatterns, DefaultRedactFlags, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Args(args)
+		r.Env(env)
+	}
+}

@@ -3,10 +3,12 @@ package runtime
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/execguard/execguard/detect/detecttest"
 	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/state"
 )
@@ -152,6 +154,92 @@ func TestWrapperUntrustedPolicy(t *testing.T) {
 			}
 			if msg, _ := get(docs[0], "error.message").(string); !strings.Contains(msg, "writable by group or others") {
 				t.Errorf("error.message = %q", msg)
+			}
+		})
+	}
+}
+
+// TestNoShellNoPathLookup: on both paths through the wrapper the only
+// programs executed are the real runtime, by its absolute path: no shell, no
+// PATH search (which would show as execve attempts of other paths).
+func TestNoShellNoPathLookup(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed (make setup installs it)")
+	}
+	const runc = "/usr/sbin/runc"
+	if _, err := os.Stat(runc); err != nil {
+		t.Fatalf("runc is required at %s: %v", runc, err)
+	}
+	e := newEnv(t)
+	e.config("alert", "open", runc)
+	execArgs, _, _ := e.containerdExec(ttyProcess)
+	for name, args := range map[string][]string{"pass-through": {"--version"}, "exec": execArgs} {
+		t.Run(name, func(t *testing.T) {
+			trace := filepath.Join(e.dir, "trace-"+name)
+			cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=execve", "-o", trace, e.wrapper}, args...)...)
+			cmd.Env = append(os.Environ(), "EXECGUARD_CONFIG="+e.cfg, "PATH=/nonexistent:/usr/sbin:/usr/bin")
+			cmd.Run() // runc fails on the made-up container; the trace is what counts
+			data, err := os.ReadFile(trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var paths []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if _, rest, ok := strings.Cut(line, `execve("`); ok {
+					p, _, _ := strings.Cut(rest, `"`)
+					paths = append(paths, p)
+				}
+			}
+			if len(paths) != 2 || paths[0] != e.wrapper || paths[1] != runc {
+				t.Errorf("programs executed: %q, want the wrapper then %s only", paths, runc)
+			}
+		})
+	}
+}
+
+// TestHostileArguments: whatever an exec's arguments hold, its record is one
+// event line and one alert line of JSON, with nothing a terminal showing the
+// log would act on, and bounded in size.
+func TestHostileArguments(t *testing.T) {
+	big := strings.Repeat("A", 3<<20)
+	many := make([]string, 20000)
+	for i := range many {
+		many[i] = "x"
+	}
+	tests := map[string][]string{
+		"ansi":        {"sh", "-c", "\x1b[2J\x1b[1;1H\x1b]0;owned\x07echo hi\r\nfake line\n{\"event\":1}"},
+		"c1 and del":  {"sh", "\u009b2J", "\x7f\x08\x00"},
+		"invalid utf": {"sh", "\xff\xfe\xc3"},
+		"megabytes":   {"sh", big},
+		"many":        append([]string{"sh"}, many...),
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			spec, err := json.Marshal(map[string]any{"terminal": true, "args": args, "cwd": "/", "user": map[string]int{"uid": 0}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "invalid utf" { // raw invalid bytes in the file, as a hostile engine could write
+				spec = []byte("{\"terminal\":true,\"cwd\":\"/\",\"args\":[\"sh\",\"\xff\xfe\xc3\"]}")
+			}
+			execArgs, _, _ := e.containerdExec(string(spec))
+			if r := e.run(execArgs...); r.code != 0 || e.probed() == nil {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			data, err := os.ReadFile(e.events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := detecttest.CheckRecord(data); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(data), "\n"); n != 2 {
+				t.Errorf("%d lines, want the event and its alert", n)
+			}
+			if len(data) > 4<<20 {
+				t.Errorf("record of %d bytes", len(data))
 			}
 		})
 	}

@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "== $pkg $name for $FUZZTIME"
-	go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s -parallel 1 "$pkg" 2>&1 |
+	go test -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s -parallel 1 "$pkg" 2>&1 |
 		grep -E '^(fuzz: elapsed: [0-9]+m?[0-9]*s?, execs|---|\s+fuzz_test|ok|FAIL|PASS|Failing input)' | tail -n 4
 	rel=${pkg#./}
 	src="$cache/${rel%/}/$name"
