@@ -53,6 +53,8 @@ type faultCase struct {
 	// refusedIn are the fail modes in which an interactive exec is refused
 	// while the fault lasts; in the others it runs.
 	refusedIn []string
+	// refusedWhy is the rule that refuses them.
+	refusedWhy string
 	// problem must appear (case-insensitive) in the exec event's
 	// error.message or execguard.policy_error while the fault lasts.
 	problem string
@@ -82,7 +84,7 @@ func faultCases() []faultCase {
 		{
 			id: "log-dir-uncreatable", fault: "event log directory missing and not creatable (a file in its place)",
 			spooled: true,
-			inject: func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.eventsDir) },
+			inject:  func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.eventsDir) },
 		},
 		{
 			id: "log-fs-full", fault: "event log on a full file system (64 KiB tmpfs, filled)",
@@ -146,6 +148,7 @@ func faultCases() []faultCase {
 		{
 			id: "log-and-state-unwritable", fault: "event log directory not creatable and state directory unreadable (files in their places)",
 			refusedIn: []string{"closed"}, lost: true,
+			refusedWhy: "an interactive exec whose event is lost is refused in fail mode closed",
 			inject: func(f *faultEnv, r *faultRun) func() {
 				restoreLog := replaceDirByFile(f, f.eventsDir)
 				restoreState := replaceDirByFile(f, f.stateDir)
@@ -168,6 +171,7 @@ func faultCases() []faultCase {
 			// Fail mode stays readable: "fail mode decides the exec".
 			id: "config-invalid", fault: "configuration replaced mid-burst by one with an unknown key and an invalid value",
 			problem: "unknown key", refusedIn: []string{"closed"},
+			refusedWhy: "a configuration with problems leaves the fail mode to decide the exec; the salvaged fail_mode is closed",
 			inject: func(f *faultEnv, r *faultRun) func() {
 				bad := strings.Replace(f.configText(r.mode, false), `interactive_action = "alert"`, `interactive_action = "sometimes"`+"\ncolour = \"red\"", 1)
 				f.replaceConfig([]byte(bad), 0o644)
@@ -177,6 +181,7 @@ func faultCases() []faultCase {
 		{
 			id: "config-group-writable", fault: "configuration made group-writable (0664) mid-burst",
 			problem: "writable", refusedIn: []string{"closed"}, defaults: true,
+			refusedWhy: "a refused configuration keeps the stricter fail mode, and fail_mode closed then refuses interactive execs",
 			inject: func(f *faultEnv, r *faultRun) func() {
 				f.must(os.Chmod(f.configPath, 0o664))
 				return func() { f.must(os.Chmod(f.configPath, 0o644)) }
@@ -193,6 +198,7 @@ func faultCases() []faultCase {
 		{
 			id: "policy-corrupt-no-last-good", fault: "policy replaced mid-burst by a corrupt file; no last good policy (its cache removed)",
 			policy: true, problem: "policy", refusedIn: []string{"closed"},
+			refusedWhy: "without a policy that ever loaded, the fail mode decides",
 			inject: func(f *faultEnv, r *faultRun) func() {
 				f.replacePolicy([]byte("process:\n  selectors: [ {name: broken\n"))
 				f.must(os.RemoveAll(filepath.Join(f.stateDir, "policy")))
@@ -598,6 +604,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	case tty.refused():
 		obs.interactive = "refused: " + firstLine(tty.out, "execguard:")
 		if !wantRefused {
+			obs.interactive += " (expected: allowed)"
 			t.Errorf("interactive exec refused in fail mode %s while the fault lasted: %s", mode, strings.TrimSpace(tty.out))
 		}
 	case tty.err != nil:
@@ -606,7 +613,8 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	default:
 		obs.interactive = "allowed"
 		if wantRefused {
-			t.Errorf("interactive exec ran in fail mode %s while the fault lasted, want it refused", mode)
+			obs.interactive += " (expected: refused, " + c.refusedWhy + ")"
+			t.Errorf("interactive exec ran in fail mode %s while the fault lasted, want it refused (%s)", mode, c.refusedWhy)
 		}
 		if !strings.Contains(tty.out, tty.marker) {
 			t.Errorf("interactive exec printed %q, want %s", tty.out, tty.marker)
@@ -646,7 +654,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 			t.Errorf("lifecycle %s: %v", l.name, l.err)
 		}
 	}
-	obs.lifecycle = fmt.Sprintf("all %d operations succeeded", len(during)+len(after))
+	obs.lifecycle = fmt.Sprintf("all %d succeeded (create+start, exec, stop, remove; during and after)", len(during)+len(after))
 	if len(failed) > 0 {
 		obs.lifecycle = fmt.Sprintf("%d of %d failed: %s", len(failed), len(during)+len(after), strings.Join(failed, "; "))
 	}
@@ -667,7 +675,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	switch {
 	case c.spooled && !slices.Contains(where, "spool"):
 		t.Errorf("events while the fault lasted went to %v, want the spool", where)
-	case c.defaults && !slices.Contains(where, "default log"):
+	case c.defaults && !slices.Contains(where, "default log "+config.DefaultEventLog):
 		t.Errorf("events while the fault lasted went to %v, want the default log", where)
 	case c.lost && len(where) > 0:
 		t.Errorf("events while the fault lasted went to %v, want them lost", where)
@@ -678,11 +686,14 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		t.Errorf("the runtime's log does not report the lost events; its execguard lines: %q", diags)
 	}
 	obs.logged = "events to " + orNone(strings.Join(where, ", "))
+	if c.lost && len(where) == 0 {
+		obs.logged = "events lost (in no log, no spool)"
+	}
 	if len(problems) > 0 {
-		obs.logged += "; error.message: " + clip(strings.Join(problems, "; "), 220)
+		obs.logged += "; error.message: " + clip(strings.Join(problems, "; "), 160)
 	}
 	if len(diags) > 0 {
-		obs.logged += "; runtime log: " + clip(strings.Join(diags, "; "), 220)
+		obs.logged += "; runtime log: " + clip(strings.Join(diags, "; "), 160)
 	}
 
 	// Accounting: every exec has exactly one event, in a log or still in the
@@ -714,7 +725,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	if delta.Replayed != delta.Spooled {
 		t.Errorf("counters: %d spooled, %d replayed over the case", delta.Spooled, delta.Replayed)
 	}
-	obs.events = fmt.Sprintf("%d execs: %d in logs, %d in spool, %d missing; counters spooled +%d, replayed +%d, lost +%d",
+	obs.events = fmt.Sprintf("%d execs: %d events in logs, %d left in spool, %d missing; counters +%d spooled, +%d replayed, +%d lost",
 		len(r.markers), len(r.markers)-missing-countNonZero(inSpool, inLogs), countNonZero(inSpool, inLogs), missing,
 		delta.Spooled, delta.Replayed, delta.Lost)
 	t.Logf("%s [%s]: logged: %s | interactive: %s | lifecycle: %s | events: %s | exec stderr: %q",
@@ -843,7 +854,7 @@ type source struct {
 func (f *faultEnv) sources(r *faultRun) []source {
 	s := []source{
 		{label: "configured log", path: f.eventLog},
-		{label: "default log", path: config.DefaultEventLog},
+		{label: "default log " + config.DefaultEventLog, path: config.DefaultEventLog},
 		{label: "fallback log", path: filepath.Join(state.DefaultDir, "events.ndjson")},
 		{label: "spool", path: filepath.Join(f.stateDir, eventlog.SpoolDir), spool: true},
 		{label: "default spool", path: filepath.Join(state.DefaultDir, eventlog.SpoolDir), spool: true},
@@ -1055,7 +1066,7 @@ func clip(s string, n int) string {
 
 func orNone(s string) string {
 	if s == "" {
-		return "nowhere found"
+		return "no log or spool found"
 	}
 	return s
 }
@@ -1099,6 +1110,9 @@ func (f *faultEnv) writeDoc() {
 			life = "open: " + open.lifecycle + "<br>closed: " + closed.lifecycle
 		}
 		events := "open: " + open.events + "<br>closed: " + closed.events
+		if open.events == closed.events {
+			events = open.events
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(open.c.fault), cell(logged),
 			cell(open.interactive+burstNote(open)), cell(closed.interactive+burstNote(closed)), cell(life), cell(events))
 	}
