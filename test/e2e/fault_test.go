@@ -188,6 +188,23 @@ func faultCases() []faultCase {
 			},
 		},
 		{
+			id: "config-other-writable", fault: "configuration made writable by others (0646) mid-burst",
+			problem: "writable", refusedIn: []string{"closed"}, defaults: true,
+			refusedWhy: "a refused configuration keeps the stricter fail mode, and fail_mode closed then refuses interactive execs",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Chmod(f.configPath, 0o646))
+				return func() { f.must(os.Chmod(f.configPath, 0o644)) }
+			},
+		},
+		{
+			id: "policy-group-writable", fault: "policy made group-writable (0664) mid-burst; a last good policy exists",
+			policy: true, problem: "writable",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Chmod(f.policyPath, 0o664))
+				return func() { f.must(os.Chmod(f.policyPath, 0o644)) }
+			},
+		},
+		{
 			id: "policy-corrupt", fault: "policy replaced mid-burst by a corrupt file; a last good policy exists",
 			policy: true, problem: "policy",
 			inject: func(f *faultEnv, r *faultRun) func() {
