@@ -587,6 +587,10 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 			}
 		})
 	}()
+	var burst []node.ExecResult
+	var burstOnce sync.Once
+	waitBurst := func() { burstOnce.Do(func() { burst = <-burstDone }) }
+	defer waitBurst() // a case that stops early leaves no exec running into the next
 	<-injectNow
 	logOffsets := f.runtimeLogOffsets()
 	restoreFn := c.inject(f, r)
@@ -606,7 +610,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	probeDocs := f.execDocs(t, r, tty.marker)
 
 	restore()
-	burst := <-burstDone
+	waitBurst()
 	// After: an exec appends to the log again, which replays the spool.
 	if _, err := f.node.Exec(f.ctrs[2], "echo", r.marker("after")); err != nil {
 		t.Errorf("exec after the fault: %v", err)
