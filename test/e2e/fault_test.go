@@ -675,7 +675,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 			t.Errorf("lifecycle %s: %v", l.name, l.err)
 		}
 	}
-	obs.lifecycle = fmt.Sprintf("all %d succeeded (create+start, exec, stop, remove; during and after)", len(during)+len(after))
+	obs.lifecycle = fmt.Sprintf("all %d succeeded (pod run, container create+start, exec, stop, remove, pod remove; during and after)", len(during)+len(after))
 	if len(failed) > 0 {
 		obs.lifecycle = fmt.Sprintf("%d of %d failed: %s", len(failed), len(during)+len(after), strings.Join(failed, "; "))
 	}
@@ -841,12 +841,22 @@ type lifecycleStep struct {
 	err  error
 }
 
-// lifecycle creates, starts, execs in, stops and removes a fresh container.
-func (f *faultEnv) lifecycle(r *faultRun, phase string) []lifecycleStep {
+// lifecycle runs a fresh pod (its sandbox container goes through the
+// runtime too) and in it creates, starts, execs in, stops and removes a fresh
+// container, then removes the pod.
+func (f *faultEnv) lifecycle(r *faultRun, phase string) (steps []lifecycleStep) {
 	name := "lc-" + phase + "-" + r.tag
-	var steps []lifecycleStep
-	id, err := f.node.CreateContainer(f.pod, name, false, "sleep", "3600")
-	steps = append(steps, lifecycleStep{phase + " create+start", err})
+	step := func(what string, err error) bool {
+		steps = append(steps, lifecycleStep{phase + " " + what, err})
+		return err == nil
+	}
+	pod, err := f.node.RunPod(name, "matrix")
+	if !step("run pod", err) {
+		return steps
+	}
+	defer func() { step("remove pod", f.node.RemovePod(pod)) }()
+	id, err := f.node.CreateContainer(pod, "app", false, "sleep", "3600")
+	step("create+start container", err)
 	if id == "" {
 		return steps
 	}
@@ -856,12 +866,12 @@ func (f *faultEnv) lifecycle(r *faultRun, phase string) []lifecycleStep {
 		if err == nil && strings.TrimSpace(out) != m {
 			err = fmt.Errorf("printed %q", out)
 		}
-		steps = append(steps, lifecycleStep{phase + " exec", err})
+		step("exec", err)
 	}
 	_, err = f.node.Crictl("stop", "--timeout", "0", id)
-	steps = append(steps, lifecycleStep{phase + " stop", err})
+	step("stop container", err)
 	_, err = f.node.Crictl("rm", id)
-	steps = append(steps, lifecycleStep{phase + " remove", err})
+	step("remove container", err)
 	return steps
 }
 
@@ -1152,10 +1162,11 @@ Each row is one fault, made on a real containerd 2 node (CRI, the runc shim,
 runc behind the execguard wrapper, the execguard NRI plugin) while a burst of
 36 execs (every third one interactive, ` + "`crictl exec -it`" + `, six in flight,
 across three containers) runs. The fault is made after eight execs of the
-burst are done; while it lasts an interactive and a plain exec are made and
-a fresh container is created, started, exec'd into, stopped and removed;
-then the fault is undone, another exec and another fresh container's
-lifecycle follow. Each case runs in fail mode open and closed.
+burst are done; while it lasts an interactive and a plain exec are made, and
+a fresh pod is run with a fresh container that is created, started, exec'd
+into, stopped and removed before the pod is; then the fault is undone, and
+another exec and another fresh pod and container's lifecycle follow. Each
+case runs in fail mode open and closed.
 
 "Events" accounts for every exec the case made: its exec event in a log
 (the configured one, a rotated or moved-away one, or the default one when
