@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/execguard/execguard/test/node"
 )
 
 func TestCheckLoadEvents(t *testing.T) {
@@ -47,5 +50,37 @@ func TestCheckLoadEvents(t *testing.T) {
 				t.Fatalf("interactive %d, want 1", c.interactive)
 			}
 		})
+	}
+}
+
+func TestReportLoad(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	results := func(tty bool, durations ...int) []node.ExecResult {
+		var out []node.ExecResult
+		for _, d := range durations {
+			out = append(out, node.ExecResult{Exec: node.Exec{TTY: tty}, Elapsed: ms(d)})
+		}
+		return out
+	}
+	samples := map[side][]node.ExecResult{
+		sideDirect:  append(results(false, 100, 100, 100), results(true, 200)...),
+		sideWrapped: append(results(false, 110, 110, 110), results(true, 220)...),
+	}
+	var b strings.Builder
+	if err := reportLoad(&b, samples); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"added    median +10.0 ms (ratio 1.100)",
+		"ratio load-exec-median 1.100",
+		"(median no tty 110.0 ms over 3, tty 220.0 ms over 1)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if err := reportLoad(&b, map[side][]node.ExecResult{sideDirect: samples[sideDirect]}); err == nil {
+		t.Error("a report without wrapped samples did not fail")
 	}
 }
