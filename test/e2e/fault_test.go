@@ -667,6 +667,17 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		}
 	}
 
+	// The burst's containers still run.
+	if out, err := f.node.Crictl("ps", "--state", "Running", "--quiet"); err != nil {
+		t.Errorf("list running containers: %v", err)
+	} else {
+		for _, id := range f.ctrs {
+			if !strings.Contains(out, id) {
+				t.Errorf("container %s no longer runs after the fault", id)
+			}
+		}
+	}
+
 	// Lifecycle of a fresh container, during and after the fault.
 	var failed []string
 	for _, l := range append(during, after...) {
