@@ -62,6 +62,8 @@ func (o Outcome) String() string {
 type Log struct {
 	Path     string
 	StateDir string
+	// Syslog is the socket a loss is reported to; "" is SyslogSocket.
+	Syslog string
 }
 
 // Write records buf (one record: complete lines). It returns where the
@@ -75,6 +77,7 @@ func (l Log) Write(buf []byte) (Outcome, error) {
 		return Written, nil
 	}
 	if l.StateDir == "" {
+		l.reportLoss(err)
 		return Lost, err
 	}
 	if spErr := l.spool(buf); spErr != nil {
@@ -82,6 +85,7 @@ func (l Log) Write(buf []byte) (Outcome, error) {
 		if cErr := state.Count(l.StateDir, state.CounterLost); cErr != nil {
 			err = fmt.Errorf("%v; not counted: %v", err, cErr)
 		}
+		l.reportLoss(err)
 		return Lost, err
 	}
 	if cErr := state.Count(l.StateDir, state.CounterSpooled); cErr != nil {

@@ -111,13 +111,28 @@ func TestLost(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(stateDir, SpoolDir), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l := Log{Path: filepath.Join(dir, "nolog", "x", "events.ndjson"), StateDir: stateDir}
+	// The system log hears of every loss.
+	syslog := filepath.Join(dir, "syslog.sock")
+	sfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sfd)
+	if err := unix.Bind(sfd, &unix.SockaddrUnix{Name: syslog}); err != nil {
+		t.Fatal(err)
+	}
+	l := Log{Path: filepath.Join(dir, "nolog", "x", "events.ndjson"), StateDir: stateDir, Syslog: syslog}
 	if err := os.WriteFile(filepath.Join(dir, "nolog"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := l.Write(record(1))
 	if out != Lost || err == nil || !strings.Contains(err.Error(), "spool") {
 		t.Fatalf("Write = %v, %v; want lost, naming the spool", out, err)
+	}
+	msg := make([]byte, 4096)
+	n, _, rerr := unix.Recvfrom(sfd, msg, unix.MSG_DONTWAIT)
+	if rerr != nil || !strings.HasPrefix(string(msg[:n]), "<11>") || !strings.Contains(string(msg[:n]), "event lost: event log") {
+		t.Errorf("system log got %q (%v), want the loss", msg[:max(n, 0)], rerr)
 	}
 	if c := counters(t, stateDir); c.Lost != 1 {
 		t.Errorf("counters %+v, want 1 lost", c)
