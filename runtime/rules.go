@@ -28,7 +28,7 @@ func matchRules(f *detect.Facts, cfg config.Config, p detect.Policy) []*rules.Ru
 	case !filepath.IsAbs(cfg.RulesDir):
 		f.AddProblem("rules_dir %q: want an absolute path; its rules are not evaluated", cfg.RulesDir)
 	default:
-		dir, err := rules.LoadDir(cfg.RulesDir)
+		dir, err := rules.LoadDirTrusted(cfg.RulesDir, config.CheckTrusted)
 		if err != nil {
 			f.AddProblem("rules: %v", err)
 		}

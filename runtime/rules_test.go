@@ -33,6 +33,16 @@ func TestDecideCallRules(t *testing.T) {
 	withDir.RulesDir = dir
 	relative := base
 	relative.RulesDir = "rules"
+	open := t.TempDir()
+	os.WriteFile(filepath.Join(open, "nc.toml"), []byte(ruleFileText("r-nc", "Netcat", `process where process.name == "nc"`)), 0o644)
+	os.Chmod(open, 0o777)
+	openDir := base
+	openDir.RulesDir = open
+	groupFile := t.TempDir()
+	os.WriteFile(filepath.Join(groupFile, "nc.toml"), []byte(ruleFileText("r-nc", "Netcat", `process where process.name == "nc"`)), 0o644)
+	os.Chmod(filepath.Join(groupFile, "nc.toml"), 0o664)
+	groupDir := base
+	groupDir.RulesDir = groupFile
 	seed := "Interactive Exec Command Launched Against A Running Container"
 	seed26 := "Interactive Exec Into Container Detected via Defend for Containers"
 	tests := []struct {
@@ -47,6 +57,8 @@ func TestDecideCallRules(t *testing.T) {
 		{"probe shell: the 2026 form, no alert", base, shellExec(false, "sh", "-c", "true"), "[" + seed26 + "]", "[]", ""},
 		{"rules_dir rule alerts", withDir, shellExec(false, "nc", "-l"), "[Netcat]", "[r-nc]", "bad.toml:1"},
 		{"relative rules_dir refused", relative, shellExec(false, "nc"), "[]", "[]", `rules_dir "rules": want an absolute path`},
+		{"directory writable by others refused", openDir, shellExec(false, "nc"), "[]", "[]", "writable by group or others"},
+		{"file writable by group refused", groupDir, shellExec(false, "nc"), "[]", "[]", "nc.toml is writable by group or others"},
 		{"not an exec", withDir, detect.Facts{Operation: detect.OpUnknown}, "[]", "[]", ""},
 	}
 	for _, tt := range tests {

@@ -45,6 +45,8 @@
 //     characters in Lucene) and escapes other than \d \D \s \S \w \W and punctuation are
 //     refused unescaped, so a pattern never means something else here than there.
 //   - length counts UTF-16 code units, as Java's String.length does.
+//   - cidrMatch keeps the two address families apart, as Go's net/netip does: an IPv4 block
+//     holds IPv4 addresses (and IPv4-mapped ones, ::ffff:a.b.c.d), an IPv6 block IPv6 ones.
 //
 // Bounds: a query is at most MaxQueryBytes, nests at most MaxDepth levels, a list holds at
 // most MaxListLen values and a pattern at most MaxPatternBytes bytes; beyond, Compile fails

@@ -251,19 +251,41 @@ func notApplicable(q *eql.Query, known func(string) bool) string {
 // holds them to it), so their fields are not checked: that would cost every
 // exec the encoding of a sample event.
 func Default() (*Set, error) {
-	return loadFS(defaultFS, "default", "default/", nil)
+	return loadFS(defaultFS, "default", "default/", nil, nil)
 }
 
 // LoadDir reads every *.toml file of dir (not those whose names start with
 // a dot), in name order. Invalid files are left out; the error lists each
 // of them (errors.Join of *Error) while the set holds the rest.
 func LoadDir(dir string) (*Set, error) {
-	return loadFS(os.DirFS(dir), ".", dir+string(filepath.Separator), detect.EventFields())
+	return loadFS(os.DirFS(dir), ".", dir+string(filepath.Separator), detect.EventFields(), nil)
+}
+
+// A TrustCheck says why a file or directory must not be trusted (one that
+// others than root can write), or nil.
+type TrustCheck func(path string, fi fs.FileInfo) error
+
+// LoadDirTrusted is LoadDir for the runtime wrapper, which runs as root:
+// the directory and each file must pass trust, or they are refused (the
+// whole directory, or that file), with the reason in the error.
+func LoadDirTrusted(dir string, trust TrustCheck) (*Set, error) {
+	return loadFS(os.DirFS(dir), ".", dir+string(filepath.Separator), detect.EventFields(), trust)
 }
 
 // loadFS reads the rule files of dir in fsys; known says which fields
-// events carry (nil: do not check).
-func loadFS(fsys fs.FS, dir, prefix string, known func(string) bool) (*Set, error) {
+// events carry (nil: do not check), trust which files may be read (nil:
+// all).
+func loadFS(fsys fs.FS, dir, prefix string, known func(string) bool, trust TrustCheck) (*Set, error) {
+	if trust != nil {
+		path := strings.TrimSuffix(prefix, string(filepath.Separator))
+		fi, err := fs.Stat(fsys, dir)
+		if err == nil {
+			err = trust(path, fi)
+		}
+		if err != nil {
+			return &Set{}, fmt.Errorf("rules directory %s: %w", path, unwrapPath(err))
+		}
+	}
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return &Set{}, fmt.Errorf("rules directory %s: %w", strings.TrimSuffix(prefix, "/"), unwrapPath(err))
@@ -284,6 +306,16 @@ func loadFS(fsys fs.FS, dir, prefix string, known func(string) bool) (*Set, erro
 	}
 	for _, n := range names {
 		file := prefix + n
+		if trust != nil {
+			fi, err := fs.Stat(fsys, pathJoin(dir, n))
+			if err == nil {
+				err = trust(file, fi)
+			}
+			if err != nil {
+				errs = append(errs, &Error{File: file, Msg: unwrapPath(err).Error()})
+				continue
+			}
+		}
 		data, err := readFile(fsys, pathJoin(dir, n))
 		if err != nil {
 			errs = append(errs, &Error{File: file, Msg: err.Error()})
