@@ -642,11 +642,6 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// lookup returns every value at path in v (see field.walk).
-func lookup(v any, path []string) []any {
-	return newField(path, false).walk(nil, v, 0, true)
-}
-
 // wildcardMatch reports whether s matches pattern p, where '*' matches any run of characters
 // (including none) and '?' exactly one character. It runs in O(len(p)*len(s)) at worst.
 func wildcardMatch(p, s string) bool {
