@@ -15,10 +15,17 @@ import (
 // decision. Only execs and container starts are evaluated, so calls that
 // pass through never read the rules. Problems with rule files are added to
 // the facts: the event says which files were left out and why.
-func matchRules(f *detect.Facts, cfg config.Config, p detect.Policy) []*rules.Rule {
+func matchRules(f *detect.Facts, cfg config.Config, p detect.Policy) (matched []*rules.Rule) {
 	if f.Operation != detect.OpExec && f.Operation != detect.OpContainerStart {
 		return nil
 	}
+	// A fault in a rule must cost its alert, never the call or its event.
+	defer func() {
+		if r := recover(); r != nil {
+			f.AddProblem("rules: evaluation failed: %v", r)
+			matched = nil
+		}
+	}()
 	set, err := rules.Default()
 	if err != nil {
 		f.AddProblem("built-in rules: %v", err)

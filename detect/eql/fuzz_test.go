@@ -20,6 +20,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s)
 	}
 	doc := decode(f, execEvent)
+	rich := decode(f, semanticsDoc)
 	f.Fuzz(func(t *testing.T, query string) {
 		q, err := Compile(query)
 		if err != nil {
@@ -29,6 +30,7 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		q.Match(doc)
+		q.Match(rich)
 		q.Match(map[string]any{})
 	})
 }
