@@ -90,10 +90,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// ruleFile is the part of a detection-rules TOML file execguard reads.
+// ruleFile is the part of a detection-rules TOML file execguard reads; the
+// rest ([metadata], note, tags, ...) is skipped.
 type ruleFile struct {
-	Metadata map[string]any `toml:"metadata"`
-	Rule     *struct {
+	Rule *struct {
 		RuleID      string   `toml:"rule_id"`
 		Name        string   `toml:"name"`
 		Description string   `toml:"description"`
