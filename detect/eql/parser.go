@@ -451,7 +451,7 @@ func (p *parser) parseTest(x expr, desc string) (node, error) {
 		for _, pat := range pats {
 			re, msg := compileRegex(pat, t.text == "regex~")
 			if msg != "" {
-				return nil, p.failAt(start, "%s %q: %s", t.text, pat, msg)
+				return nil, p.failAt(start, "%s %q: %s", t.text, shorten(pat), msg)
 			}
 			n.res = append(n.res, re)
 		}

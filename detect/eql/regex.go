@@ -1,6 +1,7 @@
 package eql
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
@@ -27,11 +28,14 @@ func compileRegex(pat string, fold bool) (regexMatcher, string) {
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		msg := err.Error()
-		if strings.HasPrefix(msg, "error parsing regexp: ") {
-			msg = msg[len("error parsing regexp: "):]
+		var se *syntax.Error
+		if errors.As(err, &se) {
+			if se.Code == syntax.ErrNestingDepth || se.Code == syntax.ErrLarge || strings.Contains(se.Expr, "(?s)") {
+				return regexMatcher{}, string(se.Code)
+			}
+			return regexMatcher{}, fmt.Sprintf("%s: `%s`", se.Code, shorten(se.Expr))
 		}
-		return regexMatcher{}, msg
+		return regexMatcher{}, err.Error()
 	}
 	if ok && lit != "" && (!fold || isASCII(lit)) {
 		if fold {
@@ -40,6 +44,14 @@ func compileRegex(pat string, fold bool) (regexMatcher, string) {
 		return regexMatcher{lit: lit, fold: fold}, ""
 	}
 	return regexMatcher{re: re}, ""
+}
+
+// shorten keeps messages about huge patterns readable.
+func shorten(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
 }
 
 func isASCII(s string) bool {
