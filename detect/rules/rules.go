@@ -247,13 +247,6 @@ func notApplicable(q *eql.Query, known func(string) bool) string {
 	return ""
 }
 
-// Default is execguard's built-in rules. They are known to run (a test
-// holds them to it), so their fields are not checked: that would cost every
-// exec the encoding of a sample event.
-func Default() (*Set, error) {
-	return loadFS(defaultFS, "default", "default/", nil, nil)
-}
-
 // LoadDir reads every *.toml file of dir (not those whose names start with
 // a dot), in name order. Invalid files are left out; the error lists each
 // of them (errors.Join of *Error) while the set holds the rest.

@@ -75,7 +75,18 @@ func TestDefaultRules(t *testing.T) {
 	if len(set.Rules) != 2 || len(set.Skipped) != 0 {
 		t.Fatalf("default rules: %d rules, %d skipped, want 2 and 0", len(set.Rules), len(set.Skipped))
 	}
-	// Default skips the field check; the files pass it.
+	// Default is built in Go; it says what the shipped files say.
+	files, err := loadFS(defaultFS, "default", "default/", detect.EventFields(), nil)
+	if err != nil || len(files.Rules) != 2 || len(files.Skipped) != 0 {
+		t.Fatalf("default/*.toml: %v, %d rules, %d skipped", err, len(files.Rules), len(files.Skipped))
+	}
+	for i, f := range files.Rules {
+		g := set.Rules[i]
+		if fmt.Sprintf("%+v", f.Alert()) != fmt.Sprintf("%+v", g.Alert()) || f.File != g.File ||
+			strings.TrimSpace(f.Query.String()) != strings.TrimSpace(g.Query.String()) {
+			t.Errorf("built-in rule %d differs from %s:\nfile %+v\ngo   %+v", i, f.File, f.Alert(), g.Alert())
+		}
+	}
 	for _, r := range set.Rules {
 		if reason := notApplicable(r.Query, detect.EventFields()); reason != "" {
 			t.Errorf("%s would not run: %s", r.File, reason)
