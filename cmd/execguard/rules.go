@@ -49,7 +49,11 @@ func runRulesTest(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	dir, loadErr := rules.LoadDir(pos[0])
 	set.Merge(dir)
-	fmt.Fprintf(stdout, "%d rules run", len(set.Rules))
+	if len(set.Rules) == 1 {
+		fmt.Fprint(stdout, "1 rule runs")
+	} else {
+		fmt.Fprintf(stdout, "%d rules run", len(set.Rules))
+	}
 	if len(set.Skipped) > 0 {
 		fmt.Fprintf(stdout, ", %d not applicable", len(set.Skipped))
 	}

@@ -59,7 +59,7 @@ func TestRulesTest(t *testing.T) {
 		wantErr string
 	}{
 		{"directory", []string{"rules", "test", "testdata/rules", events}, 0, []string{
-			"1 rules run, 1 not applicable",
+			"1 rule runs, 1 not applicable",
 			"not applicable: testdata/rules/file_writes.toml (Cron File Written in a Container, 6e5b0a4e-0d1f-4b8e-9f64-2a3c9e7d1b02): reads file events",
 			`line 3: exec in app "nc -l -p 4444": Netcat Started in a Container [9a1d1c52-3c1e-4a57-8a5e-1c0e5d1b7a01] (alert)`,
 			"1 of 3 events matched",
