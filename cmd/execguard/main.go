@@ -115,6 +115,7 @@ Elastic Defend for Containers process events.`,
 		a.uninstallCommand(),
 		a.statusCommand(),
 		a.policyCommand(),
+		a.eventsCommand(),
 		a.nriCommand(),
 		a.versionCommand(),
 	)
