@@ -187,4 +187,3 @@ func (a *app) useColour(mode string) (bool, error) {
 	}
 	return false, usagef("events: --color %q: want auto, always or never", mode)
 }
-
