@@ -40,13 +40,16 @@ demo: setup build
 
 # Go benchmarks, then the runtimes called directly vs through the wrapper, as
 # containerd and Podman call them (crun runs in a private mount namespace on a
-# hybrid cgroup layout; execguard-bench sees to that itself).
+# hybrid cgroup layout; execguard-bench sees to that itself). Last, under
+# load: 500 execs per side over 20 containers, 20 in flight, through a
+# private containerd to runc directly and through the wrapper.
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./runtime/
 	$(BIN)/execguard-bench -wrapper $(WRAPPER)
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime runc
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape containerd -runtime crun
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -load
 
 clean:
 	rm -rf $(BIN) .demo

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,6 +57,15 @@ type Config struct {
 	// ClusterName and ClusterID name the Kubernetes cluster in events.
 	ClusterName string `toml:"cluster_name"`
 	ClusterID   string `toml:"cluster_id"`
+	// Redact are RE2 patterns whose matches in process arguments events
+	// record as [REDACTED] (only the first group, when a pattern has one);
+	// RedactFlags are flags whose next argument is recorded so. Decisions
+	// see the real arguments.
+	Redact      []string `toml:"redact"`
+	RedactFlags []string `toml:"redact_flags"`
+	// EnvValues names the environment variables whose values events record;
+	// of every other variable only the name is recorded.
+	EnvValues []string `toml:"env_values"`
 	// Runtimes maps a runtime name (runc, crun) to the absolute path of the
 	// real binary.
 	Runtimes map[string]string `toml:"runtimes"`
@@ -68,6 +78,8 @@ func Default() Config {
 		InteractiveAction: detect.ActionAlert,
 		FailMode:          detect.FailOpen,
 		StateDir:          state.DefaultDir,
+		Redact:            append([]string(nil), detect.DefaultRedactPatterns...),
+		RedactFlags:       append([]string(nil), detect.DefaultRedactFlags...),
 		Runtimes: map[string]string{
 			"runc": "/usr/sbin/runc",
 			"crun": "/usr/bin/crun",
@@ -102,17 +114,41 @@ func PathFor(argv0 string) string {
 // Load reads the file at path. A missing file gives the defaults and no
 // error. An invalid file gives an error naming the file and every problem,
 // and a usable Config: the defaults with whatever could still be read from the
-// file, so runtime calls keep working.
+// file, so runtime calls keep working. A file that is not trusted (see
+// CheckTrusted) gives the defaults and the error; only its fail mode counts,
+// and only when it is the stricter one.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}
 	if err != nil {
 		return Default(), fmt.Errorf("config %s: %w", path, err)
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Default(), fmt.Errorf("config %s: %w", path, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err == nil && len(data) > maxFileBytes {
+		err = fmt.Errorf("larger than %d bytes", maxFileBytes)
+	}
+	if err != nil {
+		return Default(), fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := CheckTrusted(path, fi); err != nil {
+		cfg := Default()
+		if refused, _ := Parse(path, data); refused.FailMode == detect.FailClosed {
+			cfg.FailMode = detect.FailClosed
+		}
+		return cfg, fmt.Errorf("config %w (using the built-in defaults, fail mode %s)", err, cfg.FailMode)
+	}
 	return Parse(path, data)
 }
+
+// maxFileBytes bounds what Load reads; real files are a few hundred bytes.
+const maxFileBytes = 1 << 20
 
 // Parse decodes and validates a configuration file's content. The file is
 // decoded over the defaults, so what it leaves out keeps its default value
@@ -126,16 +162,41 @@ func Parse(path string, data []byte) (Config, error) {
 		// paths, without which no runtime call could run.
 		loose := Default()
 		if toml.Unmarshal(data, &loose) != nil {
+			// Not TOML at all (a truncated file): the defaults, but a
+			// fail_mode = "closed" line still holds, so a damaged file
+			// never makes a fail-closed node fail open.
 			loose = Default()
+			if declaresFailClosed(data) {
+				loose.FailMode = detect.FailClosed
+			}
 		}
 		loose.sanitize()
-		return loose, fmt.Errorf("config %s: %s", path, describe(err))
+		return loose, fmt.Errorf("config %s: %s (defaults used where invalid)", path, describe(err))
 	}
 	if err := cfg.validate(); err != nil {
 		cfg.sanitize()
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, fmt.Errorf("config %s: %w (defaults used where invalid)", path, err)
 	}
 	return cfg, nil
+}
+
+// declaresFailClosed reports whether a line of data, outside any table,
+// reads fail_mode = "closed" (or with single quotes).
+func declaresFailClosed(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			return false
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(key) != "fail_mode" {
+			continue
+		}
+		val, _, _ = strings.Cut(val, "#")
+		v := strings.TrimSpace(val)
+		return v == `"closed"` || v == `'closed'`
+	}
+	return false
 }
 
 // RuntimePath returns the real runtime for the name the wrapper was called
@@ -147,6 +208,11 @@ func (c Config) RuntimePath(argv0 string) (string, error) {
 		return "", fmt.Errorf("no real runtime configured for %q (called as %q); set [runtimes] %s = \"/path/to/%s\" in %s", name, argv0, name, name, PathFor(argv0))
 	}
 	return p, nil
+}
+
+// Redactor is what rewrites arguments and environments in events.
+func (c Config) Redactor() (*detect.Redactor, error) {
+	return detect.NewRedactor(c.Redact, c.RedactFlags, c.EnvValues)
 }
 
 // Policy is the decision setting the configuration gives.
@@ -177,6 +243,9 @@ func (c Config) validate() error {
 	}
 	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
 		problems = append(problems, fmt.Sprintf("policy_compiler %q: want an absolute path", c.PolicyCompiler))
+	}
+	if _, err := c.Redactor(); err != nil {
+		problems = append(problems, err.Error())
 	}
 	names := make([]string, 0, len(c.Runtimes))
 	for name := range c.Runtimes {
@@ -215,6 +284,9 @@ func (c *Config) sanitize() {
 	}
 	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
 		c.PolicyCompiler = ""
+	}
+	if _, err := c.Redactor(); err != nil {
+		c.Redact = d.Redact
 	}
 	// A relative policy path stays: the policy then fails to load and the
 	// fail mode decides, rather than a silently weaker default.

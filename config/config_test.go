@@ -132,3 +132,105 @@ func TestPathFor(t *testing.T) {
 		t.Errorf("with %s: %q", EnvPath, got)
 	}
 }
+
+func TestRedactSettings(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       []string
+		errPart    string
+	}{
+		{"defaults", ``, detect.DefaultRedactPatterns, ""},
+		{"replaced", "redact = ['x(y)']\n", []string{"x(y)"}, ""},
+		{"none", "redact = []\n", []string{}, ""},
+		{"invalid", "redact = ['(']\n", detect.DefaultRedactPatterns, `redact pattern "("`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("x.toml", []byte(tt.file))
+			if tt.errPart == "" && err != nil || tt.errPart != "" && (err == nil || !strings.Contains(err.Error(), tt.errPart)) {
+				t.Fatalf("err = %v, want %q", err, tt.errPart)
+			}
+			if len(c.Redact) != len(tt.want) || (len(tt.want) > 0 && c.Redact[0] != tt.want[0]) {
+				t.Errorf("Redact = %q, want %q", c.Redact, tt.want)
+			}
+			if _, err := c.Redactor(); err != nil {
+				t.Errorf("Redactor after Parse: %v", err)
+			}
+		})
+	}
+}
+
+// TestUntrusted: a configuration anyone but root can write is refused: the
+// defaults apply, and a fail_mode = closed in it still holds.
+func TestUntrusted(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		mode     os.FileMode
+		chown    int
+		file     string
+		wantFail detect.FailMode
+		errPart  string
+	}{
+		{"group writable", 0o664, -1, "event_log = \"/tmp/x\"\n", detect.FailOpen, "writable by group or others (mode 0664)"},
+		{"world writable closed", 0o646, -1, "fail_mode = \"closed\"\nevent_log = \"/tmp/x\"\n", detect.FailClosed, "writable by group or others"},
+		{"other owner", 0o644, 4242, "event_log = \"/tmp/x\"\n", detect.FailOpen, "owned by uid 4242"},
+		{"trusted", 0o644, -1, "event_log = \"/tmp/x\"\n", detect.FailOpen, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.chown >= 0 && os.Geteuid() != 0 {
+				t.Skip("needs root to give the file away")
+			}
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".toml")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if tt.chown >= 0 {
+				if err := os.Chown(path, tt.chown, tt.chown); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := Load(path)
+			if tt.errPart == "" {
+				if err != nil || c.EventLog != "/tmp/x" {
+					t.Fatalf("trusted file: %v, event_log %q", err, c.EventLog)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.errPart) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("err = %v, want it to name the file and say %q", err, tt.errPart)
+			}
+			if c.EventLog != DefaultEventLog || c.FailMode != tt.wantFail {
+				t.Errorf("event_log %q fail_mode %q, want the default log and %q", c.EventLog, c.FailMode, tt.wantFail)
+			}
+		})
+	}
+}
+
+// TestTruncatedKeepsFailClosed: a file cut mid-way (not TOML any more)
+// gives the defaults, but not a weaker fail mode than it declares.
+func TestTruncatedKeepsFailClosed(t *testing.T) {
+	tests := []struct {
+		file string
+		want detect.FailMode
+	}{
+		{"fail_mode = \"closed\"\nevent_log = \"/var/lo", detect.FailClosed},
+		{"fail_mode = 'closed' # strict\n[runtimes]\nrunc = \"/usr/sb", detect.FailClosed},
+		{"fail_mode = \"open\"\nevent_log = \"/var/lo", detect.FailOpen},
+		{"[runtimes]\nfail_mode = \"closed\"\nrunc = \"/usr/sb", detect.FailOpen},
+		{"event_log = \"/var/lo", detect.FailOpen},
+	}
+	for _, tt := range tests {
+		c, err := Parse("cut.toml", []byte(tt.file))
+		if err == nil {
+			t.Errorf("%q: no error", tt.file)
+		}
+		if c.FailMode != tt.want {
+			t.Errorf("%q: fail_mode %q, want %q", tt.file, c.FailMode, tt.want)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func Decide(f Facts, p Policy) Decision {
 	case p.Err != "" && closed:
 		d.Alert, d.Block = true, true
 		d.Action = ActionBlock
-		d.Reason = fmt.Sprintf("execguard: interactive exec into %s refused: the policy could not be loaded and fail mode is closed", f.Container.label())
+		d.Reason = fmt.Sprintf("execguard: interactive exec into %s refused: the configuration or policy could not be used and fail mode is closed", f.Container.label())
 		return d
 	}
 	d.Action = p.Interactive

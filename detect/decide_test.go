@@ -43,7 +43,7 @@ func TestDecide(t *testing.T) {
 		{"unreadable spec, closed", unknown, Policy{ActionAlert, FailClosed, ""}, false, false, true,
 			"its process spec could not be read and fail mode is closed"},
 		{"unreadable create config, closed: creates never fail closed", createUnknown, Policy{ActionAlert, FailClosed, ""}, false, false, false, ""},
-		{"broken policy, closed, tty exec", execFacts(true), broken, true, true, true, "the policy could not be loaded"},
+		{"broken policy, closed, tty exec", execFacts(true), broken, true, true, true, "the configuration or policy could not be used"},
 		{"broken policy, closed, plain exec", execFacts(false), broken, false, false, false, ""},
 		{"broken policy, open, tty exec uses the default", execFacts(true), brokenOpen, true, true, false, ""},
 		{"unknown operation", Facts{Operation: OpUnknown}, Policy{ActionBlock, FailClosed, ""}, false, false, false, ""},

@@ -46,6 +46,7 @@ type processDoc struct {
 	ArgsCount        int        `json:"args_count,omitempty"`
 	CommandLine      string     `json:"command_line,omitempty"`
 	WorkingDirectory string     `json:"working_directory,omitempty"`
+	EnvVars          []string   `json:"env_vars,omitempty"`
 	Interactive      *bool      `json:"interactive,omitempty"`
 	Start            string     `json:"start,omitempty"`
 	End              string     `json:"end,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The rule whose alerts execguard writes, with its ATT&CK mapping.
@@ -51,6 +52,9 @@ type Record struct {
 	Policy   Policy
 	Host     Host
 	Time     time.Time
+	// Redactor rewrites arguments and environment for the documents; nil
+	// records arguments as they are and environment variable names only.
+	Redactor *Redactor
 }
 
 // Encode renders the record as NDJSON: the event line and, when the decision
@@ -85,7 +89,7 @@ func Encode(r Record) ([]byte, error) {
 	buf := make([]byte, 0, size)
 	buf = appendLine(buf, event, "", members)
 	if !r.Decision.Alert {
-		return buf, nil
+		return escapeControls(buf), nil
 	}
 	ev := doc.Event
 	ev.Kind = "alert"
@@ -96,7 +100,7 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendLine(buf, alert, extra, members), nil
+	return escapeControls(appendLine(buf, alert, extra, members)), nil
 }
 
 func appendLine(buf, event []byte, extra string, members []byte) []byte {
@@ -185,20 +189,23 @@ func newDocument(r Record) *document {
 		doc.Execguard.PolicyError = r.Policy.Err
 	}
 	if f.Operation != OpUnknown {
-		doc.Process = newProcessDoc(f, ProcessEntityID(r), d.Interactive)
+		doc.Process = newProcessDoc(f, ProcessEntityID(r), d.Interactive, r.Redactor)
 		doc.Execguard.Truncated = doc.Process.Truncated
 	}
 	return doc
 }
 
-func newProcessDoc(f Facts, pid string, interactive bool) *processDoc {
+func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *processDoc {
 	p := &processDoc{
 		EntityID: pid,
 		Parent:   &parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},
 	}
 	leader := leaderDoc{EntityID: pid, SameAsProcess: true}
 	if f.Process.Known {
+		// Cut first, then redact: redaction then reads at most what the
+		// event keeps (matching megabytes costs the exec time).
 		args, truncated := capArgs(f.Process.Args)
+		args = red.Args(args)
 		p.Name = f.Process.Name()
 		if len(f.Process.Args) > 0 && strings.HasPrefix(f.Process.Args[0], "/") {
 			p.Executable = capString(f.Process.Args[0], maxArgBytes)
@@ -207,6 +214,10 @@ func newProcessDoc(f Facts, pid string, interactive bool) *processDoc {
 		p.ArgsCount = len(f.Process.Args)
 		p.CommandLine = capString(strings.Join(args, " "), maxCommandBytes)
 		p.WorkingDirectory = capString(f.Process.Cwd, maxArgBytes)
+		env, envCut := capArgs(f.Process.Env)
+		env = red.Env(env)
+		p.EnvVars = env
+		truncated = truncated || envCut
 		p.Interactive = &interactive
 		p.User = &idDoc{ID: strconv.FormatUint(uint64(f.Process.UID), 10)}
 		p.Group = &idDoc{ID: strconv.FormatUint(uint64(f.Process.GID), 10)}
@@ -267,11 +278,17 @@ func capArgs(args []string) ([]string, bool) {
 	return out, truncated
 }
 
+// capString cuts s to at most max bytes, at a character boundary so the cut
+// does not leave a broken UTF-8 sequence.
 func capString(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max]
+	cut := max
+	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // splitImage splits a reference into name and tag (or digest).

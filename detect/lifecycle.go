@@ -140,5 +140,5 @@ func encodeLine(d *document, extra string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendLine(make([]byte, 0, len(shared)+len(event)+len(extra)+16), event, extra, shared[1:]), nil
+	return escapeControls(appendLine(make([]byte, 0, len(shared)+len(event)+len(extra)+16), event, extra, shared[1:])), nil
 }

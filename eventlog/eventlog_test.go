@@ -16,6 +16,14 @@ import (
 
 // Writers in other processes run this test binary with EVENTLOG_WRITER set.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv("EVENTLOG_REPLAYER"); spec != "" {
+		log, stateDir, _ := strings.Cut(spec, "|")
+		if _, err := (Log{Path: log, StateDir: stateDir}).Replay(0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec := os.Getenv("EVENTLOG_WRITER"); spec != "" {
 		path, id, _ := strings.Cut(spec, "|")
 		n, _ := strconv.Atoi(id)
@@ -88,8 +96,8 @@ func TestConcurrentProcesses(t *testing.T) {
 		t.Fatalf("%d lines from %d writers, want %d from %d", lines, len(seen), 2*writers, writers)
 	}
 	info, _ := os.Stat(path)
-	if info.Mode().Perm() != 0o640 {
-		t.Errorf("mode %v, want 0640", info.Mode().Perm())
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", info.Mode().Perm())
 	}
 }
 

@@ -13,11 +13,13 @@ import (
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/detect/policy"
 	"github.com/execguard/execguard/detect/policy/policyfile"
+	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/install/containerd"
 	"github.com/execguard/execguard/install/crio"
 	"github.com/execguard/execguard/install/fsplan"
 	"github.com/execguard/execguard/install/tomledit"
 	"github.com/execguard/execguard/plugin"
+	"github.com/execguard/execguard/state"
 )
 
 // Status is how the node stands.
@@ -28,8 +30,19 @@ type Status struct {
 	Plugin    PluginStatus   `json:"plugin"`
 	Policy    PolicyStatus   `json:"policy"`
 	EventLog  FileStatus     `json:"event_log"`
+	// Events accounts for the records the configured log could not take.
+	Events EventAccounting `json:"events"`
 	// Problems are what keeps execguard from seeing every exec.
 	Problems []string `json:"problems"`
+}
+
+// EventAccounting: records spooled (the log could not take them),
+// replayed from the spool into the log, still waiting there, and lost.
+type EventAccounting struct {
+	Spooled  int64 `json:"spooled"`
+	Replayed int64 `json:"replayed"`
+	Pending  int   `json:"pending"`
+	Lost     int64 `json:"lost"`
 }
 
 // OK reports whether nothing is wrong.
@@ -185,6 +198,16 @@ func GetStatus(opts Options) (Status, error) {
 	st.EventLog = writable(host, cfg.EventLog)
 	if !st.EventLog.Writable {
 		st.Problems = append(st.Problems, "event log: "+st.EventLog.Error)
+	}
+	if c, err := state.ReadCounters(host.Local(cfg.StateDir)); err == nil {
+		st.Events = EventAccounting{Spooled: c.Spooled, Replayed: c.Replayed, Lost: c.Lost}
+	}
+	st.Events.Pending, _ = eventlog.Pending(host.Local(cfg.StateDir))
+	if st.Events.Pending > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("%d event(s) spooled under %s wait for the event log", st.Events.Pending, cfg.StateDir))
+	}
+	if st.Events.Lost > 0 {
+		st.Problems = append(st.Problems, fmt.Sprintf("%d event(s) lost: neither the event log nor the spool could take them", st.Events.Lost))
 	}
 	return st, nil
 }
@@ -430,6 +453,7 @@ func (s Status) Text() string {
 	} else {
 		fmt.Fprintf(&b, "event log:   %s (NOT writable: %s)\n", s.EventLog.Path, s.EventLog.Error)
 	}
+	fmt.Fprintf(&b, "events:      %d spooled, %d replayed, %d waiting, %d lost\n", s.Events.Spooled, s.Events.Replayed, s.Events.Pending, s.Events.Lost)
 	if len(s.Problems) > 0 {
 		b.WriteString("problems:\n")
 		for _, pr := range s.Problems {

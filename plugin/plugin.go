@@ -580,7 +580,7 @@ func (p *Plugin) alertUncovered(e *ctrEntry, now time.Time) {
 		"runtime_handler": e.rec.RuntimeHandler}).Warn("container not covered by execguard")
 	buf, err := p.docs.coverageAlert(now, e.rec, reason)
 	if err == nil {
-		err = eventlog.Append(p.node.EventLog, buf)
+		err = p.record(buf)
 	}
 	if p.written("alert", ActionCoverage, err) {
 		e.alerted = now
@@ -601,12 +601,52 @@ func (p *Plugin) endIfInteractive(e *ctrEntry, c *api.Container, detected string
 	}
 	buf, err := p.docs.endEvent(time.Now(), e.rec, *e.start, e.args, exit, detected)
 	if err == nil {
-		err = eventlog.Append(p.node.EventLog, buf)
+		err = p.record(buf)
 	}
 	p.written("event", ActionEnd, err)
 	// Marked ended even when the write failed: a retry on the next stop
 	// notification would come out of order, and the failure is counted.
 	e.ended = true
+}
+
+// record writes a document like the wrapper does: to the event log, else
+// to the spool under the state directory (counted, replayed later). Only a
+// lost document is an error.
+func (p *Plugin) record(buf []byte) error {
+	out, err := eventlog.Log{Path: p.node.EventLog, StateDir: p.node.StateDir}.Write(buf)
+	if out == eventlog.Spooled {
+		p.log.WithError(err).Warn("event spooled: the event log cannot be written")
+		return nil
+	}
+	return err
+}
+
+// replaySpool appends what the spool holds to the event log, every
+// interval until ctx ends, so records spooled while the log could not be
+// written reach it even when no runtime call comes.
+func (p *Plugin) replaySpool(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		l := eventlog.Log{Path: p.node.EventLog, StateDir: p.node.StateDir}
+		p.mu.Unlock()
+		if l.StateDir == "" {
+			continue
+		}
+		n, err := l.Replay(0)
+		if n > 0 {
+			p.log.WithField("records", n).Info("spooled events appended to the event log")
+		}
+		if err != nil {
+			p.log.WithError(err).Warn("spooled events wait: the event log still cannot be written")
+		}
+	}
 }
 
 // written counts a document written (or not) and reports whether it was.

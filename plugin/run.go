@@ -19,6 +19,10 @@ type Backoff struct {
 	Min, Max time.Duration
 }
 
+// SpoolReplayInterval is how often the plugin appends spooled events to
+// the event log.
+const SpoolReplayInterval = 5 * time.Second
+
 // DefaultBackoff is used when Run is given a zero Backoff.
 var DefaultBackoff = Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}
 
@@ -46,6 +50,7 @@ func (p *Plugin) Run(ctx context.Context, b Backoff) error {
 	p.mu.Unlock()
 	statusDone := make(chan struct{})
 	go p.statusLoop(ctx, statusDone)
+	go p.replaySpool(ctx, SpoolReplayInterval)
 	defer func() {
 		cancel()
 		<-statusDone

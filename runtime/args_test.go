@@ -282,19 +282,6 @@ func TestFlagsBool(t *testing.T) {
 	}
 }
 
-// FuzzParse: no command line may crash the parser.
-func FuzzParse(f *testing.F) {
-	for _, fx := range loadFixtures(f) {
-		f.Add(strings.Join(fx.argv, "\x00"))
-	}
-	f.Fuzz(func(t *testing.T, joined string) {
-		args := strings.Split(joined, "\x00")
-		c, _ := Parse(args)
-		c, _ = c.Complete()
-		_ = ArgvBundle(c)
-	})
-}
-
 func TestClassifyCallerByParent(t *testing.T) {
 	c, _ := Parse([]string{"runc", "features"})
 	for comm, want := range map[string]string{

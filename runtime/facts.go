@@ -96,16 +96,27 @@ func gatherCreate(c Call, f *detect.Facts) {
 	if !filepath.IsAbs(cfgPath) {
 		cfgPath = filepath.Join(bundle, cfgPath)
 	}
+	data, err := readBounded(cfgPath)
+	if err != nil {
+		f.AddProblem("bundle config: %v", err)
+		return
+	}
+	applyCreateConfig(cfgPath, data, f)
+}
+
+// applyCreateConfig takes a new container's init process and annotations
+// from its bundle config, read from path.
+func applyCreateConfig(path string, data []byte, f *detect.Facts) {
 	var cfg struct {
 		Process     *specs.Process    `json:"process"`
 		Annotations map[string]string `json:"annotations"`
 	}
-	if err := readJSON(cfgPath, &cfg); err != nil {
+	if err := decodeJSON(path, data, &cfg); err != nil {
 		f.AddProblem("bundle config: %v", err)
 		return
 	}
 	if cfg.Process == nil {
-		f.AddProblem("bundle config %s: no process", cfgPath)
+		f.AddProblem("bundle config %s: no process", path)
 	} else {
 		f.Process = fromSpec(cfg.Process)
 	}
@@ -116,12 +127,12 @@ func gatherCreate(c Call, f *detect.Facts) {
 // deletes once the runtime returns, or else from the command line.
 func execProcess(c Call, f *detect.Facts) detect.Process {
 	if path := c.Flags.Get("process"); path != "" {
-		var p specs.Process
-		if err := readJSON(path, &p); err != nil {
+		data, err := readBounded(path)
+		if err != nil {
 			f.AddProblem("process spec: %v", err)
 			return detect.Process{}
 		}
-		return fromSpec(&p)
+		return processSpec(path, data, f)
 	}
 	p := detect.Process{
 		Known:    true,
@@ -297,17 +308,42 @@ type annotationsOnly struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
+// processSpec decodes an exec's --process file, read from path.
+func processSpec(path string, data []byte, f *detect.Facts) detect.Process {
+	var p specs.Process
+	if err := decodeJSON(path, data, &p); err != nil {
+		f.AddProblem("process spec: %v", err)
+		return detect.Process{}
+	}
+	return fromSpec(&p)
+}
+
 // readJSON decodes a bounded JSON file, naming the file in every error.
 func readJSON(path string, v any) error {
-	f, err := os.Open(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return err
+	}
+	return decodeJSON(path, data, v)
+}
+
+// readBounded reads at most one byte more than maxSpecBytes of path, so
+// decodeJSON can tell an oversized file.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSpecBytes+1))
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return data, nil
+}
+
+// decodeJSON decodes what readJSON read from path.
+func decodeJSON(path string, data []byte, v any) error {
 	if len(data) > maxSpecBytes {
 		return fmt.Errorf("%s: larger than %d bytes", path, maxSpecBytes)
 	}

@@ -30,7 +30,13 @@ func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detec
 	switch {
 	case cfg.PolicyFile != "":
 		var err error
-		p, err = policy.LoadOrLastGood(cfg.PolicyFile, cfg.StateDir, policy.HelperParser(policyCompiler(cfg)))
+		if err = trustedPolicy(cfg.PolicyFile); err != nil {
+			// Refused like an unreadable file: the last good policy stays
+			// in force, or else the fail mode decides.
+			p, err = policy.LastGood(cfg.PolicyFile, cfg.StateDir, err)
+		} else {
+			p, err = policy.LoadOrLastGood(cfg.PolicyFile, cfg.StateDir, policy.HelperParser(policyCompiler(cfg)))
+		}
 		if err != nil {
 			f.AddProblem("policy: %v", err)
 			if p == nil {
@@ -39,12 +45,26 @@ func decideCall(f *detect.Facts, cfg config.Config, legacy *detect.Policy) detec
 			}
 			legacy.Err = "policy " + cfg.PolicyFile + ": last good policy in force: " + err.Error()
 		}
+	case legacy.Err != "" && legacy.FailMode == detect.FailClosed:
+		// The configuration was refused or is invalid: in fail mode closed
+		// its defaults do not get to allow an interactive exec.
+		return detect.Decide(*f, *legacy)
 	case cfg.InteractiveAction == detect.ActionAlert:
 		p = policy.Default()
 	default:
 		return detect.Decide(*f, *legacy)
 	}
 	return policy.Decision(*f, p.Evaluate(*f, time.Now()), p.Revision())
+}
+
+// trustedPolicy refuses a policy file that others than root could have
+// written (see config.CheckTrusted).
+func trustedPolicy(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // LoadOrLastGood reports it
+	}
+	return config.CheckTrusted(path, fi)
 }
 
 // policyCompiler is the execguard command that parses policy files for the

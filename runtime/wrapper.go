@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,10 +15,6 @@ import (
 	"github.com/execguard/execguard/state"
 )
 
-// FallbackEventLog takes events when the configured log cannot be written,
-// so a full or read-only log directory does not lose them.
-const FallbackEventLog = "/run/execguard/events.ndjson"
-
 // Main runs the wrapper for argv. It returns only when the call is refused or
 // the real runtime cannot be executed; the return value is the exit status.
 func Main(args []string) int {
@@ -29,18 +24,30 @@ func Main(args []string) int {
 	}
 	cfgPath := config.PathFor(args[0])
 	cfg, cfgErr := config.Load(cfgPath)
-	real, err := cfg.RuntimePath(args[0])
+	call, parseErr := Parse(args)
+	real, err := resolveRuntime(cfg, args[0])
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "execguard: %v\n", err)
+		diagf(call, "error", "%v", err)
 		return 127
 	}
-	call, parseErr := Parse(args)
 	if decides(call, parseErr) {
+		if real.note != "" {
+			diagf(call, "warning", "%s", real.note)
+		}
 		if code, refused := decide(call, parseErr, cfg, cfgErr, real); refused {
 			return code
 		}
+	} else {
+		// Pass-through calls stay silent on stderr (callers parse it); the
+		// runtime's log file, when there is one, still hears of problems.
+		if real.note != "" {
+			runtimeLog(call, "warning", "execguard: "+real.note)
+		}
+		if cfgErr != nil {
+			runtimeLog(call, "warning", fmt.Sprintf("execguard: %v", cfgErr))
+		}
 	}
-	return execRuntime(real, args)
+	return execRuntime(call, real.path)
 }
 
 // decides reports whether a call goes through detection: process-starting
@@ -60,8 +67,8 @@ func decides(c Call, parseErr error) bool {
 
 // decide gathers the facts, records the event and reports whether the call
 // is refused (and with which exit status).
-func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string) (int, bool) {
-	name := runtimeName(c.Args[0], real)
+func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolved) (int, bool) {
+	name := runtimeName(c.Args[0], real.path)
 	var f detect.Facts
 	if c.Subcommand == "" {
 		// Unreadable before the subcommand: both runtimes reject such a call
@@ -73,6 +80,9 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 		f = Gather(c, name, cfg.StateDir)
 	}
 	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
+	if real.note != "" {
+		f.AddProblem("%s", real.note)
+	}
 	if parseErr != nil {
 		f.AddProblem("command line: %v", parseErr)
 		if f.Operation == detect.OpExec {
@@ -83,7 +93,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 	if cfgErr != nil {
 		policy.Err = cfgErr.Error()
 		f.AddProblem("%v", cfgErr)
-		fmt.Fprintf(os.Stderr, "execguard: %v (using defaults where invalid)\n", cfgErr)
+		diagf(c, "warning", "%v", cfgErr)
 	}
 	d := decideCall(&f, cfg, &policy)
 	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: state.LocalHost(), Time: time.Now()}
@@ -96,12 +106,21 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 			rec.Facts.AddProblem("coverage mark: %v", err)
 		}
 	}
+	red, err := cfg.Redactor()
+	if err != nil { // Load fell back to the default patterns; cannot fail twice
+		rec.Facts.AddProblem("%v", err)
+	}
+	rec.Redactor = red
+	out := eventlog.Lost
 	buf, err := detect.Encode(rec)
 	if err == nil {
-		err = writeEvent(cfg.EventLog, buf)
+		out, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir}.Write(buf)
 	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "execguard: event not recorded: %v\n", err)
+	switch {
+	case out == eventlog.Spooled:
+		diagf(c, "warning", "event spooled under %s, to be appended to the log when it can be written: %v", cfg.StateDir, err)
+	case out == eventlog.Lost:
+		diagf(c, "error", "event lost: %v", err)
 		if policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && d.Interactive && !d.Block {
 			d.Block = true
 			d.Reason = "execguard: interactive exec refused: its event could not be recorded and fail mode is closed"
@@ -112,19 +131,6 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real string
 	}
 	refuse(c, d.Reason)
 	return 1, true
-}
-
-// writeEvent appends to the configured log, or to the fallback log when the
-// configured one cannot be written.
-func writeEvent(path string, buf []byte) error {
-	err := eventlog.Append(path, buf)
-	if err == nil || path == FallbackEventLog {
-		return err
-	}
-	if fbErr := eventlog.Append(FallbackEventLog, buf); fbErr != nil {
-		return fmt.Errorf("%v; fallback: %v", err, fbErr)
-	}
-	return nil
 }
 
 // refuse tells the caller why the call did not run, where each caller looks:
@@ -139,19 +145,7 @@ func refuse(c Call, reason string) {
 	} else {
 		fmt.Fprintln(os.Stderr, reason)
 	}
-	path := logFile(c)
-	if path == "" || c.Global.Get("log-format") != "json" {
-		return
-	}
-	line, err := json.Marshal(struct {
-		Level string `json:"level"`
-		Msg   string `json:"msg"`
-		Time  string `json:"time"`
-	}{"error", reason, time.Now().Format(time.RFC3339)})
-	if err != nil {
-		return
-	}
-	if err := eventlog.Append(path, append(line, '\n')); err != nil {
+	if err := runtimeLog(c, "error", reason); err != nil {
 		fmt.Fprintf(os.Stderr, "execguard: %v\n", err)
 	}
 }
@@ -159,12 +153,12 @@ func refuse(c Call, reason string) {
 // execRuntime replaces the wrapper with the real runtime: same pid, same
 // file descriptors, same environment, same arguments but argv[0], which is
 // the runtime's own path (crun reads its base name).
-func execRuntime(real string, args []string) int {
-	argv := make([]string, len(args))
-	copy(argv, args)
+func execRuntime(c Call, real string) int {
+	argv := make([]string, len(c.Args))
+	copy(argv, c.Args)
 	argv[0] = real
 	err := unix.Exec(real, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "execguard: exec %s: %v\n", real, err)
+	diagf(c, "error", "exec %s: %v", real, err)
 	return 127
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -375,17 +376,31 @@ func TestWrapperInvalidConfig(t *testing.T) {
 		t.Fatalf("pass-through with a bad config: exit %d, stderr %q", r.code, r.stderr)
 	}
 	os.Remove(e.out)
-	args, _, _ := e.containerdExec(ttyProcess)
+	args, bundle, _ := e.containerdExec(ttyProcess)
 	r := e.run(args...)
 	if r.code != 0 || e.probed() == nil {
 		t.Fatalf("exec with a bad config in fail-open mode: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, `interactive_action "shout"`) || !strings.Contains(r.stderr, e.cfg) {
+	// The diagnostic goes where the runtime's go: containerd's --log file,
+	// as a JSON line like runc's own.
+	logged, _ := os.ReadFile(filepath.Join(bundle, "log.json"))
+	var line struct{ Level, Msg string }
+	if err := json.Unmarshal(logged, &line); err != nil || line.Level != "warning" ||
+		!strings.Contains(line.Msg, `interactive_action \"shout\"`) && !strings.Contains(line.Msg, `interactive_action "shout"`) || !strings.Contains(line.Msg, e.cfg) {
+		t.Errorf("runtime log %q (%v), want a warning naming the file and the bad key", logged, err)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr = %q, want nothing when the call has a --log file", r.stderr)
+	}
+	// Without --log, stderr.
+	os.Remove(e.out)
+	plain := append([]string{"exec", "--process"}, args[slices.Index(args, "--process")+1:]...)
+	if r := e.run(plain...); !strings.Contains(r.stderr, `interactive_action "shout"`) || !strings.Contains(r.stderr, e.cfg) {
 		t.Errorf("stderr = %q, want the file and the bad key", r.stderr)
 	}
 	docs := e.eventDocs()
-	if len(docs) != 2 {
-		t.Fatalf("got %d documents, want event and alert (default action)", len(docs))
+	if len(docs) != 4 {
+		t.Fatalf("got %d documents, want event and alert (default action) twice", len(docs))
 	}
 	if msg, _ := get(docs[0], "error.message").(string); !strings.Contains(msg, "shout") {
 		t.Errorf("error.message = %q", msg)

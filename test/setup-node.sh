@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine for execguard's end-to-end tests and demo:
 # Debian packages (runc, crun, podman, conmon, busybox-static, tmux, hyperfine,
-# util-linux for script) and containerd, ctr, containerd-shim-runc-v2 and
+# util-linux for script, strace) and containerd, ctr, containerd-shim-runc-v2 and
 # crictl built from the Go module proxy into /usr/local/bin.
 #
 # Idempotent: anything already present at the right version is skipped, so a
@@ -11,7 +11,7 @@ set -euo pipefail
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.2.9}"
 CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
 BIN_DIR="${BIN_DIR:-/usr/local/bin}"
-APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux)
+APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux strace)
 
 export PATH="/usr/local/go/bin:${PATH}"
 export DEBIAN_FRONTEND=noninteractive

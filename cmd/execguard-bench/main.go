@@ -12,6 +12,11 @@
 //	execguard-bench -wrapper ./execguard-runc -n 200
 //	execguard-bench -wrapper ./execguard-runc -runtime crun -shape podman -n 100
 //
+// -load measures whole execs under load instead, through a private
+// containerd (load.go):
+//
+//	execguard-bench -wrapper ./execguard-runc -load
+//
 // crun 1.8 refuses a hybrid cgroup layout (v1 controllers plus a cgroup2
 // mount such as /sys/fs/cgroup/unified); there a crun run re-executes itself
 // in a private mount namespace with the cgroup2 mount covered (mountns.go),
@@ -64,7 +69,12 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 10, "unmeasured iterations per side before measuring")
 	flag.IntVar(&o.eventsPerExec, "events-per-exec", 2,
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
+	var lo loadOptions
+	lo.register(flag.CommandLine)
 	flag.Parse()
+	if lo.enabled {
+		os.Exit(mainLoad(lo, o, shapeName))
+	}
 	var errs []error
 	sh, err := parseShape(shapeName)
 	errs = append(errs, err, checkRuntime(o.runtime))

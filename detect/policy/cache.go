@@ -100,6 +100,12 @@ func loadOrLastGood(path, stateDir string, parse Parser, now time.Time) (*Policy
 	return p, nil
 }
 
+// LastGood returns the last good policy for path together with err, the
+// reason the file itself is not used; nil and err when there is none.
+func LastGood(path, stateDir string, err error) (*Policy, error) {
+	return lastGood(readCache(cacheFile(stateDir, path), path), err)
+}
+
 func lastGood(entry *cacheEntry, err error) (*Policy, error) {
 	if entry == nil {
 		return nil, err

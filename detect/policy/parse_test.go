@@ -223,21 +223,3 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Parse of a huge file: %v", err)
 	}
 }
-
-// FuzzParse: no input makes Parse panic, and an accepted policy evaluates.
-func FuzzParse(f *testing.F) {
-	f.Add([]byte(selectorPolicy("processName: [sh]")))
-	f.Add(genPolicy(5, 3, 1))
-	f.Add(DefaultYAML())
-	f.Add([]byte("process:\n  selectors: [{name: a, maintenanceWindow: [{days: [mon], hours: '22:00-02:00'}]}]\n  responses: [{match: [a], actions: [alert, block]}]\n"))
-	f.Add([]byte("a: &a [*a]\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := parseYAML("fuzz.yaml", data)
-		if (p == nil) == (err == nil) {
-			t.Fatalf("policy %v and error %v", p, err)
-		}
-		if p != nil {
-			p.Evaluate(facts(tty), noon)
-		}
-	})
-}

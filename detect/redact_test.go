@@ -1,0 +1,93 @@
+package detect
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRedactorDefaults(t *testing.T) {
+	r, err := NewRedactor(DefaultRedactPatterns, DefaultRedactFlags, []string{"TERM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"sh", "-c", "id"}, []string{"sh", "-c", "id"}},
+		{[]string{"mysql", "--password=hunter2", "-u", "root"}, []string{"mysql", "--password=[REDACTED]", "-u", "root"}},
+		{[]string{"env", "API_KEY=abc", "DB_PASSWORD: x y"}, []string{"env", "API_KEY=[REDACTED]", "DB_PASSWORD: [REDACTED]"}},
+		{[]string{"vault", "login", "--token", "s.123", "--other"}, []string{"vault", "login", "--token", "[REDACTED]", "--other"}},
+		{[]string{"curl", "https://bob:pw@example.com/x"}, []string{"curl", "https://bob:[REDACTED]@example.com/x"}},
+		{[]string{"curl", "-H", "Authorization: Bearer eyJabc.def"}, []string{"curl", "-H", "Authorization: Bearer [REDACTED]"}},
+		{[]string{"aws", "AKIAABCDEFGHIJKLMNOP"}, []string{"aws", "[REDACTED]"}},
+	}
+	for _, tt := range tests {
+		in := append([]string(nil), tt.in...)
+		if got := r.Args(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Args(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if !reflect.DeepEqual(in, tt.in) {
+			t.Errorf("Args changed its input: %q", tt.in)
+		}
+	}
+	if got, want := r.Env([]string{"TERM=xterm", "AWS_SECRET=x", "EMPTY"}), []string{"TERM=xterm", "AWS_SECRET", "EMPTY"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Env = %q, want %q", got, want)
+	}
+	var none *Redactor
+	if got := none.Env([]string{"TERM=xterm"}); !reflect.DeepEqual(got, []string{"TERM"}) {
+		t.Errorf("nil redactor Env = %q, want names only", got)
+	}
+	if _, err := NewRedactor([]string{"(unclosed"}, nil, nil); err == nil || !strings.Contains(err.Error(), "(unclosed") {
+		t.Errorf("bad pattern: %v", err)
+	}
+}
+
+// TestEncodeRedacts: documents carry redacted arguments and environment
+// names only, in every place arguments appear.
+func TestEncodeRedacts(t *testing.T) {
+	r, err := NewRedactor(DefaultRedactPatterns, DefaultRedactFlags, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Facts{Operation: OpExec, ExecKind: ExecEngine, Container: Container{ID: "c"}}
+	f.Process = Process{Known: true, Terminal: true, Args: []string{"psql", "--password=hunter2"}, Env: []string{"PGPASSWORD=hunter2", "TERM=xterm"}}
+	d := Decide(f, DefaultPolicy())
+	buf, err := Encode(Record{Facts: f, Decision: d, Time: time.Unix(0, 0), Redactor: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(buf), "hunter2") || strings.Contains(string(buf), "xterm") {
+		t.Fatalf("secret in the record: %s", buf)
+	}
+	var doc struct {
+		Process struct {
+			Args    []string `json:"args"`
+			EnvVars []string `json:"env_vars"`
+		} `json:"process"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(string(buf), "\n", 2)[0]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(doc.Process.EnvVars, []string{"PGPASSWORD", "TERM"}) || doc.Process.Args[1] != "--password=[REDACTED]" {
+		t.Errorf("process %+v", doc.Process)
+	}
+}
+
+// BenchmarkRedactor is what the wrapper pays per decision call for
+// redaction: compiling the default patterns, then redacting typical
+// arguments and environment.
+func BenchmarkRedactor(b *testing.B) {
+	args := []string{"/bin/sh", "-c", "psql --host db --password=hunter2 -c 'select 1'"}
+	env := []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm", "PGPASSWORD=x"}
+	for b.Loop() {
+		r, err := NewRedactor(DefaultRedactPatterns, DefaultRedactFlags, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Args(args)
+		r.Env(env)
+	}
+}

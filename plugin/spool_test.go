@@ -1,0 +1,68 @@
+package plugin
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/state"
+)
+
+// TestReplaySpool: records spooled while the event log could not be
+// written reach it through the plugin, with no runtime call needed.
+func TestReplaySpool(t *testing.T) {
+	dir := t.TempDir()
+	s := DefaultSettings()
+	s.ExecguardConfig = filepath.Join(dir, "none.toml")
+	s.StateDir = filepath.Join(dir, "state")
+	s.EventLog = filepath.Join(dir, "logs", "events.ndjson")
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	p, err := New(s, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "logs"), nil, 0o600); err != nil { // the log cannot be made
+		t.Fatal(err)
+	}
+	// A record the plugin writes itself is spooled, not an error.
+	if err := p.record([]byte("{\"n\":1}\n")); err != nil {
+		t.Fatalf("record while the log is unwritable: %v", err)
+	}
+	l := eventlog.Log{Path: s.EventLog, StateDir: s.StateDir}
+	if out, _ := l.Write([]byte("{\"n\":2}\n")); out != eventlog.Spooled {
+		t.Fatalf("wrapper-side write: %v, want spooled", out)
+	}
+	if err := os.Remove(filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.replaySpool(ctx, 10*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n, _ := eventlog.Pending(s.StateDir); n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("spool not drained")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	data, err := os.ReadFile(s.EventLog)
+	if err != nil || strings.Count(string(data), "\n") != 2 {
+		t.Fatalf("event log %q (%v), want both records", data, err)
+	}
+	if c, _ := state.ReadCounters(s.StateDir); c != (state.Counters{Spooled: 2, Replayed: 2}) {
+		t.Errorf("counters %+v", c)
+	}
+}

@@ -1,0 +1,1191 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/execguard/execguard/config"
+	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/plugin"
+	"github.com/execguard/execguard/state"
+	"github.com/execguard/execguard/test/node"
+)
+
+// FaultsDocEnv names a file TestFaultMatrix writes its outcome table to
+// (docs/faults.md), relative to the module root unless absolute.
+const FaultsDocEnv = "EXECGUARD_FAULTS_DOC"
+
+// Burst shape: enough execs in flight that the fault lands among them.
+const (
+	burstExecs       = 36
+	burstConcurrency = 6
+	burstInjectAfter = 8 // completed execs before the fault is injected
+	burstTTYEvery    = 3
+)
+
+// faultCase is one row of the fault matrix: how the fault is made and
+// undone, and what the contract says the node does meanwhile.
+type faultCase struct {
+	id, fault string
+	// policy: the configuration names a policy file (compiled before the burst).
+	policy bool
+	// inject makes the fault; the function it returns undoes it.
+	inject func(f *faultEnv, r *faultRun) (restore func())
+	// refusedIn are the fail modes in which an interactive exec is refused
+	// while the fault lasts; in the others it runs.
+	refusedIn []string
+	// refusedWhy is the rule that refuses them.
+	refusedWhy string
+	// problem must appear (case-insensitive) in the exec event's
+	// error.message or execguard.policy_error while the fault lasts.
+	problem string
+	// spooled: while the fault lasts the events go to the spool in the state
+	// directory, and are replayed into the log after it.
+	spooled bool
+	// defaults: the wrapper falls back to its built-in configuration, so the
+	// events go to the default log and state directory.
+	defaults bool
+	// lost: neither the log nor the spool can take the events while the
+	// fault lasts, nor can the lost counter be written: the runtime's log
+	// must say so.
+	lost bool
+}
+
+func faultCases() []faultCase {
+	return []faultCase{
+		{
+			id: "log-dir-missing", fault: "event log directory removed (renamed away) mid-burst",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				gone := f.eventsDir + ".gone-" + r.tag
+				f.must(os.Rename(f.eventsDir, gone))
+				r.extra = append(r.extra, source{label: "log in the removed directory", path: filepath.Join(gone, "events.ndjson")})
+				return func() {}
+			},
+		},
+		{
+			id: "log-dir-uncreatable", fault: "event log directory missing and not creatable (a file in its place)",
+			spooled: true,
+			inject:  func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.eventsDir) },
+		},
+		{
+			id: "log-fs-full", fault: "event log on a full file system (64 KiB tmpfs, filled)",
+			spooled: true,
+			inject: func(f *faultEnv, r *faultRun) func() {
+				// The log moves to the small file system: the directory as it
+				// was goes aside (execs in flight finish their writes there)
+				// and a tmpfs is mounted on a new one.
+				aside := f.eventsDir + ".before-" + r.tag
+				f.must(os.Rename(f.eventsDir, aside))
+				r.extra = append(r.extra, source{label: "log before the fault", path: filepath.Join(aside, "events.ndjson")})
+				f.must(os.Mkdir(f.eventsDir, 0o750))
+				f.must(unix.Mount("tmpfs", f.eventsDir, "tmpfs", 0, "size=64k,mode=0750"))
+				r.cleanups = append(r.cleanups, func() {
+					f.must(unix.Unmount(f.eventsDir, 0))
+					f.must(os.Remove(f.eventsDir))
+					f.must(os.Rename(aside, f.eventsDir))
+				})
+				// One event lands first, so the log's last page has room left
+				// for part of a line: a write that does not fit is cut short.
+				if _, err := f.node.Exec(f.ctrs[0], "echo", r.marker("fill")); err != nil {
+					f.t.Fatal(err)
+				}
+				fillUp(f.t, filepath.Join(f.eventsDir, "filler"))
+				return func() {
+					f.must(os.Remove(filepath.Join(f.eventsDir, "filler")))
+					f.must(unix.Mount("tmpfs", f.eventsDir, "tmpfs", unix.MS_REMOUNT, "size=16m,mode=0750"))
+				}
+			},
+		},
+		{
+			id: "log-rotated", fault: "event log rotated mid-burst (renamed, recreated empty)",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				rotated := f.eventLog + "." + r.tag
+				f.must(os.Rename(f.eventLog, rotated))
+				f.must(os.WriteFile(f.eventLog, nil, 0o640))
+				r.extra = append(r.extra, source{label: "rotated log", path: rotated})
+				return func() {}
+			},
+		},
+		{
+			id: "plugin-killed", fault: "NRI plugin killed (SIGKILL) mid-burst, restarted",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.plugin.kill(f.t)
+				return func() {
+					restarted := time.Now()
+					f.plugin = f.startPlugin()
+					waitStatus(f.t, f.stateDir, "the restarted plugin synchronised", func(s plugin.Status) bool {
+						return s.Connected && s.Synchronized.After(restarted)
+					})
+				}
+			},
+		},
+		{
+			// Root passes every permission check, so a mode of 000 would not
+			// stop it: a regular file in the directory's place makes every
+			// path below it fail (ENOTDIR) for root too.
+			id: "state-dir-unreadable", fault: "state directory unreadable (a regular file in its place)",
+			inject: func(f *faultEnv, r *faultRun) func() { return replaceDirByFile(f, f.stateDir) },
+		},
+		{
+			id: "log-and-state-unwritable", fault: "event log directory not creatable and state directory unreadable (files in their places)",
+			refusedIn: []string{"closed"}, lost: true,
+			refusedWhy: "an interactive exec whose event is lost is refused in fail mode closed",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				restoreLog := replaceDirByFile(f, f.eventsDir)
+				restoreState := replaceDirByFile(f, f.stateDir)
+				return func() {
+					restoreState()
+					restoreLog()
+				}
+			},
+		},
+		{
+			id: "config-truncated", fault: "configuration replaced mid-burst by a truncated file (TOML syntax error)",
+			problem: "line 1", defaults: true,
+			inject: func(f *faultEnv, r *faultRun) func() {
+				full := f.configText(r.mode, false)
+				f.replaceConfig([]byte(full[:strings.Index(full, "\n")-8]), 0o644)
+				return func() { f.writeConfig(r.mode, false) }
+			},
+		},
+		{
+			// Fail mode stays readable: "fail mode decides the exec".
+			id: "config-invalid", fault: "configuration replaced mid-burst by one with an unknown key and an invalid value",
+			problem: "unknown key", refusedIn: []string{"closed"},
+			refusedWhy: "a configuration with problems leaves the fail mode to decide the exec; the salvaged fail_mode is closed",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				bad := strings.Replace(f.configText(r.mode, false), `interactive_action = "alert"`, `interactive_action = "sometimes"`+"\ncolour = \"red\"", 1)
+				f.replaceConfig([]byte(bad), 0o644)
+				return func() { f.writeConfig(r.mode, false) }
+			},
+		},
+		{
+			id: "config-group-writable", fault: "configuration made group-writable (0664) mid-burst",
+			problem: "writable", refusedIn: []string{"closed"}, defaults: true,
+			refusedWhy: "a refused configuration keeps the stricter fail mode, and fail_mode closed then refuses interactive execs",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Chmod(f.configPath, 0o664))
+				return func() { f.must(os.Chmod(f.configPath, 0o644)) }
+			},
+		},
+		{
+			id: "config-other-writable", fault: "configuration made writable by others (0646) mid-burst",
+			problem: "writable", refusedIn: []string{"closed"}, defaults: true,
+			refusedWhy: "a refused configuration keeps the stricter fail mode, and fail_mode closed then refuses interactive execs",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Chmod(f.configPath, 0o646))
+				return func() { f.must(os.Chmod(f.configPath, 0o644)) }
+			},
+		},
+		{
+			id: "policy-group-writable", fault: "policy made group-writable (0664) mid-burst; a last good policy exists",
+			policy: true, problem: "writable",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Chmod(f.policyPath, 0o664))
+				return func() { f.must(os.Chmod(f.policyPath, 0o644)) }
+			},
+		},
+		{
+			id: "policy-corrupt", fault: "policy replaced mid-burst by a corrupt file; a last good policy exists",
+			policy: true, problem: "policy",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.replacePolicy([]byte("process:\n  selectors: [ {name: broken\n"))
+				return func() { f.writePolicy() }
+			},
+		},
+		{
+			id: "policy-corrupt-no-last-good", fault: "policy replaced mid-burst by a corrupt file; no last good policy (its cache removed)",
+			policy: true, problem: "policy", refusedIn: []string{"closed"},
+			refusedWhy: "without a policy that ever loaded, the fail mode decides",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.replacePolicy([]byte("process:\n  selectors: [ {name: broken\n"))
+				f.must(os.RemoveAll(filepath.Join(f.stateDir, "policy")))
+				return func() { f.writePolicy() }
+			},
+		},
+		{
+			id: "runtime-missing", fault: "configured real runtime missing (removed mid-burst)",
+			problem: "runc",
+			inject: func(f *faultEnv, r *faultRun) func() {
+				f.must(os.Remove(f.runcLink))
+				return func() { f.must(os.Symlink(realRunc, f.runcLink)) }
+			},
+		},
+	}
+}
+
+// TestFaultMatrix runs every fault of the matrix, in fail mode open and
+// closed, on one real containerd node with the wrapper and the NRI plugin,
+// each while a burst of execs (with and without a terminal, across three
+// containers) is in flight. Per case: interactive execs run or are refused
+// as the fail mode says, non-interactive execs and every lifecycle operation
+// of a fresh container (during and after the fault) succeed, every exec has
+// exactly one event (in the log, or in the spool, or counted lost), no line
+// is torn, and the spool is replayed once the fault is gone.
+func TestFaultMatrix(t *testing.T) {
+	f := newFaultEnv(t)
+	for _, c := range faultCases() {
+		for _, mode := range []string{"open", "closed"} {
+			t.Run(c.id+"/"+mode, func(t *testing.T) {
+				f.t = t
+				defer func() { f.t = f.root }()
+				f.rows = append(f.rows, f.run(t, c, mode))
+			})
+		}
+	}
+	f.t = t
+	f.writeDoc()
+}
+
+// faultEnv is the node, wrapper, plugin and files the matrix runs on.
+type faultEnv struct {
+	t, root    *testing.T
+	node       *node.Node
+	dir        string
+	bin        string
+	configPath string
+	eventsDir  string
+	eventLog   string
+	stateDir   string
+	policyPath string
+	runcLink   string
+	pluginLog  string
+	plugin     *pluginProc
+	pod        string
+	ctrs       []string
+	rows       []observation
+	reported   map[string]bool // defects of logs already reported
+}
+
+func newFaultEnv(t *testing.T) *faultEnv {
+	requirePrerequisites(t)
+	dir := t.TempDir()
+	f := &faultEnv{
+		t: t, root: t,
+		dir:        dir,
+		bin:        filepath.Join(dir, "bin"),
+		configPath: filepath.Join(dir, "execguard.toml"),
+		eventsDir:  filepath.Join(dir, "events"),
+		eventLog:   filepath.Join(dir, "events", "events.ndjson"),
+		stateDir:   filepath.Join(dir, "state"),
+		policyPath: filepath.Join(dir, "policy.yaml"),
+		runcLink:   filepath.Join(dir, "rt", "runc"),
+		pluginLog:  filepath.Join(dir, "plugin.log"),
+		reported:   map[string]bool{},
+	}
+	for _, d := range []string{f.eventsDir, f.stateDir, filepath.Dir(f.runcLink)} {
+		f.must(os.MkdirAll(d, 0o750))
+	}
+	f.must(os.Symlink(realRunc, f.runcLink))
+	wrapper := buildWrapper(t, dir)
+	buildCommand(t, "./cmd/execguard", filepath.Join(f.bin, "execguard")) // the policy compiler beside the wrapper
+	buildNRIPlugin(t, filepath.Join(f.bin, "execguard-nri"))
+	f.writePolicy()
+	f.writeConfig("open", false)
+	// Some faults send the wrapper to its built-in defaults: this host's
+	// default log and state directory are covered for the test's duration.
+	coverDefaultDirs(t)
+
+	n, err := node.Start(context.Background(), node.Options{WrapperPath: wrapper, WrapperConfig: f.configPath})
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	f.node = n
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("containerd log tail:\n%s", n.LogTail(30))
+			if b, err := os.ReadFile(f.pluginLog); err == nil {
+				t.Logf("plugin log tail:\n%s", tail(string(b), 30))
+			}
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	f.plugin = f.startPlugin()
+	t.Cleanup(func() { f.plugin.stop(t) })
+	waitStatus(t, f.stateDir, "the plugin synchronised", func(s plugin.Status) bool { return s.Connected && !s.Synchronized.IsZero() })
+
+	pod, err := n.RunPod("faults", "matrix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pod = pod
+	for i := range 3 {
+		id, err := n.CreateContainer(pod, fmt.Sprintf("app-%d", i), false, "sleep", "3600")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ctrs = append(f.ctrs, id)
+	}
+	return f
+}
+
+func (f *faultEnv) must(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// configText is the wrapper configuration of a fail mode.
+func (f *faultEnv) configText(mode string, policy bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "event_log = %q\nstate_dir = %q\ninteractive_action = \"alert\"\nfail_mode = %q\n", f.eventLog, f.stateDir, mode)
+	if policy {
+		fmt.Fprintf(&b, "policy = %q\npolicy_compiler = %q\n", f.policyPath, filepath.Join(f.bin, "execguard"))
+	}
+	fmt.Fprintf(&b, "\n[runtimes]\nrunc = %q\n", f.runcLink)
+	return b.String()
+}
+
+func (f *faultEnv) writeConfig(mode string, policy bool) {
+	f.replaceConfig([]byte(f.configText(mode, policy)), 0o644)
+}
+
+// replaceConfig puts a new file in the configuration's place by rename, as
+// an editor or a configuration manager does.
+func (f *faultEnv) replaceConfig(data []byte, perm os.FileMode) {
+	replaceFileMode(f.t, f.configPath, data, perm)
+}
+
+// writePolicy writes a valid policy: the default one (log every exec and
+// container start, alert on interactive ones).
+func (f *faultEnv) writePolicy() {
+	root, err := moduleRoot()
+	f.must(err)
+	data, err := os.ReadFile(filepath.Join(root, "detect", "policy", "default.yaml"))
+	f.must(err)
+	f.replacePolicy(data)
+}
+
+func (f *faultEnv) replacePolicy(data []byte) { replaceFileMode(f.t, f.policyPath, data, 0o644) }
+
+func replaceFileMode(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, perm); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// coverDefaultDirs mounts an empty tmpfs over the default event log's
+// directory and the default state directory until the test ends, so that a
+// wrapper sent to its defaults writes there and not to the host's files.
+func coverDefaultDirs(t *testing.T) {
+	t.Helper()
+	for _, dir := range []string{filepath.Dir(config.DefaultEventLog), state.DefaultDir} {
+		_, err := os.Stat(dir)
+		created := errors.Is(err, fs.ErrNotExist)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16m,mode=0755"); err != nil {
+			t.Fatalf("cover %s: %v", dir, err)
+		}
+		t.Cleanup(func() {
+			if err := unix.Unmount(dir, 0); err != nil {
+				_ = unix.Unmount(dir, unix.MNT_DETACH)
+			}
+			if created {
+				_ = os.Remove(dir)
+			}
+		})
+	}
+}
+
+// replaceDirByFile moves dir aside and puts a regular file in its place, so
+// that every path below it fails (ENOTDIR), for root too; the function it
+// returns puts the directory back.
+func replaceDirByFile(f *faultEnv, dir string) func() {
+	aside := dir + ".aside"
+	f.must(os.Rename(dir, aside))
+	for i := 0; ; i++ {
+		err := os.WriteFile(dir, []byte("not a directory\n"), 0o600)
+		if err == nil {
+			break
+		}
+		// A writer (the wrapper, the plugin) may have made the directory
+		// again meanwhile.
+		if i == 5 {
+			f.t.Fatal(err)
+		}
+		f.must(os.RemoveAll(dir))
+	}
+	return func() {
+		f.must(os.Remove(dir))
+		f.must(os.Rename(aside, dir))
+	}
+}
+
+// fillUp writes to path until the file system is full.
+func fillUp(t *testing.T, path string) {
+	t.Helper()
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	buf := make([]byte, 512)
+	for {
+		if _, err := fh.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill %s: %v", path, err)
+			}
+			return
+		}
+	}
+}
+
+// pluginProc is an execguard-nri daemon the test runs and kills.
+type pluginProc struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func (f *faultEnv) startPlugin() *pluginProc {
+	f.t.Helper()
+	cfg := filepath.Join(f.dir, "nri.toml")
+	if err := os.WriteFile(cfg, []byte("status_interval = \"20ms\"\nlog_level = \"debug\"\n"), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(f.bin, "execguard-nri"), "run", "-config", cfg, "-socket", f.node.NRISocket,
+		"-execguard-config", f.configPath, "-log-file", f.pluginLog)
+	if err := cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	p := &pluginProc{cmd: cmd, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	return p
+}
+
+func (p *pluginProc) kill(t *testing.T) {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+func (p *pluginProc) stop(t *testing.T) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err // a second stop finds it gone
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		t.Error("plugin did not stop on SIGTERM")
+	}
+}
+
+// faultRun is one case in one fail mode while it runs.
+type faultRun struct {
+	tag      string
+	mode     string
+	extra    []source // further logs the case's events may be in
+	cleanups []func()
+	markers  []string // every exec the run made
+	mu       sync.Mutex
+	seq      int
+}
+
+func (r *faultRun) marker(kind string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	m := fmt.Sprintf("fm-%s-%s-%d", r.tag, kind, r.seq)
+	r.markers = append(r.markers, m)
+	return m
+}
+
+// observation is what one case in one fail mode showed: the doc's row.
+type observation struct {
+	c                   faultCase
+	mode                string
+	logged              string
+	interactive         string
+	lifecycle           string
+	events              string
+	stderr              string
+	ttyBurst, ttyRefuse int
+}
+
+// probeResult is one exec made while the fault lasts.
+type probeResult struct {
+	marker string
+	out    string
+	stderr string
+	err    error
+}
+
+func (p probeResult) refused() bool { return p.err != nil && refusal(p.out) }
+
+// refusal reports whether an exec's output carries execguard's refusal (a
+// decision), not another error of the wrapper's (exit 127 and its message).
+func refusal(out string) bool {
+	return strings.Contains(out, "execguard: ") && (strings.Contains(out, " refused") || strings.Contains(out, " blocked"))
+}
+
+func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
+	r := &faultRun{tag: c.id + "-" + mode, mode: mode}
+	obs := observation{c: c, mode: mode}
+	defer func() {
+		for i := len(r.cleanups) - 1; i >= 0; i-- {
+			r.cleanups[i]()
+		}
+	}()
+	f.writeConfig(mode, c.policy)
+	if c.policy {
+		// Compiles the policy: it becomes the last good one.
+		if _, err := f.node.Exec(f.ctrs[0], "echo", r.marker("prime")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	countersBefore := f.counters()
+	rejectedBefore := f.rejected()
+
+	// The burst; the fault is injected once a few of its execs are done.
+	execs := make([]node.Exec, burstExecs)
+	for i := range execs {
+		tty := i%burstTTYEvery == 0
+		kind := "burst"
+		if tty {
+			kind = "burst-tty"
+		}
+		execs[i] = node.Exec{Container: f.ctrs[i%len(f.ctrs)], TTY: tty, Cmd: []string{"echo", r.marker(kind)}}
+	}
+	injectNow := make(chan struct{})
+	var done atomic.Int32
+	burstDone := make(chan []node.ExecResult, 1)
+	go func() {
+		burstDone <- f.node.RunExecs(execs, burstConcurrency, func(node.ExecResult) {
+			if done.Add(1) == burstInjectAfter {
+				close(injectNow)
+			}
+		})
+	}()
+	var burst []node.ExecResult
+	var burstOnce sync.Once
+	waitBurst := func() { burstOnce.Do(func() { burst = <-burstDone }) }
+	defer waitBurst() // a case that stops early leaves no exec running into the next
+	<-injectNow
+	logOffsets := f.runtimeLogOffsets()
+	restoreFn := c.inject(f, r)
+	var restoreOnce sync.Once
+	restore := func() { restoreOnce.Do(restoreFn) }
+	r.cleanups = append(r.cleanups, restore)
+
+	// While the fault lasts: an interactive and a plain exec, and a fresh
+	// container's lifecycle.
+	tty := probeResult{marker: r.marker("probe-tty")}
+	tty.out, tty.err = f.node.ExecTTY(f.ctrs[0], "echo", tty.marker)
+	plain := probeResult{marker: r.marker("probe")}
+	plain.out, plain.stderr, plain.err = f.node.ExecStreams(f.ctrs[1], "echo", plain.marker)
+	during := f.lifecycle(r, "during")
+	diags := f.runtimeLogSince(logOffsets)
+	where := f.locate(t, r, tty.marker, plain.marker)
+	probeDocs := f.execDocs(t, r, tty.marker)
+
+	restore()
+	waitBurst()
+	// After: an exec appends to the log again, which replays the spool.
+	if _, err := f.node.Exec(f.ctrs[2], "echo", r.marker("after")); err != nil {
+		t.Errorf("exec after the fault: %v", err)
+	}
+	after := f.lifecycle(r, "after")
+	drained := f.waitSpoolsEmpty()
+	countersAfter := f.counters()
+
+	// Interactive execs, per fail mode.
+	wantRefused := slices.Contains(c.refusedIn, mode)
+	switch {
+	case tty.refused():
+		obs.interactive = "refused: " + firstLine(tty.out, "execguard:")
+		if !wantRefused {
+			obs.interactive += " (expected: allowed)"
+			t.Errorf("interactive exec refused in fail mode %s while the fault lasted: %s", mode, strings.TrimSpace(tty.out))
+		}
+	case tty.err != nil:
+		obs.interactive = "failed: " + oneLine(tty.err.Error())
+		t.Errorf("interactive exec failed, not for a reason of execguard's: %v\n%s", tty.err, tty.out)
+	default:
+		obs.interactive = "allowed"
+		if wantRefused {
+			obs.interactive += " (expected: refused, " + c.refusedWhy + ")"
+			t.Errorf("interactive exec ran in fail mode %s while the fault lasted, want it refused (%s)", mode, c.refusedWhy)
+		}
+		if !strings.Contains(tty.out, tty.marker) {
+			t.Errorf("interactive exec printed %q, want %s", tty.out, tty.marker)
+		}
+	}
+	if plain.err != nil || strings.TrimSpace(plain.out) != plain.marker {
+		t.Errorf("non-interactive exec while the fault lasted: %v, printed %q, stderr %q", plain.err, plain.out, plain.stderr)
+	}
+	obs.stderr = strings.TrimSpace(plain.stderr)
+
+	// The burst: plain execs all ran; interactive ones ran or were refused
+	// by execguard, refused only in a fail mode that refuses them.
+	for _, res := range burst {
+		switch {
+		case res.Err == nil:
+			if !strings.Contains(res.Output, res.Cmd[1]) {
+				t.Errorf("burst exec %s printed %q", res.Cmd[1], res.Output)
+			}
+		case res.TTY && refusal(res.Output):
+			obs.ttyRefuse++
+			if !wantRefused {
+				t.Errorf("burst: interactive exec %s refused in fail mode %s: %s", res.Cmd[1], mode, firstLine(res.Output, "execguard:"))
+			}
+		default:
+			t.Errorf("burst: %v\n%s", res.Err, res.Output)
+		}
+		if res.TTY {
+			obs.ttyBurst++
+		}
+	}
+
+	// The burst's containers still run.
+	if out, err := f.node.Crictl("ps", "--state", "Running", "--quiet"); err != nil {
+		t.Errorf("list running containers: %v", err)
+	} else {
+		for _, id := range f.ctrs {
+			if !strings.Contains(out, id) {
+				t.Errorf("container %s no longer runs after the fault", id)
+			}
+		}
+	}
+
+	// Lifecycle of a fresh container, during and after the fault.
+	var failed []string
+	for _, l := range append(during, after...) {
+		if l.err != nil {
+			failed = append(failed, l.name+": "+oneLine(l.err.Error()))
+			t.Errorf("lifecycle %s: %v", l.name, l.err)
+		}
+	}
+	obs.lifecycle = fmt.Sprintf("all %d succeeded (pod run, container create+start, exec, stop, remove, pod remove; during and after)", len(during)+len(after))
+	if len(failed) > 0 {
+		obs.lifecycle = fmt.Sprintf("%d of %d failed: %s", len(failed), len(during)+len(after), strings.Join(failed, "; "))
+	}
+
+	// What was logged while the fault lasted, and where.
+	var problems []string
+	for _, d := range probeDocs {
+		for _, p := range []string{d.str("error.message"), d.str("execguard.policy_error")} {
+			p = f.shorten(p)
+			if p != "" && !slices.Contains(problems, p) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if c.problem != "" && !strings.Contains(strings.ToLower(strings.Join(problems, " ")), strings.ToLower(c.problem)) {
+		t.Errorf("the exec event while the fault lasted does not mention %q: error.message/policy_error %q", c.problem, problems)
+	}
+	switch {
+	case c.spooled && !slices.Contains(where, "spool"):
+		t.Errorf("events while the fault lasted went to %v, want the spool", where)
+	case c.defaults && !slices.Contains(where, "default log "+config.DefaultEventLog):
+		t.Errorf("events while the fault lasted went to %v, want the default log", where)
+	case c.lost && len(where) > 0:
+		t.Errorf("events while the fault lasted went to %v, want them lost", where)
+	case !c.spooled && !c.defaults && !c.lost && len(where) == 0:
+		t.Errorf("no event of the execs made while the fault lasted found anywhere")
+	}
+	if c.lost && !strings.Contains(strings.Join(diags, "\n"), "event lost") {
+		t.Errorf("the runtime's log does not report the lost events; its execguard lines: %q", diags)
+	}
+	obs.logged = "events to " + orNone(strings.Join(where, ", "))
+	if c.lost && len(where) == 0 {
+		obs.logged = "events lost (in no log, no spool)"
+	}
+	if len(problems) > 0 {
+		obs.logged += "; error.message: " + clip(strings.Join(problems, "; "), 160)
+	}
+	if len(diags) > 0 {
+		obs.logged += "; runtime log: " + clip(strings.Join(diags, "; "), 160)
+	}
+
+	// Accounting: every exec has exactly one event, in a log or still in the
+	// spool, or is counted lost; the spool is replayed once the fault is gone.
+	inLogs, inSpool := f.account(t, r)
+	missing := 0
+	for _, m := range r.markers {
+		switch n := inLogs[m] + inSpool[m]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			t.Errorf("exec %s has %d events (%d in logs, %d spooled)", m, n, inLogs[m], inSpool[m])
+		}
+	}
+	spooledNow := sumValues(inSpool)
+	delta := sub(countersAfter, countersBefore)
+	if int64(missing) > delta.Lost && !c.lost {
+		t.Errorf("%d of %d execs have no event and the lost counter rose by %d: losses not reported", missing, len(r.markers), delta.Lost)
+	}
+	if !drained || spooledNow > 0 {
+		t.Errorf("the spool still holds %d exec events after the fault was undone and the log written again", spooledNow)
+	}
+	if n := f.rejected() - rejectedBefore; n > 0 {
+		t.Errorf("%d spooled files were rejected as not whole records", n)
+	}
+	if c.spooled && delta.Spooled == 0 {
+		t.Errorf("the spooled counter did not rise (%+v -> %+v)", countersBefore, countersAfter)
+	}
+	if delta.Replayed != delta.Spooled {
+		t.Errorf("counters: %d spooled, %d replayed over the case", delta.Spooled, delta.Replayed)
+	}
+	obs.events = fmt.Sprintf("%d execs: %d events in logs, %d left in spool, %d missing; counters +%d spooled, +%d replayed, +%d lost",
+		len(r.markers), len(r.markers)-missing-countNonZero(inSpool, inLogs), countNonZero(inSpool, inLogs), missing,
+		delta.Spooled, delta.Replayed, delta.Lost)
+	t.Logf("%s [%s]: logged: %s | interactive: %s | lifecycle: %s | events: %s | exec stderr: %q",
+		c.id, mode, obs.logged, obs.interactive, obs.lifecycle, obs.events, obs.stderr)
+	return obs
+}
+
+// runtimeLogOffsets notes how far the runtime logs of the burst's
+// containers go.
+func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
+	offsets := map[string]int64{}
+	for _, id := range f.ctrs {
+		if fi, err := os.Stat(f.node.RuntimeLog(id)); err == nil {
+			offsets[id] = fi.Size()
+		}
+	}
+	return offsets
+}
+
+// runtimeLogSince returns the distinct execguard messages the runtime logs
+// of the burst's containers gained since offsets, container ids and paths
+// shortened so that alike ones read alike.
+func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
+	var msgs []string
+	for _, id := range f.ctrs {
+		b, err := os.ReadFile(f.node.RuntimeLog(id))
+		if err != nil || int64(len(b)) < offsets[id] {
+			continue
+		}
+		for _, line := range strings.Split(string(b[offsets[id]:]), "\n") {
+			var l struct{ Level, Msg string }
+			if json.Unmarshal([]byte(line), &l) != nil || !strings.HasPrefix(l.Msg, "execguard") {
+				continue
+			}
+			m := l.Level + ": " + f.shorten(l.Msg)
+			if !slices.Contains(msgs, m) {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	return msgs
+}
+
+// shorten replaces the test's directories in a message by names that say
+// what they are.
+func (f *faultEnv) shorten(s string) string {
+	s = strings.ReplaceAll(s, f.dir, "<dir>")
+	s = strings.ReplaceAll(s, f.node.Dir, "<node>")
+	s = replaceIDs(s)
+	for i := 0; i < len(s); i++ { // spool record names hold times and ids
+		if j := strings.Index(s[i:], "/spool/"); j >= 0 {
+			k := i + j + len("/spool/")
+			end := k
+			for end < len(s) && s[end] != ' ' && s[end] != ':' && s[end] != ',' {
+				end++
+			}
+			s = s[:k] + "<record>" + s[end:]
+			i = k
+			continue
+		}
+		break
+	}
+	return s
+}
+
+// replaceIDs replaces container and exec ids (64 hex digits) by <id>.
+func replaceIDs(s string) string {
+	var b strings.Builder
+	run := 0
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isHex(s[i]) {
+			run++
+			continue
+		}
+		if run == 64 {
+			b.WriteString("<id>")
+		} else {
+			b.WriteString(s[i-run : i])
+		}
+		run = 0
+		if i < len(s) {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// lifecycleStep is one operation on a fresh container.
+type lifecycleStep struct {
+	name string
+	err  error
+}
+
+// lifecycle runs a fresh pod (its sandbox container goes through the
+// runtime too) and in it creates, starts, execs in, stops and removes a fresh
+// container, then removes the pod.
+func (f *faultEnv) lifecycle(r *faultRun, phase string) (steps []lifecycleStep) {
+	name := "lc-" + phase + "-" + r.tag
+	step := func(what string, err error) bool {
+		steps = append(steps, lifecycleStep{phase + " " + what, err})
+		return err == nil
+	}
+	pod, err := f.node.RunPod(name, "matrix")
+	if !step("run pod", err) {
+		return steps
+	}
+	defer func() { step("remove pod", f.node.RemovePod(pod)) }()
+	id, err := f.node.CreateContainer(pod, "app", false, "sleep", "3600")
+	step("create+start container", err)
+	if id == "" {
+		return steps
+	}
+	if err == nil {
+		m := r.marker("lifecycle")
+		out, err := f.node.Exec(id, "echo", m)
+		if err == nil && strings.TrimSpace(out) != m {
+			err = fmt.Errorf("printed %q", out)
+		}
+		step("exec", err)
+	}
+	_, err = f.node.Crictl("stop", "--timeout", "0", id)
+	step("stop container", err)
+	_, err = f.node.Crictl("rm", id)
+	step("remove container", err)
+	return steps
+}
+
+// source is a place events can be: a log, or a spool directory of records.
+type source struct {
+	label string
+	path  string
+	spool bool
+}
+
+func (f *faultEnv) sources(r *faultRun) []source {
+	s := []source{
+		{label: "configured log", path: f.eventLog},
+		{label: "default log " + config.DefaultEventLog, path: config.DefaultEventLog},
+		{label: "fallback log", path: filepath.Join(state.DefaultDir, "events.ndjson")},
+		{label: "spool", path: filepath.Join(f.stateDir, eventlog.SpoolDir), spool: true},
+		{label: "default spool", path: filepath.Join(state.DefaultDir, eventlog.SpoolDir), spool: true},
+	}
+	return append(s, r.extra...)
+}
+
+// read returns the documents of a source; a missing one has none. Every
+// line must be one whole JSON document.
+func (s source) read(t *testing.T, reported map[string]bool) []doc {
+	t.Helper()
+	if !s.spool {
+		return readDocs(t, s.path, reported)
+	}
+	var docs []doc
+	for _, rec := range spooledRecords(s.path) {
+		docs = append(docs, readDocs(t, rec, reported)...)
+	}
+	return docs
+}
+
+// readDocs reads a log or a spooled record; a defect is reported once.
+func readDocs(t *testing.T, path string, reported map[string]bool) []doc {
+	t.Helper()
+	report := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !reported[msg] {
+			reported[msg] = true
+			t.Error(msg)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		report("%s does not end with a newline: torn last line %q", path, clip(tail(string(b), 1), 200))
+	}
+	var docs []doc
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for i := 1; sc.Scan(); i++ {
+		var d doc
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		if err := dec.Decode(&d); err != nil || dec.More() {
+			report("%s line %d is not one whole JSON document (torn or merged): %v: %s", path, i, err, clip(sc.Text(), 200))
+			continue
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// execMarker is the marker of an exec event: its command's last argument.
+func execMarker(d doc) string {
+	if d.str("event.kind") != "event" || d.str("event.action") != "exec" {
+		return ""
+	}
+	args := d.strs("process.args")
+	if len(args) == 0 {
+		return ""
+	}
+	return args[len(args)-1]
+}
+
+// locate names the sources holding the exec events of markers.
+func (f *faultEnv) locate(t *testing.T, r *faultRun, markers ...string) []string {
+	var where []string
+	for _, s := range f.sources(r) {
+		for _, d := range s.read(t, f.reported) {
+			if slices.Contains(markers, execMarker(d)) && !slices.Contains(where, s.label) {
+				where = append(where, s.label)
+			}
+		}
+	}
+	return where
+}
+
+// execDocs returns the exec events of marker wherever they are.
+func (f *faultEnv) execDocs(t *testing.T, r *faultRun, marker string) []doc {
+	var out []doc
+	for _, s := range f.sources(r) {
+		for _, d := range s.read(t, f.reported) {
+			if execMarker(d) == marker {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// account counts the run's exec events in the logs and in the spools.
+func (f *faultEnv) account(t *testing.T, r *faultRun) (inLogs, inSpool map[string]int) {
+	inLogs, inSpool = map[string]int{}, map[string]int{}
+	for _, s := range f.sources(r) {
+		for _, d := range s.read(t, f.reported) {
+			m := execMarker(d)
+			if !strings.HasPrefix(m, "fm-"+r.tag+"-") {
+				continue
+			}
+			if s.spool {
+				inSpool[m]++
+			} else {
+				inLogs[m]++
+			}
+		}
+	}
+	return inLogs, inSpool
+}
+
+// waitSpoolsEmpty waits for the spools to be replayed (the next successful
+// append, or the plugin's periodic replay); false if they are not.
+func (f *faultEnv) waitSpoolsEmpty() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := 0
+		for _, dir := range []string{filepath.Join(f.stateDir, eventlog.SpoolDir), filepath.Join(state.DefaultDir, eventlog.SpoolDir)} {
+			n += len(spooledRecords(dir))
+		}
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// counters sums the spool counters of the configured and the default
+// state directory.
+func (f *faultEnv) counters() state.Counters {
+	var sum state.Counters
+	for _, dir := range []string{f.stateDir, state.DefaultDir} {
+		c, err := state.ReadCounters(dir)
+		if err != nil {
+			f.t.Errorf("counters of %s: %v", dir, err)
+		}
+		sum.Spooled += c.Spooled
+		sum.Replayed += c.Replayed
+		sum.Lost += c.Lost
+	}
+	return sum
+}
+
+// rejected counts the files replay set aside as not whole records.
+func (f *faultEnv) rejected() int {
+	n := 0
+	for _, dir := range []string{f.stateDir, state.DefaultDir} {
+		entries, _ := os.ReadDir(filepath.Join(dir, eventlog.RejectDir))
+		n += len(entries)
+	}
+	return n
+}
+
+func sub(a, b state.Counters) state.Counters {
+	return state.Counters{Spooled: a.Spooled - b.Spooled, Replayed: a.Replayed - b.Replayed, Lost: a.Lost - b.Lost}
+}
+
+// spooledRecords lists the whole records waiting in a spool directory (its
+// dot files are records being written).
+func spooledRecords(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// countNonZero counts the markers in a that are not also in b.
+func countNonZero(a, b map[string]int) int {
+	n := 0
+	for k, v := range a {
+		if v > 0 && b[k] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func firstLine(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, prefix); i >= 0 {
+			return clip(strings.TrimSpace(l[i:]), 200)
+		}
+	}
+	return clip(oneLine(s), 200)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no log or spool found"
+	}
+	return s
+}
+
+// writeDoc writes the outcome table to the file FaultsDocEnv names.
+func (f *faultEnv) writeDoc() {
+	path := os.Getenv(FaultsDocEnv)
+	if path == "" {
+		return
+	}
+	if !filepath.IsAbs(path) {
+		root, err := moduleRoot()
+		f.must(err)
+		path = filepath.Join(root, path)
+	}
+	byCase := map[string]map[string]observation{}
+	var order []string
+	for _, o := range f.rows {
+		if byCase[o.c.id] == nil {
+			byCase[o.c.id] = map[string]observation{}
+			order = append(order, o.c.id)
+		}
+		byCase[o.c.id][o.mode] = o
+	}
+	var b strings.Builder
+	b.WriteString(faultsDocIntro)
+	b.WriteString("| Fault | What is logged (fail mode open; closed where different) | Interactive exec: open | Interactive exec: closed | Container lifecycle | Events |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+	for _, id := range order {
+		open, closed := byCase[id]["open"], byCase[id]["closed"]
+		logged := open.logged
+		if closed.logged != open.logged {
+			logged = "open: " + open.logged + "<br>closed: " + closed.logged
+		}
+		if open.stderr != "" {
+			logged += "<br>exec stderr: `" + clip(open.stderr, 200) + "`"
+		}
+		life := open.lifecycle
+		if closed.lifecycle != open.lifecycle {
+			life = "open: " + open.lifecycle + "<br>closed: " + closed.lifecycle
+		}
+		events := "open: " + open.events + "<br>closed: " + closed.events
+		if open.events == closed.events {
+			events = open.events
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(open.c.fault), cell(logged),
+			cell(open.interactive+burstNote(open)), cell(closed.interactive+burstNote(closed)), cell(life), cell(events))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		f.t.Errorf("write %s: %v", path, err)
+	}
+}
+
+func burstNote(o observation) string {
+	return fmt.Sprintf(" (burst: %d of %d interactive execs refused)", o.ttyRefuse, o.ttyBurst)
+}
+
+const faultsDocIntro = `# Faults: what execguard does when its surroundings break
+
+Each row is one fault, made on a real containerd 2 node (CRI, the runc shim,
+runc behind the execguard wrapper, the execguard NRI plugin) while a burst of
+36 execs (every third one interactive, ` + "`crictl exec -it`" + `, six in flight,
+across three containers) runs. The fault is made after eight execs of the
+burst are done; while it lasts an interactive and a plain exec are made, and
+a fresh pod is run with a fresh container that is created, started, exec'd
+into, stopped and removed before the pod is; then the fault is undone, and
+another exec and another fresh pod and container's lifecycle follow. Each
+case runs in fail mode open and closed.
+
+"Events" accounts for every exec the case made: its exec event in a log
+(the configured one, a rotated or moved-away one, or the default one when
+the configuration was not usable), still in the spool, or missing; and the
+spool counters over the case.
+
+The table is written by the end-to-end test that observes it:
+
+    EXECGUARD_FAULTS_DOC=docs/faults.md go test -tags e2e -count=1 -run TestFaultMatrix ./test/e2e/
+
+`
