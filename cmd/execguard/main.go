@@ -46,7 +46,8 @@ const nriSocketEnv = "NRI_PLUGIN_SOCKET"
 
 // commandLine is the argument list to run: "nri run" when a runtime
 // launched this binary as its pre-registered NRI plugin, "nri ..." when it
-// is called by the plugin's own name, the arguments as given otherwise.
+// is called by the plugin's former name (execguard-nri), the arguments as
+// given otherwise.
 func commandLine(argv []string, getenv func(string) string) []string {
 	args := argv[1:]
 	switch {
@@ -56,9 +57,23 @@ func commandLine(argv []string, getenv func(string) string) []string {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			args = append([]string{"run"}, args...)
 		}
-		return append([]string{"nri"}, args...)
+		return append([]string{"nri"}, longFlags(args)...)
 	}
 	return args
+}
+
+// longFlags spells the single-dash long flags the former execguard-nri
+// command took (-config FILE, -socket=PATH) with two dashes; the nri
+// commands have no one-letter flags but -h, so nothing else is changed.
+func longFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // app is one run of the command: its streams, and the exit status the

@@ -225,6 +225,7 @@ func TestCommandLine(t *testing.T) {
 		{"plugin name with flags", []string{"execguard-nri", "--socket", "/s"}, "", []string{"nri", "run", "--socket", "/s"}},
 		{"plugin name, status", []string{"execguard-nri", "status"}, "", []string{"nri", "status"}},
 		{"plugin name, full command", []string{"execguard-nri", "nri", "run"}, "", []string{"nri", "run"}},
+		{"plugin name, single-dash flags", []string{"execguard-nri", "run", "-config", "/c", "-socket=/s", "-h"}, "", []string{"nri", "run", "--config", "/c", "--socket=/s", "-h"}},
 		{"CLI", []string{"execguard", "policy", "default"}, "", []string{"policy", "default"}},
 	}
 	for _, tt := range tests {
