@@ -124,6 +124,15 @@ func (e Event) Container() string {
 	return e.doc.Container.ID
 }
 
+// containerShown is the container's name, else its id cut to 12
+// characters as container tools show it.
+func (e Event) containerShown() string {
+	if e.doc.Container.Name == "" && len(e.doc.Container.ID) > 12 {
+		return e.doc.Container.ID[:12]
+	}
+	return e.Container()
+}
+
 // Image is the container image reference.
 func (e Event) Image() string {
 	im := e.doc.Container.Image

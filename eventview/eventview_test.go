@@ -93,8 +93,8 @@ func TestHostileOutputIsInert(t *testing.T) {
 				t.Errorf("colour %v: rune %U at byte %d reaches the terminal", colour, r, i)
 			}
 		}
-		if n := strings.Count(out, "\n"); n != 9 {
-			t.Errorf("colour %v: %d lines, want 6 events and 3 notes: a value broke a line\n%s", colour, n, out)
+		if n := strings.Count(out, "\n"); n != 10 {
+			t.Errorf("colour %v: %d lines, want 7 events and 3 notes: a value broke a line\n%s", colour, n, out)
 		}
 	}
 }

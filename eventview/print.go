@@ -76,7 +76,7 @@ func (p *Printer) Line(e Event) string {
 	}
 	field("namespace", e.Namespace())
 	field("pod", e.Pod())
-	field("container", e.Container())
+	field("container", e.containerShown())
 	field("image", e.Image())
 	field("command", e.Command())
 	if tty, ok := e.TTY(); ok {

@@ -35,7 +35,7 @@ func TestEvents(t *testing.T) {
 		{"since a duration before now", []string{demoEvents, "--since", "200000h"}, 0, 8, nil, nil},
 		{"until a duration before now", []string{demoEvents, "--until", "200000h"}, 0, 0, nil, nil},
 		{"colour forced", []string{demoEvents, "--kind", "alert", "--color", "always"}, 0, 2, []string{"\x1b[31;1mHigh\x1b[0;22m"}, nil},
-		{"hostile: escaped, bad lines reported, exit 1", []string{hostileEvents}, 1, 6, []string{`\x1b]52;c;`, `web-\u202eexe.txt`}, []string{"\x1b", "\u202e", "\x07"}},
+		{"hostile: escaped, bad lines reported, exit 1", []string{hostileEvents}, 1, 7, []string{`\x1b]52;c;`, `web-\u202eexe.txt`}, []string{"\x1b", "\u202e", "\x07"}},
 		{"bad kind", []string{demoEvents, "--kind", "alerts"}, 2, 0, nil, nil},
 		{"bad outcome", []string{demoEvents, "--outcome", "blocked"}, 2, 0, nil, nil},
 		{"bad pattern", []string{demoEvents, "--pod", "[x"}, 2, 0, nil, nil},
