@@ -86,19 +86,23 @@ type app struct {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := a.rootCommand()
+	return a.execute(a.rootCommand(), args)
+}
+
+// execute runs the command tree on args and returns the exit status.
+func (a *app) execute(root *cobra.Command, args []string) int {
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.Execute()
 	if err == nil {
 		return a.code
 	}
-	fmt.Fprintf(stderr, "execguard: %v\n", err)
+	fmt.Fprintf(a.stderr, "execguard: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, `run "execguard help" or "execguard <command> --help" for help`)
+		fmt.Fprintln(a.stderr, `run "execguard help" or "execguard <command> --help" for help`)
 		return exitUsage
 	}
 	if a.code != exitOK {

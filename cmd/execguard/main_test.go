@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -279,5 +281,56 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	if _, _, errOut := runCLI(t, "polcy"); !strings.Contains(errOut, `did you mean "policy"?`) {
 		t.Errorf("no suggestion for a typo:\n%s", errOut)
+	}
+}
+
+// A command written against the flag package (runFunc) mounts in the tree
+// with flagCommand: it gets its arguments untouched, -h included, and its
+// exit status and usage errors come through.
+func TestFlagCommand(t *testing.T) {
+	greet := func(args []string, stdout, stderr io.Writer) (int, error) {
+		fs := newFlagSet("greet", "greet NAME [--loud]", stderr)
+		loud := fs.Bool("loud", false, "shout")
+		names, err := parseInterleaved(fs, args)
+		if err != nil {
+			return flagResult(err)
+		}
+		if len(names) != 1 {
+			return exitUsage, usagef("greet: name one person")
+		}
+		if names[0] == "nobody" {
+			return exitPolicy, nil
+		}
+		msg := "hello " + names[0]
+		if *loud {
+			msg = strings.ToUpper(msg)
+		}
+		fmt.Fprintln(stdout, msg)
+		return exitOK, nil
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"greet", "ann", "-loud"}, 0, "HELLO ANN\n", ""},
+		{[]string{"greet", "--loud", "bob"}, 0, "HELLO BOB\n", ""},
+		{[]string{"greet", "nobody"}, 1, "", ""},
+		{[]string{"greet"}, 2, "", "name one person"},
+		{[]string{"greet", "-nope", "x"}, 2, "", "flag provided but not defined: -nope"},
+		{[]string{"greet", "-h"}, 0, "", "usage: execguard greet NAME [--loud]"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+			root := a.rootCommand()
+			root.AddCommand(a.flagCommand("greet", "greet someone", greet))
+			code := a.execute(root, tt.args)
+			if code != tt.code || out.String() != tt.stdout || !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("exit %d (want %d), stdout %q (want %q), stderr %q (want %q in it)", code, tt.code, out.String(), tt.stdout, errb.String(), tt.stderr)
+			}
+		})
 	}
 }
