@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/execguard/execguard/config"
 )
@@ -218,4 +219,57 @@ func isPolicy(text string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeAnchors checks that every link to a section of the README
+// names a heading that exists (GitHub's anchors: lower case, punctuation
+// dropped, spaces as hyphens).
+func TestReadmeAnchors(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	inFence := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+		}
+		if heading, ok := strings.CutPrefix(line, "#"); ok && !inFence {
+			anchors[githubAnchor(strings.TrimLeft(heading, "# "))] = true
+		}
+	}
+	links := 0
+	for rest := string(data); ; {
+		i := strings.Index(rest, "](#")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+3:]
+		anchor, _, _ := strings.Cut(rest, ")")
+		links++
+		if !anchors[anchor] {
+			t.Errorf("link to #%s: no such heading", anchor)
+		}
+	}
+	if links == 0 {
+		t.Error("no section links found: is the README's contents line gone?")
+	}
+}
+
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
