@@ -55,8 +55,8 @@ exit status is then 1.`,
 			}
 			return nil
 		},
-		RunE: a.action(func(_ *cobra.Command, args []string) (int, error) {
-			return a.events(o, args)
+		RunE: a.action(func(cmd *cobra.Command, args []string) (int, error) {
+			return a.events(cmd.Context(), o, args)
 		}),
 	}
 	fl := cmd.Flags()
@@ -78,7 +78,7 @@ exit status is then 1.`,
 	return cmd
 }
 
-func (a *app) events(o eventsOptions, args []string) (int, error) {
+func (a *app) events(ctx context.Context, o eventsOptions, args []string) (int, error) {
 	now := time.Now()
 	var err error
 	if o.filter.Since, err = parseWhen("--since", o.since, now); err != nil {
@@ -135,7 +135,7 @@ func (a *app) events(o eventsOptions, args []string) (int, error) {
 	case source == "-":
 		err = eventview.Scan(a.stdin, handle)
 	case o.follow:
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		err = eventview.Follow(ctx, source, followPoll, handle)
 	default:

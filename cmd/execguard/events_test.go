@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -110,5 +113,70 @@ func TestEventsFromConfig(t *testing.T) {
 	code, out, errOut := runCLI(t, "events", "--config", cfg)
 	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "Interactive container ended") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// syncBuffer is a buffer one goroutine writes while another reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// events -f prints what is appended, filtered, until it is stopped.
+func TestEventsFollow(t *testing.T) {
+	data, err := os.ReadFile(demoEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	log := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(log, bytes.Join(lines[:3], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	a := &app{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
+	done := make(chan int, 1)
+	go func() { done <- a.execute(a.rootCommand(), []string{"events", "-f", "--kind", "alert", log}) }()
+
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(out.String(), "\n") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d alert lines after 20s, want %d:\n%s%s", strings.Count(out.String(), "\n"), n, out.String(), errOut.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(bytes.Join(lines[3:5], nil)) // the first alert, then a plain exec
+	waitFor(1)
+	f.Write(bytes.Join(lines[5:], nil)) // the blocked exec and its alert
+	waitFor(2)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	got := out.String()
+	if strings.Count(got, "\n") != 2 || !strings.Contains(got, "decision=alert") || !strings.Contains(got, "decision=block") || strings.Contains(got, "Info ") {
+		t.Errorf("followed output:\n%s", got)
 	}
 }

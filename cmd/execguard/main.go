@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,9 @@ func longFlags(args []string) []string {
 // app is one run of the command: its streams, and the exit status the
 // command that ran chose.
 type app struct {
+	// ctx ends long-running commands (events -f, nri run) besides SIGINT
+	// and SIGTERM; nil is context.Background().
+	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	code           int
@@ -95,7 +99,11 @@ func (a *app) execute(root *cobra.Command, args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.Execute()
+	ctx := a.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return a.code
 	}

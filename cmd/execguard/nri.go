@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +92,7 @@ func (a *app) nriRunCommand() *cobra.Command {
 		Args:  noArgs,
 	}
 	settings := settingsFlags(cmd.Flags())
-	cmd.RunE = a.action(func(*cobra.Command, []string) (int, error) {
+	cmd.RunE = a.action(func(cmd *cobra.Command, _ []string) (int, error) {
 		log := logrus.New()
 		log.SetOutput(a.stderr)
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
@@ -107,7 +106,7 @@ func (a *app) nriRunCommand() *cobra.Command {
 			log.WithError(err).Error("plugin")
 			return exitPolicy, nil
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		if err := p.Run(ctx, plugin.Backoff{}); err != nil {
 			log.WithError(err).Info("stopped")
