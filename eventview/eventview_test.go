@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -300,5 +301,27 @@ func TestFollowMissingFile(t *testing.T) {
 	err := Follow(context.Background(), filepath.Join(t.TempDir(), "none"), time.Millisecond, func(Line) error { return nil })
 	if !os.IsNotExist(err) {
 		t.Errorf("Follow of a missing file: %v", err)
+	}
+}
+
+// BenchmarkParseLine is the work per event of execguard events: decode the
+// document, filter, render the line.
+func BenchmarkParseLine(b *testing.B) {
+	data, err := os.ReadFile("testdata/demo.ndjson")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	p := NewPrinter(io.Discard, false)
+	f := Filter{Namespace: "demo", Kind: "alert"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		e, err := Parse(lines[i%len(lines)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = f.Match(e)
+		_ = p.Line(e)
 	}
 }
