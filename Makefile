@@ -5,13 +5,17 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO      ?= go
 BIN     := bin
 WRAPPER := $(BIN)/execguard-runc
+# execguard version: the tag or commit of the checkout, else "devel".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 .PHONY: all build setup test unit e2e demo bench vet clean
 
 all: build
 
+# execguard (the CLI and NRI plugin), execguard-runtime (the wrapper), the
+# demo and the benchmark; bin/execguard-runc is the wrapper under runc's name.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/...
 	ln -sf execguard-runtime $(WRAPPER)
 
 # Installs what tests, demo and benchmarks need (Debian packages, containerd,

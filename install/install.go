@@ -79,16 +79,17 @@ type Options struct {
 	Force bool
 }
 
-// DefaultSources returns the wrapper and plugin binaries beside the
-// running executable: how release archives and the container image lay
-// them out.
+// DefaultSources returns the binaries to install: the wrapper beside the
+// running executable (how release archives and the container image lay
+// them out), and the running execguard executable itself, which is the NRI
+// plugin too.
 func DefaultSources() (wrapper, plugin string) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", ""
 	}
 	dir := filepath.Dir(exe)
-	return filepath.Join(dir, "execguard-runtime"), filepath.Join(dir, "execguard-nri")
+	return filepath.Join(dir, "execguard-runtime"), exe
 }
 
 // Wired is one handler that runs through the wrapper.
@@ -679,7 +680,7 @@ func (in *installer) planNRI() error {
 	}
 	data, err := readSource("NRI plugin binary", in.opts.PluginSource)
 	if err != nil {
-		return fmt.Errorf("%w (build cmd/execguard-nri, pass --plugin, or choose --nri=external or none): nothing written", err)
+		return fmt.Errorf("%w (the plugin is the execguard binary, cmd/execguard: pass --plugin, or choose --nri=external or none): nothing written", err)
 	}
 	bin := fsplan.State{Kind: fsplan.File, Data: data, Mode: 0o755}
 	if in.opts.NRI == NRISystemd {
@@ -704,7 +705,7 @@ After=containerd.service crio.service
 PartOf=containerd.service
 
 [Service]
-ExecStart=` + in.opts.PluginBinary + ` run --socket ` + socket + ` --execguard-config ` + in.opts.Config + `
+ExecStart=` + in.opts.PluginBinary + ` nri run --socket ` + socket + ` --execguard-config ` + in.opts.Config + `
 Restart=always
 RestartSec=2
 

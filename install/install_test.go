@@ -540,7 +540,7 @@ func TestNRIModes(t *testing.T) {
 	before := n.snapshot()
 	res := n.install(func(o *Options) { o.NRI = NRISystemd })
 	unit := n.read("/etc/systemd/system/execguard-nri.service")
-	if !strings.Contains(unit, "ExecStart=/usr/local/bin/execguard-nri run --socket /var/run/nri/nri.sock --execguard-config /etc/execguard/config.toml") {
+	if !strings.Contains(unit, "ExecStart=/usr/local/bin/execguard-nri nri run --socket /var/run/nri/nri.sock --execguard-config /etc/execguard/config.toml") {
 		t.Errorf("unit:\n%s", unit)
 	}
 	if n.read("/usr/local/bin/execguard-nri") != "\x7fELF fake plugin\x00" {

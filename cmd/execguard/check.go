@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/execguard/execguard/detect/policy"
 	"github.com/execguard/execguard/detect/policy/policyfile"
 )
@@ -38,17 +40,27 @@ func problems(es policy.Errors) []problemJSON {
 	return out
 }
 
-// runCheck checks policy files and reports every problem of each.
-func runCheck(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("policy check", "policy check [--json] FILE...", stderr)
-	asJSON := fs.Bool("json", false, "print the result as JSON, one object per file")
-	files, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagResult(err)
+func (a *app) checkCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check FILE...",
+		Short: "check policy files: every error, with file, line and column",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("policy check: name the policy file to check")
+			}
+			return nil
+		},
+		RunE: a.action(func(_ *cobra.Command, files []string) (int, error) {
+			return checkPolicies(files, asJSON, a.stdout)
+		}),
 	}
-	if len(files) == 0 {
-		return exitUsage, usagef("policy check: name the policy file to check")
-	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON, one object per file")
+	return cmd
+}
+
+// checkPolicies checks policy files and reports every problem of each.
+func checkPolicies(files []string, asJSON bool, stdout io.Writer) (int, error) {
 	code := exitOK
 	var results []checkJSON
 	for _, file := range files {
@@ -69,11 +81,11 @@ func runCheck(args []string, stdout, stderr io.Writer) (int, error) {
 			res.Notes = problems(p.Notes())
 		}
 		results = append(results, res)
-		if !*asJSON {
+		if !asJSON {
 			printCheck(stdout, res)
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		var v any = results

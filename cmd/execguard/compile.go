@@ -1,23 +1,30 @@
 package main
 
 import (
-	"io"
+	"github.com/spf13/cobra"
 
 	"github.com/execguard/execguard/detect/policy/policyfile"
 )
 
-// runCompile is the policy compiler helper of the runtime wrapper, which
-// does not link a YAML parser (policy.HelperParser): it reads a policy from
-// stdin and writes its compiled spec, or every problem in it as JSON. Not
-// meant for people: use policy check.
-func runCompile(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("policy compile", "policy compile --name FILE < FILE", stderr)
-	name := fs.String("name", "", "the policy file's name, for errors")
-	if err := fs.Parse(args); err != nil {
-		return flagResult(err)
+// compileCommand is the policy compiler helper of the runtime wrapper,
+// which does not link a YAML parser (policy.HelperParser runs "execguard
+// policy compile --name FILE" with the policy on stdin): it writes the
+// compiled spec, or every problem in it as JSON. Not meant for people: use
+// policy check.
+func (a *app) compileCommand() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:    "compile --name FILE < FILE",
+		Short:  "compile a policy for the runtime wrapper (its helper; use check)",
+		Hidden: true,
+		Args:   noArgs,
+		RunE: a.action(func(*cobra.Command, []string) (int, error) {
+			if name == "" {
+				return exitUsage, usagef("policy compile: give --name and the policy on stdin")
+			}
+			return policyfile.ServeCompile(name, a.stdin, a.stdout), nil
+		}),
 	}
-	if *name == "" || fs.NArg() > 0 {
-		return exitUsage, usagef("policy compile: give --name and the policy on stdin")
-	}
-	return policyfile.ServeCompile(*name, stdin, stdout), nil
+	cmd.Flags().StringVar(&name, "name", "", "the policy file's name, for errors")
+	return cmd
 }

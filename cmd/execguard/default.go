@@ -1,23 +1,23 @@
 package main
 
 import (
-	"io"
+	"github.com/spf13/cobra"
 
 	"github.com/execguard/execguard/detect/policy"
 )
 
-// runDefault prints the default policy: what execguard enforces when no
+// defaultCommand prints the default policy: what execguard enforces when no
 // policy is configured, and the documented example to start one from.
-func runDefault(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("policy default", "policy default", stderr)
-	if err := fs.Parse(args); err != nil {
-		return flagResult(err)
+func (a *app) defaultCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "default",
+		Short: "print the default policy, a documented example to start from",
+		Args:  noArgs,
+		RunE: a.action(func(*cobra.Command, []string) (int, error) {
+			if _, err := a.stdout.Write(policy.DefaultYAML()); err != nil {
+				return exitPolicy, err
+			}
+			return exitOK, nil
+		}),
 	}
-	if fs.NArg() > 0 {
-		return exitUsage, usagef("policy default takes no arguments")
-	}
-	if _, err := stdout.Write(policy.DefaultYAML()); err != nil {
-		return exitPolicy, err
-	}
-	return exitOK, nil
 }

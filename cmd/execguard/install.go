@@ -1,10 +1,10 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
-	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/execguard/execguard/install"
 )
@@ -13,36 +13,15 @@ import (
 // is wrong on the node (a refused change, a problem reported).
 const exitNode = 1
 
-const installSynopsis = `install [flags]
-
-Wires execguard into this node's container engines (containerd, CRI-O): the
-runtime wrapper in place of runc/crun, NRI on, the NRI plugin registered.
-Prints what changed and what to restart; --dry-run prints the exact diff
-and writes nothing. Running it again changes nothing.`
-
-// nodeListFlag collects a repeatable, comma-separated flag.
-type nodeListFlag []string
-
-func (l *nodeListFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *nodeListFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
-
 // nodeFlags registers the flags shared by install, uninstall and status:
 // where things are on the node, and which engines and handlers.
-func nodeFlags(fs *flag.FlagSet) *install.Options {
+func nodeFlags(fs *pflag.FlagSet) *install.Options {
 	o := &install.Options{Paths: install.DefaultPaths()}
 	o.WrapperSource, o.PluginSource = install.DefaultSources()
 	p := &o.Paths
 	fs.StringVar(&p.Root, "root", p.Root, "where the node's / is mounted (a DaemonSet's host mount)")
-	fs.Var((*nodeListFlag)(&o.Engines), "engine", "containerd or crio (repeatable; default: every engine found)")
-	fs.Var((*nodeListFlag)(&o.Runtimes), "runtime", "runtime handler to wire (repeatable; default: every runc-type containerd handler, CRI-O's runc and crun)")
+	fs.StringSliceVar(&o.Engines, "engine", nil, "containerd or crio (repeatable, or comma-separated; default: every engine found)")
+	fs.StringSliceVar(&o.Runtimes, "runtime", nil, "runtime handler to wire (repeatable; default: every runc-type containerd handler, CRI-O's runc and crun)")
 	fs.StringVar((*string)(&o.NRI), "nri", string(install.NRIPreregistered), "how the NRI plugin runs: preregistered, systemd, external or none")
 	fs.StringVar(&o.NRIIndex, "nri-index", "10", "index of the pre-registered NRI plugin")
 	fs.IntVar(&o.ContainerdMajor, "containerd-major", 0, "containerd release line, 1 or 2 (default: read from the containerd binary)")
@@ -63,25 +42,31 @@ func nodeFlags(fs *flag.FlagSet) *install.Options {
 	return o
 }
 
-func runInstall(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("install", installSynopsis, stderr)
-	opts := nodeFlags(fs)
-	fs.StringVar(&opts.WrapperSource, "wrapper", opts.WrapperSource, "the wrapper binary to install (cmd/execguard-runtime)")
-	fs.StringVar(&opts.PluginSource, "plugin", opts.PluginSource, "the NRI plugin binary to install (cmd/execguard-nri)")
-	fs.StringVar(&opts.PolicySource, "policy", "", "a policy file to install and configure (checked first)")
-	dryRun := fs.Bool("dry-run", false, "print the exact diff and write nothing")
-	if err := fs.Parse(args); err != nil {
-		return flagResult(err)
+func (a *app) installCommand() *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "install [flags]",
+		Short: "put the wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin",
+		Long: `Wires execguard into this node's container engines (containerd, CRI-O): the
+runtime wrapper in place of runc/crun, NRI on, the NRI plugin registered.
+Prints what changed and what to restart; --dry-run prints the exact diff
+and writes nothing. Running it again changes nothing.`,
+		Args: noArgs,
 	}
-	if fs.NArg() > 0 {
-		return exitUsage, usagef("install takes no arguments")
-	}
-	res, err := install.Install(*opts, *dryRun)
-	if res != nil {
-		fmt.Fprint(stdout, res.Report(*dryRun))
-	}
-	if err != nil {
-		return exitNode, err
-	}
-	return exitOK, nil
+	opts := nodeFlags(cmd.Flags())
+	cmd.Flags().StringVar(&opts.WrapperSource, "wrapper", opts.WrapperSource, "the wrapper binary to install (cmd/execguard-runtime)")
+	cmd.Flags().StringVar(&opts.PluginSource, "plugin", opts.PluginSource, "the NRI plugin binary to install (this execguard binary)")
+	cmd.Flags().StringVar(&opts.PolicySource, "policy", "", "a policy file to install and configure (checked first)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the exact diff and write nothing")
+	cmd.RunE = a.action(func(*cobra.Command, []string) (int, error) {
+		res, err := install.Install(*opts, dryRun)
+		if res != nil {
+			fmt.Fprint(a.stdout, res.Report(dryRun))
+		}
+		if err != nil {
+			return exitNode, err
+		}
+		return exitOK, nil
+	})
+	return cmd
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +208,129 @@ func TestCompile(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "policy", "compile"); code != 2 {
 		t.Errorf("without --name: exit %d, want 2", code)
+	}
+}
+
+// A runtime launches the pre-registered plugin without arguments and with
+// NRI_PLUGIN_SOCKET; the plugin's own name runs the nri commands.
+func TestCommandLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		argv   []string
+		socket string
+		want   []string
+	}{
+		{"launched by the runtime", []string{"/opt/nri/plugins/10-execguard"}, "3", []string{"nri", "run"}},
+		{"no arguments, no socket", []string{"/usr/local/bin/execguard"}, "", []string{}},
+		{"arguments win over the socket", []string{"execguard", "status"}, "3", []string{"status"}},
+		{"plugin name: serve", []string{"/usr/local/bin/execguard-nri"}, "", []string{"nri", "run"}},
+		{"plugin name with flags", []string{"execguard-nri", "--socket", "/s"}, "", []string{"nri", "run", "--socket", "/s"}},
+		{"plugin name, status", []string{"execguard-nri", "status"}, "", []string{"nri", "status"}},
+		{"plugin name, full command", []string{"execguard-nri", "nri", "run"}, "", []string{"nri", "run"}},
+		{"plugin name, single-dash flags", []string{"execguard-nri", "run", "-config", "/c", "-socket=/s", "-h"}, "", []string{"nri", "run", "--config", "/c", "--socket=/s", "-h"}},
+		{"CLI", []string{"execguard", "policy", "default"}, "", []string{"policy", "default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == nriSocketEnv {
+					return tt.socket
+				}
+				return ""
+			}
+			if got := commandLine(tt.argv, getenv); !slices.Equal(got, tt.want) {
+				t.Errorf("commandLine(%q) = %q, want %q", tt.argv, got, tt.want)
+			}
+		})
+	}
+}
+
+// Every command answers --help, and usage mistakes exit 2 at every level.
+func TestHelpAndUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--help"}, 0, "Available Commands:"},
+		{[]string{"help", "policy"}, 0, "execguard policy [command]"},
+		{[]string{"install", "--help"}, 0, "--dry-run"},
+		{[]string{"uninstall", "--help"}, 0, "--force"},
+		{[]string{"status", "--help"}, 0, "--json"},
+		{[]string{"policy", "test", "--help"}, 0, "--label key=value"},
+		{[]string{"nri", "run", "--help"}, 0, "--socket string"},
+		{[]string{"nri", "status", "-h"}, 0, "--state-dir string"},
+		{[]string{"version", "--help"}, 0, "print execguard's version"},
+		{[]string{"completion", "bash"}, 0, "bash completion"},
+		{[]string{"version"}, 0, "execguard "},
+		{[]string{"--version"}, 0, "execguard "},
+		{[]string{}, 2, "Available Commands:"},
+		{[]string{"policy"}, 2, "Available Commands:"},
+		{[]string{"nri"}, 2, "Available Commands:"},
+		{[]string{"version", "extra"}, 2, ""},
+		{[]string{"status", "--nope"}, 2, ""},
+		{[]string{"polcy"}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.out) {
+				t.Errorf("exit %d, want %d; stdout lacks %q?\n%s\nstderr:\n%s", code, tt.code, tt.out, out, errOut)
+			}
+		})
+	}
+	if _, _, errOut := runCLI(t, "polcy"); !strings.Contains(errOut, `did you mean "policy"?`) {
+		t.Errorf("no suggestion for a typo:\n%s", errOut)
+	}
+}
+
+// A command written against the flag package (runFunc) mounts in the tree
+// with flagCommand: it gets its arguments untouched, -h included, and its
+// exit status and usage errors come through.
+func TestFlagCommand(t *testing.T) {
+	greet := func(args []string, stdout, stderr io.Writer) (int, error) {
+		fs := newFlagSet("greet", "greet NAME [--loud]", stderr)
+		loud := fs.Bool("loud", false, "shout")
+		names, err := parseInterleaved(fs, args)
+		if err != nil {
+			return flagResult(err)
+		}
+		if len(names) != 1 {
+			return exitUsage, usagef("greet: name one person")
+		}
+		if names[0] == "nobody" {
+			return exitPolicy, nil
+		}
+		msg := "hello " + names[0]
+		if *loud {
+			msg = strings.ToUpper(msg)
+		}
+		fmt.Fprintln(stdout, msg)
+		return exitOK, nil
+	}
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"greet", "ann", "-loud"}, 0, "HELLO ANN\n", ""},
+		{[]string{"greet", "--loud", "bob"}, 0, "HELLO BOB\n", ""},
+		{[]string{"greet", "nobody"}, 1, "", ""},
+		{[]string{"greet"}, 2, "", "name one person"},
+		{[]string{"greet", "-nope", "x"}, 2, "", "flag provided but not defined: -nope"},
+		{[]string{"greet", "-h"}, 0, "", "usage: execguard greet NAME [--loud]"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+			root := a.rootCommand()
+			root.AddCommand(a.flagCommand("greet", "greet someone", greet))
+			code := a.execute(root, tt.args)
+			if code != tt.code || out.String() != tt.stdout || !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("exit %d (want %d), stdout %q (want %q), stderr %q (want %q in it)", code, tt.code, out.String(), tt.stdout, errb.String(), tt.stderr)
+			}
+		})
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,10 +34,11 @@ func fakeNodeRoot(t *testing.T) (root string, args []string) {
 	return root, []string{"--root", root, "--containerd-major", "2", "--wrapper", filepath.Join(src, "w"), "--plugin", filepath.Join(src, "p")}
 }
 
-func nodeCall(f func([]string, io.Writer, io.Writer) (int, error), args ...string) (int, string, error) {
-	var out, errb bytes.Buffer
-	code, err := f(args, &out, &errb)
-	return code, out.String() + errb.String(), err
+// nodeCall runs an execguard command; errOut is what it wrote to stderr.
+func nodeCall(args ...string) (code int, out, errOut string) {
+	var o, e bytes.Buffer
+	code = run(args, strings.NewReader(""), &o, &e)
+	return code, o.String(), e.String()
 }
 
 func nodeTree(t *testing.T, root string) string {
@@ -64,46 +64,46 @@ func TestInstallStatusUninstallCommands(t *testing.T) {
 	before := nodeTree(t, root)
 	noPlugin := func(a []string) []string { return append(append([]string{}, a...), "--nri", "none") }
 
-	code, out, err := nodeCall(runInstall, append(noPlugin(args), "--dry-run")...)
-	if code != 0 || err != nil || !strings.Contains(out, "+++ /etc/containerd/conf.d/99-execguard.toml") || !strings.Contains(out, "dry run") {
-		t.Fatalf("dry run: %d %v\n%s", code, err, out)
+	code, out, errOut := nodeCall(append([]string{"install", "--dry-run"}, noPlugin(args)...)...)
+	if code != 0 || errOut != "" || !strings.Contains(out, "+++ /etc/containerd/conf.d/99-execguard.toml") || !strings.Contains(out, "dry run") {
+		t.Fatalf("dry run: %d %s\n%s", code, errOut, out)
 	}
 	if nodeTree(t, root) != before {
 		t.Fatal("dry run wrote")
 	}
-	code, out, err = nodeCall(runInstall, noPlugin(args)...)
-	if code != 0 || err != nil || !strings.Contains(out, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc") || !strings.Contains(out, "restart containerd") {
-		t.Fatalf("install: %d %v\n%s", code, err, out)
+	code, out, errOut = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
+	if code != 0 || errOut != "" || !strings.Contains(out, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc") || !strings.Contains(out, "restart containerd") {
+		t.Fatalf("install: %d %s\n%s", code, errOut, out)
 	}
-	code, out, _ = nodeCall(runInstall, noPlugin(args)...)
+	code, out, _ = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
 	if code != 0 || !strings.Contains(out, "nothing to change") {
 		t.Errorf("second install: %d\n%s", code, out)
 	}
 
 	statusArgs := []string{"--root", root, "--containerd-major", "2"}
-	code, out, err = nodeCall(runStatus, statusArgs...)
-	if code != exitNode || err != nil || !strings.Contains(out, "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapped)") ||
+	code, out, errOut = nodeCall(append([]string{"status"}, statusArgs...)...)
+	if code != exitNode || errOut != "" || !strings.Contains(out, "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapped)") ||
 		!strings.Contains(out, "plugin:      unknown (no status file") {
-		t.Errorf("status: %d %v\n%s", code, err, out)
+		t.Errorf("status: %d %s\n%s", code, errOut, out)
 	}
-	code, out, _ = nodeCall(runStatus, append(statusArgs, "--json")...)
+	code, out, _ = nodeCall(append([]string{"status", "--json"}, statusArgs...)...)
 	var st install.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Installed || len(st.Engines) != 1 || !st.Engines[0].Configured() {
 		t.Errorf("status --json (%d): %v\n%s", code, err, out)
 	}
 
-	code, out, err = nodeCall(runUninstall, statusArgs...)
-	if code != 0 || err != nil {
-		t.Fatalf("uninstall: %d %v\n%s", code, err, out)
+	code, out, errOut = nodeCall(append([]string{"uninstall"}, statusArgs...)...)
+	if code != 0 || errOut != "" {
+		t.Fatalf("uninstall: %d %s\n%s", code, errOut, out)
 	}
 	if after := nodeTree(t, root); after != before {
 		t.Errorf("tree after uninstall differs:\n%s\nbefore:\n%s", after, before)
 	}
 
-	if code, _, err := nodeCall(runInstall, "--nope"); code != exitUsage || err == nil {
-		t.Errorf("unknown flag: %d %v", code, err)
+	if code, _, errOut := nodeCall("install", "--nope"); code != exitUsage || !strings.Contains(errOut, "unknown flag: --nope") {
+		t.Errorf("unknown flag: %d %s", code, errOut)
 	}
-	if code, _, err := nodeCall(runInstall, append(args, "--nri", "sideways")...); code != exitNode || err == nil || !strings.Contains(err.Error(), "sideways") {
-		t.Errorf("bad NRI mode: %d %v", code, err)
+	if code, _, errOut := nodeCall(append([]string{"install", "--nri", "sideways"}, args...)...); code != exitNode || !strings.Contains(errOut, "sideways") {
+		t.Errorf("bad NRI mode: %d %s", code, errOut)
 	}
 }

@@ -4,35 +4,30 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 )
 
-const policyUsage = `usage: execguard policy <check|test|default> [arguments]
-`
-
-func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	if len(args) == 0 {
-		return exitUsage, usagef("policy: which command? check, test or default")
+func (a *app) policyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "check policies and try them on sample exec calls",
+		Long: `A policy (Elastic Defend for Containers' process selectors and responses,
+YAML) says which execs and container starts are logged, alerted on or
+blocked. See docs/policy.md.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: a.group,
 	}
-	switch args[0] {
-	case "check":
-		return runCheck(args[1:], stdout, stderr)
-	case "test":
-		return runTest(args[1:], stdout, stderr)
-	case "default":
-		return runDefault(args[1:], stdout, stderr)
-	case "compile":
-		return runCompile(args[1:], stdin, stdout, stderr)
-	}
-	if isHelp(args[0]) {
-		fmt.Fprint(stdout, policyUsage)
-		return exitOK, nil
-	}
-	return exitUsage, usagef("policy: unknown command %q", args[0])
+	cmd.AddCommand(a.checkCommand(), a.testCommand(), a.defaultCommand(), a.compileCommand())
+	return cmd
 }
 
+// The helpers below serve commands written against the standard flag
+// package (mounted with flagCommand).
+
 // parseInterleaved parses flags that may come before or after the
-// positional arguments (execguard policy test FILE --tty), which the flag
-// package alone does not.
+// positional arguments (cmd FILE --flag), which the flag package alone does
+// not.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {

@@ -7,40 +7,42 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/execguard/execguard/detect/rules"
 )
 
-const rulesUsage = `usage: execguard rules test [--builtin] DIR EVENTS.ndjson
-`
-
-// runRules is "execguard rules": which detection rules of a directory match
-// which events of an event log.
-func runRules(args []string, stdout, stderr io.Writer) (int, error) {
-	if len(args) == 0 {
-		return exitUsage, usagef("rules: which command? test")
+// rulesCommand is "execguard rules": EQL detection rules (docs/rules.md).
+func (a *app) rulesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "try EQL detection rules on recorded events",
+		Long: `Detection rules are Elastic detection-rules TOML files whose EQL
+"process where" queries the wrapper evaluates on each exec and container
+start, before the process starts. See docs/rules.md.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: a.group,
 	}
-	switch {
-	case args[0] == "test":
-		return runRulesTest(args[1:], stdout, stderr)
-	case isHelp(args[0]):
-		fmt.Fprint(stdout, rulesUsage)
-		return exitOK, nil
+	var builtin bool
+	test := &cobra.Command{
+		Use:   "test DIR EVENTS.ndjson",
+		Short: "which rules of DIR match which events of an event log",
+		Args:  exactArgs(2, "a rules directory and an NDJSON events file"),
+		RunE: a.action(func(_ *cobra.Command, args []string) (int, error) {
+			return testRules(args[0], args[1], builtin, a.stdout)
+		}),
 	}
-	return exitUsage, usagef("rules: unknown command %q", args[0])
+	test.Flags().BoolVar(&builtin, "builtin", false, "also run the built-in rules (the seed rule, 2023 and 2026 forms)")
+	cmd.AddCommand(test)
+	return cmd
 }
 
-func runRulesTest(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("rules test", "rules test [--builtin] DIR EVENTS.ndjson", stderr)
-	builtin := fs.Bool("builtin", false, "also run the built-in rules (the seed rule, 2023 and 2026 forms)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagResult(err)
-	}
-	if len(pos) != 2 {
-		return exitUsage, usagef("rules test: give a rules directory and an NDJSON events file")
-	}
+// testRules reports which rules of dir (and the built-in ones) match which
+// events of the file at events.
+func testRules(rulesDir, events string, builtin bool, stdout io.Writer) (int, error) {
+	pos := []string{rulesDir, events}
 	set := &rules.Set{}
-	if *builtin {
+	if builtin {
 		def, err := rules.Default()
 		if err != nil {
 			return exitPolicy, err

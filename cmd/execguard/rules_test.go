@@ -74,7 +74,7 @@ func TestRulesTest(t *testing.T) {
 		}, nil, "some rule files are invalid"},
 		{"not JSON", []string{"rules", "test", "testdata/rules", notJSON}, 1, nil, nil, "line 2: not a JSON object"},
 		{"missing events", []string{"rules", "test", "testdata/rules", "nope.ndjson"}, 1, nil, nil, "no such file"},
-		{"one argument", []string{"rules", "test", "testdata/rules"}, 2, nil, nil, "give a rules directory and an NDJSON events file"},
+		{"one argument", []string{"rules", "test", "testdata/rules"}, 2, nil, nil, "a rules directory and an NDJSON events file"},
 		{"unknown command", []string{"rules", "check"}, 2, nil, nil, "unknown command"},
 	}
 	for _, tt := range tests {

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/policy"
 	"github.com/execguard/execguard/detect/policy/policyfile"
 )
 
-const testSynopsis = `policy test FILE [--event FILE.json] [flags]
-
-Shows what the policy in FILE does with one exec or container start: which
+const testSynopsis = `Shows what the policy in FILE does with one exec or container start: which
 selectors match, which responses apply, the resulting action. The call is
 described by a sample event (an execguard or D4C process event, one JSON
 document per line; each is tried) and/or by flags, which override the
@@ -32,12 +32,42 @@ type callFlags struct {
 	labels                                                                                 []string
 }
 
-func runTest(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("policy test", testSynopsis, stderr)
-	event := fs.String("event", "", "sample event `FILE` (JSON, one document per line)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	var cf callFlags
-	set := map[string]*string{}
+func (a *app) testCommand() *cobra.Command {
+	var (
+		event  string
+		asJSON bool
+		labels []string
+		tty    bool
+	)
+	values := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "test FILE [--event FILE.json] [flags]",
+		Short: "show what a policy does with an exec or container start",
+		Long:  testSynopsis,
+		Example: `  execguard policy test policy.yaml --namespace shop --pod web-1 --tty --command "sh"
+  execguard policy test policy.yaml --event events.ndjson --namespace ops-eu`,
+		Args: exactArgs(1, "exactly one policy file"),
+		RunE: a.action(func(cmd *cobra.Command, args []string) (int, error) {
+			set := func(name string) *string {
+				if cmd.Flags().Changed(name) {
+					return values[name]
+				}
+				return nil
+			}
+			cf := callFlags{
+				namespace: set("namespace"), pod: set("pod"), image: set("image"), container: set("container"),
+				command: set("command"), user: set("user"), at: set("time"), operation: set("operation"),
+				clusterName: set("cluster-name"), clusterID: set("cluster-id"), labels: labels,
+			}
+			if cmd.Flags().Changed("tty") {
+				cf.tty = &tty
+			}
+			return testPolicy(args[0], event, asJSON, cf, a.stdout)
+		}),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&event, "event", "", "sample event `FILE` (JSON, one document per line)")
+	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	for _, f := range []struct{ name, usage string }{
 		{"namespace", "pod `namespace`"},
 		{"pod", "pod `name`"},
@@ -50,40 +80,23 @@ func runTest(args []string, stdout, stderr io.Writer) (int, error) {
 		{"cluster-name", "Kubernetes cluster `name`"},
 		{"cluster-id", "Kubernetes cluster `id`"},
 	} {
-		name := f.name
-		fs.Func(name, f.usage, func(v string) error { set[name] = &v; return nil })
+		values[f.name] = fl.String(f.name, "", f.usage)
 	}
-	fs.Func("label", "pod label `key=value` (repeatable; key:value also works)", func(v string) error {
-		cf.labels = append(cf.labels, v)
-		return nil
-	})
-	fs.BoolFunc("tty", "the process asks for a terminal (kubectl exec -it)", func(v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return err
-		}
-		cf.tty = &b
-		return nil
-	})
-	positional, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagResult(err)
-	}
-	cf.namespace, cf.pod, cf.image, cf.container = set["namespace"], set["pod"], set["image"], set["container"]
-	cf.command, cf.user, cf.at, cf.operation = set["command"], set["user"], set["time"], set["operation"]
-	cf.clusterName, cf.clusterID = set["cluster-name"], set["cluster-id"]
-	if len(positional) != 1 {
-		return exitUsage, usagef("policy test: name exactly one policy file (got %d arguments)", len(positional))
-	}
-	file := positional[0]
+	fl.StringArrayVar(&labels, "label", nil, "pod label `key=value` (repeatable; key:value also works)")
+	fl.BoolVar(&tty, "tty", false, "the process asks for a terminal (kubectl exec -it)")
+	return cmd
+}
 
+// testPolicy evaluates the policy in file against the calls described by
+// the event file and the flags.
+func testPolicy(file, event string, asJSON bool, cf callFlags, stdout io.Writer) (int, error) {
 	var calls []call
-	if *event != "" {
-		data, err := os.ReadFile(*event)
+	if event != "" {
+		data, err := os.ReadFile(event)
 		if err != nil {
 			return exitUsage, usagef("policy test: --event: %v", err)
 		}
-		calls, err = callsFromEvents(*event, data)
+		calls, err = callsFromEvents(event, data)
 		if err != nil {
 			return exitUsage, usageError{err.Error()}
 		}
@@ -111,7 +124,7 @@ func runTest(args []string, stdout, stderr io.Writer) (int, error) {
 	var outs []testJSON
 	for i, c := range calls {
 		out := evaluate(p, c)
-		if *asJSON {
+		if asJSON {
 			outs = append(outs, out)
 			continue
 		}
@@ -120,7 +133,7 @@ func runTest(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		printTest(stdout, p, out)
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		var v any = outs

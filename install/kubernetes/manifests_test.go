@@ -235,7 +235,7 @@ func TestDaemonSet(t *testing.T) {
 		}
 	}
 	plug := strings.Join(spec.Containers[0].Command, " ")
-	if plug != "/usr/local/bin/execguard-nri run --socket=/var/run/nri/nri.sock" {
+	if plug != "/usr/local/bin/execguard nri run --socket=/var/run/nri/nri.sock" {
 		t.Errorf("plugin command %q", plug)
 	}
 }

@@ -297,8 +297,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	}
 	f.must(os.Symlink(realRunc, f.runcLink))
 	wrapper := buildWrapper(t, dir)
-	buildCommand(t, "./cmd/execguard", filepath.Join(f.bin, "execguard")) // the policy compiler beside the wrapper
-	buildNRIPlugin(t, filepath.Join(f.bin, "execguard-nri"))
+	buildCommand(t, "./cmd/execguard", filepath.Join(f.bin, "execguard")) // the policy compiler beside the wrapper, and the NRI plugin
 	f.writePolicy()
 	f.writeConfig("open", false)
 	// Some faults send the wrapper to its built-in defaults: this host's
@@ -462,7 +461,7 @@ func fillUp(t *testing.T, path string) {
 	}
 }
 
-// pluginProc is an execguard-nri daemon the test runs and kills.
+// pluginProc is an NRI plugin daemon (execguard nri run) the test runs and kills.
 type pluginProc struct {
 	cmd    *exec.Cmd
 	exited chan error
@@ -474,8 +473,8 @@ func (f *faultEnv) startPlugin() *pluginProc {
 	if err := os.WriteFile(cfg, []byte("status_interval = \"20ms\"\nlog_level = \"debug\"\n"), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(f.bin, "execguard-nri"), "run", "-config", cfg, "-socket", f.node.NRISocket,
-		"-execguard-config", f.configPath, "-log-file", f.pluginLog)
+	cmd := exec.Command(filepath.Join(f.bin, "execguard"), "nri", "run", "--config", cfg, "--socket", f.node.NRISocket,
+		"--execguard-config", f.configPath, "--log-file", f.pluginLog)
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestInstallOnRealContainerd(t *testing.T) {
 	opts := install.Options{
 		Engines:       []string{install.Containerd},
 		WrapperSource: buildCommand(t, "./cmd/execguard-runtime", filepath.Join(src, "execguard-runtime")),
-		PluginSource:  buildCommand(t, "./cmd/execguard-nri", filepath.Join(src, "execguard-nri")),
+		PluginSource:  buildCommand(t, "./cmd/execguard", filepath.Join(src, "execguard")),
 	}
 	paths := installPaths(dir, "", containerdBin)
 	e := &env{t: t, dir: dir, configPath: paths.Config, eventLog: filepath.Join(dir, "log", "events.ndjson")}

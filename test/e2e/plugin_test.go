@@ -19,7 +19,7 @@ import (
 	"github.com/execguard/execguard/test/node"
 )
 
-// TestNRIPlugin runs execguard-nri as a daemon against a real containerd
+// TestNRIPlugin runs the NRI plugin (execguard nri run) as a daemon against a real containerd
 // node: a container created before execguard was installed is reported
 // uncovered; pod labels reach the wrapper's events; an interactive
 // container's stop writes an end event paired, through the wrapper's
@@ -224,8 +224,8 @@ func TestNRIPlugin(t *testing.T) {
 	})
 }
 
-// TestNRIPluginPreRegistered installs execguard-nri in containerd's plugin
-// directory with its drop-in configuration: containerd launches it when it
+// TestNRIPluginPreRegistered installs the execguard binary in containerd's
+// plugin directory with its drop-in configuration: containerd launches it when it
 // starts, and launches a new one when it restarts.
 func TestNRIPluginPreRegistered(t *testing.T) {
 	e := newEnv(t, "alert")
@@ -316,30 +316,24 @@ func checkMark(t *testing.T, stateDir, id string, start doc, interactive bool) {
 	}
 }
 
-// buildNRIPlugin builds cmd/execguard-nri to bin.
+// buildNRIPlugin builds the NRI plugin, which is the execguard command
+// (cmd/execguard), to bin.
 func buildNRIPlugin(t *testing.T, bin string) {
 	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", bin, "./cmd/execguard-nri")
-	build.Dir = root
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build plugin: %v\n%s", err, b)
-	}
+	buildCommand(t, "./cmd/execguard", bin)
 }
 
-// startNRIPlugin builds execguard-nri and runs it as a daemon on socket.
+// startNRIPlugin builds execguard and runs its NRI plugin as a daemon on
+// socket.
 func startNRIPlugin(t *testing.T, dir, socket, execguardConfig, logFile string) {
 	t.Helper()
-	bin := filepath.Join(dir, "bin", "execguard-nri")
+	bin := filepath.Join(dir, "bin", "execguard")
 	buildNRIPlugin(t, bin)
 	cfg := filepath.Join(dir, "nri.toml")
 	if err := os.WriteFile(cfg, []byte("status_interval = \"20ms\"\nlog_level = \"debug\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "-config", cfg, "-socket", socket, "-execguard-config", execguardConfig, "-log-file", logFile)
+	cmd := exec.Command(bin, "nri", "run", "--config", cfg, "--socket", socket, "--execguard-config", execguardConfig, "--log-file", logFile)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

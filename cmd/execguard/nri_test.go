@@ -1,9 +1,10 @@
 package main
 
 // The pre-registered way, whole: NRI's runtime side (pkg/adaptation, as
-// containerd and CRI-O embed it) finds the built plugin in its plugin
-// directory, launches it with NRI_PLUGIN_SOCKET and hands it its
-// configuration file from the drop-in directory.
+// containerd and CRI-O embed it) finds the built execguard binary in its
+// plugin directory, launches it without arguments and with
+// NRI_PLUGIN_SOCKET, and hands it its configuration file from the drop-in
+// directory.
 
 import (
 	"bytes"
@@ -185,7 +186,7 @@ func TestPreRegistered(t *testing.T) {
 
 	// The status command reads what the daemon keeps.
 	var out, errOut bytes.Buffer
-	code := run([]string{"status", "-config", filepath.Join(confDir, "10-execguard.conf")}, &out, &errOut)
+	code := run([]string{"nri", "status", "--config", filepath.Join(confDir, "10-execguard.conf")}, nil, &out, &errOut)
 	if code != 3 || !strings.Contains(out.String(), "connected (pre-registered") ||
 		!strings.Contains(out.String(), "500 running uncovered") || !strings.Contains(out.String(), "not covered by execguard") {
 		t.Errorf("status exit %d:\n%s%s", code, out.String(), errOut.String())
@@ -229,7 +230,7 @@ func residentBytes(t *testing.T, pid int) int64 {
 func TestStatusWithoutDaemon(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if code := run([]string{"status", "-config", filepath.Join(dir, "none.toml"), "-state-dir", dir}, &out, &errOut); code != 2 {
+	if code := run([]string{"nri", "status", "--config", filepath.Join(dir, "none.toml"), "--state-dir", dir}, nil, &out, &errOut); code != 2 {
 		// A named configuration file that does not exist is an error.
 		t.Errorf("missing -config: exit %d: %s", code, errOut.String())
 	}
@@ -237,16 +238,16 @@ func TestStatusWithoutDaemon(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir = %q\nexecguard_config = %q\n", dir, filepath.Join(dir, "none"))), 0o644)
 	out.Reset()
 	errOut.Reset()
-	if code := run([]string{"status", "-config", cfg}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no status") {
+	if code := run([]string{"nri", "status", "--config", cfg}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no status") {
 		t.Errorf("no status file: exit %d: %s", code, errOut.String())
 	}
 	// A status left by a plugin that is gone.
 	plugin.WriteStatus(dir, plugin.Status{PID: 1 << 30, Connected: true, StateDir: dir})
 	out.Reset()
-	if code := run([]string{"status", "-config", cfg}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "not running") {
+	if code := run([]string{"nri", "status", "--config", cfg}, nil, &out, &errOut); code != 1 || !strings.Contains(out.String(), "not running") {
 		t.Errorf("stale status: exit %d:\n%s", code, out.String())
 	}
-	if code := run([]string{"bogus"}, &out, &errOut); code != 2 {
+	if code := run([]string{"nri", "bogus"}, nil, &out, &errOut); code != 2 {
 		t.Errorf("unknown command: exit %d", code)
 	}
 }
