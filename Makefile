@@ -44,7 +44,7 @@ demo: setup build
 # load: 500 execs per side over 20 containers, 20 in flight, through a
 # private containerd to runc directly and through the wrapper.
 bench: setup build
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./runtime/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./detect/eql/ ./detect/rules/ ./runtime/
 	$(BIN)/execguard-bench -wrapper $(WRAPPER)
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime runc
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun

@@ -14,6 +14,7 @@ targets=(
 	./runtime/:FuzzBundleConfig
 	./detect/:FuzzEncode
 	./detect/eql/:FuzzCompile
+	./eventview/:FuzzLine
 	./detect/policy/:FuzzParse
 	./detect/policy/:FuzzHelperAnswer
 )
