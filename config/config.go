@@ -84,6 +84,7 @@ func Default() Config {
 		StateDir:          state.DefaultDir,
 		Redact:            append([]string(nil), detect.DefaultRedactPatterns...),
 		RedactFlags:       append([]string(nil), detect.DefaultRedactFlags...),
+		EnvValues:         []string{},
 		Runtimes: map[string]string{
 			"runc": "/usr/sbin/runc",
 			"crun": "/usr/bin/crun",
