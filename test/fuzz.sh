@@ -19,6 +19,7 @@ targets=(
 	./detect/policy/:FuzzHelperAnswer
 )
 cache="$(go env GOCACHE)/fuzz/$(go list -m)"
+failed=0
 for t in "${targets[@]}"; do
 	pkg=${t%%:*} name=${t##*:}
 	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
@@ -29,8 +30,16 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	echo "== $pkg $name for $FUZZTIME"
-	go test -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s -parallel 1 "$pkg" 2>&1 |
-		grep -E '^(fuzz: elapsed: [0-9]+m?[0-9]*s?, execs|---|\s+fuzz_test|ok|FAIL|PASS|Failing input)' | tail -n 4
+	out=$(mktemp)
+	if go test -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s -parallel 1 "$pkg" >"$out" 2>&1; then
+		grep -E '^fuzz: elapsed' "$out" | tail -n 1
+		echo "   PASS"
+	else
+		echo "   FAIL:"
+		grep -v '^fuzz: elapsed' "$out" | tail -n 30
+		failed=1
+	fi
+	rm -f "$out"
 	rel=${pkg#./}
 	src="$cache/${rel%/}/$name"
 	if [ -d "$src" ]; then
@@ -39,3 +48,4 @@ for t in "${targets[@]}"; do
 		echo "   corpus: $(ls "${rel}testdata/fuzz/$name" | wc -l) inputs in ${rel}testdata/fuzz/$name"
 	fi
 done
+exit $failed
