@@ -2,7 +2,7 @@
 # Runs every fuzz target for FUZZTIME (default 10m) each, one after the other
 # on one worker, then keeps what the fuzzer found interesting in the
 # package's testdata/fuzz/<Target>, so later plain `go test` runs replay it.
-#   bash test/fuzz.sh [FuzzTarget ...]
+#   bash test/fuzz.sh [FuzzTarget | ./pkg/:FuzzTarget ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -22,7 +22,7 @@ cache="$(go env GOCACHE)/fuzz/$(go list -m)"
 failed=0
 for t in "${targets[@]}"; do
 	pkg=${t%%:*} name=${t##*:}
-	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF -e "$name" -e "$t"; then
 		continue
 	fi
 	if ! grep -q "^func $name(" "$pkg"*_test.go 2>/dev/null; then
