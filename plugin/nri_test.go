@@ -891,9 +891,17 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// The state directory becomes unwritable: a clear error, the plugin
-	// keeps serving, the runtime's requests still succeed.
-	if err := os.RemoveAll(n.stateDir); err != nil {
-		t.Fatal(err)
+	// keeps serving, the runtime's requests still succeed. The plugin may
+	// be writing its status file meanwhile: removing can race with it.
+	var rmErr error
+	for range 50 {
+		if rmErr = os.RemoveAll(n.stateDir); rmErr == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rmErr != nil {
+		t.Fatal(rmErr)
 	}
 	if err := os.WriteFile(n.stateDir, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
