@@ -896,15 +896,14 @@ func TestBadInput(t *testing.T) {
 	var rmErr error
 	for range 50 {
 		if rmErr = os.RemoveAll(n.stateDir); rmErr == nil {
-			break
+			if rmErr = os.WriteFile(n.stateDir, []byte("not a directory"), 0o600); rmErr == nil {
+				break
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if rmErr != nil {
 		t.Fatal(rmErr)
-	}
-	if err := os.WriteFile(n.stateDir, []byte("not a directory"), 0o600); err != nil {
-		t.Fatal(err)
 	}
 	broken := ctr("ctr-broken", big, "broken", false)
 	rt.createCtr(big, broken)
