@@ -31,9 +31,6 @@ func Main(args []string) int {
 		return 127
 	}
 	if decides(call, parseErr) {
-		if real.note != "" {
-			diagf(call, "warning", "%s", real.note)
-		}
 		if code, refused := decide(call, parseErr, cfg, cfgErr, real); refused {
 			return code
 		}
@@ -82,6 +79,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
 	if real.note != "" {
 		f.AddProblem("%s", real.note)
+		diagf(c, "warning", "%s", real.note)
 	}
 	if parseErr != nil {
 		f.AddProblem("command line: %v", parseErr)
@@ -116,10 +114,10 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 	if err == nil {
 		out, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir}.Write(buf)
 	}
-	switch {
-	case out == eventlog.Spooled:
+	switch out {
+	case eventlog.Spooled:
 		diagf(c, "warning", "event spooled under %s, to be appended to the log when it can be written: %v", cfg.StateDir, err)
-	case out == eventlog.Lost:
+	case eventlog.Lost:
 		diagf(c, "error", "event lost: %v", err)
 		if policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && d.Interactive && !d.Block {
 			d.Block = true
