@@ -265,19 +265,19 @@ func TestWrapperRefusedConfigFailClosed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.config("alert", tt.failMode, e.probe)
+			real := e.probe
+			if tt.mode&0o022 != 0 {
+				// A refused file's runtimes do not count: the default, real
+				// runc, runs the call.
+				real = "/usr/sbin/runc"
+			}
+			e.config("alert", tt.failMode, real)
 			data, _ := os.ReadFile(e.cfg)
 			if err := os.WriteFile(e.cfg, append([]byte(tt.extra), data...), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Chmod(e.cfg, tt.mode); err != nil {
 				t.Fatal(err)
-			}
-			if tt.mode&0o022 != 0 {
-				// A refused file's runtimes do not count: the probe is only
-				// reachable from a trusted file, so use real runc paths.
-				e.config("alert", tt.failMode, "/usr/sbin/runc")
-				os.Chmod(e.cfg, tt.mode)
 			}
 			args, _, _ := e.containerdExec(tt.process)
 			var r result
@@ -310,16 +310,5 @@ func (e *env) runPrivateDefaults(args ...string) result {
 mount --make-rprivate /
 for d in /var/log /run; do mount -t tmpfs -o size=1m tmpfs "$d"; done
 exec "$@"`
-	cmd := exec.Command("unshare", append([]string{"--mount", "sh", "-c", script, "sh", e.wrapper}, args...)...)
-	cmd.Env = append(os.Environ(), "EXECGUARD_CONFIG="+e.cfg, "PROBE_OUT="+e.out, "PROBE_MARK=kept")
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("run wrapper in a private mount namespace: %v", err)
-	}
-	return r
+	return e.runCmd(exec.Command("unshare", append([]string{"--mount", "sh", "-c", script, "sh", e.wrapper}, args...)...))
 }

@@ -90,17 +90,23 @@ type result struct {
 // inherited descriptor (fd 3).
 func (e *env) run(args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(e.wrapper, args...)
-	cmd.Env = append(os.Environ(), "EXECGUARD_CONFIG="+e.cfg, "PROBE_OUT="+e.out, "PROBE_MARK=kept")
 	extra, err := os.Open(os.DevNull)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer extra.Close()
+	cmd := exec.Command(e.wrapper, args...)
 	cmd.ExtraFiles = []*os.File{extra}
+	return e.runCmd(cmd)
+}
+
+// runCmd runs cmd, which starts the wrapper, in the wrapper's environment.
+func (e *env) runCmd(cmd *exec.Cmd) result {
+	e.t.Helper()
+	cmd.Env = append(os.Environ(), "EXECGUARD_CONFIG="+e.cfg, "PROBE_OUT="+e.out, "PROBE_MARK=kept")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	r := result{pid: cmd.Process.Pid, stdout: stdout.String(), stderr: stderr.String()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
