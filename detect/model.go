@@ -92,10 +92,33 @@ const (
 	ExecEngine ExecKind = "engine"
 )
 
+// Stdin says what the started process's standard input is connected to, as
+// the front saw it: the runtime call's fd 0 (wrapper) or the request's stdin
+// path (shim). It says whether stdin was requested, not whether a person is
+// typing: kubectl cp's tar reads a pipe too.
+type Stdin string
+
+const (
+	// StdinTerminal: the process gets a terminal (process.terminal).
+	StdinTerminal Stdin = "terminal"
+	// StdinAttached: no terminal, but stdin is connected to something the
+	// caller can write to (a pipe, a socket, a file, a terminal device).
+	StdinAttached Stdin = "attached"
+	// StdinNone: no stdin was requested (/dev/null, or fd 0 closed).
+	StdinNone Stdin = "none"
+	// StdinUnknown (empty): the front could not tell.
+	StdinUnknown Stdin = ""
+)
+
 // Facts is everything a decision is made from, for one runtime call.
 type Facts struct {
 	Operation Operation
 	Process   Process
+	// Stdin is what the process's stdin is connected to; StdinSource says
+	// what the front saw (for example "pipe", "/dev/null", "socket",
+	// "file", "tty", "closed", or the shim's stdin path kind).
+	Stdin       Stdin
+	StdinSource string
 	Container Container
 	Caller    Caller
 	// ExecID names an exec where the caller gave one (containerd's pid file).
