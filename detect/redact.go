@@ -10,19 +10,28 @@ import (
 const Redacted = "[REDACTED]"
 
 // DefaultRedactPatterns find secrets inside one argument: key=value and
-// key: value forms of secret-sounding keys, passwords in URLs, bearer tokens
-// and AWS access key ids. Where a pattern has a group, only the group is
-// replaced.
+// key: value forms of secret-sounding keys (blanks allowed around the
+// separator), passwords in URLs, Authorization headers of any scheme, bearer
+// tokens, AWS access key ids and secret keys, user:password after curl-style
+// -u/--user, mysql-style -pPASSWORD, JWTs and PEM private keys. Where a
+// pattern has a group, only the group is replaced.
 var DefaultRedactPatterns = []string{
-	`(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[\w.-]*[=:]\s*(.+)`,
+	`(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[\w.-]*\s*[=:]\s*(.+)`,
 	`://[^/@\s:]+:([^/@\s]+)@`,
+	`(?i)\bauthorization\s*[=:]\s*(?:[\w-]+\s+)?(\S+)`,
 	`(?i)\bbearer\s+(\S+)`,
 	`\b(AKIA[0-9A-Z]{16})\b`,
+	`(?i)\b(?:aws_secret_access_key|aws_session_token)\s+(\S+)`,
+	`(?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+)?[^\s:=]+:(\S+)`,
+	`(?i)\b(?:mysql|mariadb)[\w-]*\s(?:[^;&|\n]*\s)?-p(\S+)`,
+	`\beyJ[\w-]+\.[\w-]+\.[\w-]*`,
+	`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`,
 }
 
 // DefaultRedactFlags are flags whose following argument is a secret
-// (`--password hunter2`).
-var DefaultRedactFlags = []string{"--password", "--passwd", "--token", "--secret", "--api-key", "--client-secret", "--access-key"}
+// (`--password hunter2`, `aws configure set aws_secret_access_key X`).
+// They are matched without regard to case.
+var DefaultRedactFlags = []string{"--password", "--passwd", "--token", "--secret", "--api-key", "--client-secret", "--access-key", "aws_secret_access_key", "aws_session_token"}
 
 // Redactor rewrites process arguments and environments for events. The
 // decision is made on the real values; only what is recorded is redacted.
@@ -46,7 +55,7 @@ func NewRedactor(patterns, flags, envValues []string) (*Redactor, error) {
 		r.patterns = append(r.patterns, re)
 	}
 	for _, f := range flags {
-		r.flags[f] = true
+		r.flags[strings.ToLower(f)] = true
 	}
 	for _, n := range envValues {
 		r.envValues[n] = true
@@ -66,13 +75,32 @@ func (r *Redactor) Args(args []string) []string {
 		}
 		out[i] = v
 	}
+	mysql := false // a mysql-family client came earlier: -pSECRET is its password
 	for i, a := range args {
-		if i > 0 && r.flags[args[i-1]] {
-			set(i, Redacted)
+		if i > 0 {
+			prev := strings.ToLower(args[i-1])
+			if r.flags[prev] {
+				set(i, Redacted)
+				continue
+			}
+			// curl -u user:password, --user, --proxy-user: the part after
+			// the first colon (a bare user name has none).
+			if (prev == "-u" || prev == "--user" || prev == "--proxy-user") && len(r.patterns) > 0 {
+				if user, _, ok := strings.Cut(a, ":"); ok {
+					set(i, user+":"+Redacted)
+					continue
+				}
+			}
+		}
+		if mysql && len(a) > 2 && strings.HasPrefix(a, "-p") && len(r.patterns) > 0 {
+			set(i, "-p"+Redacted)
 			continue
 		}
 		if v := r.redact(a); v != a {
 			set(i, v)
+		}
+		if n := strings.ToLower(baseName(a)); strings.HasPrefix(n, "mysql") || strings.HasPrefix(n, "mariadb") {
+			mysql = true
 		}
 	}
 	if out == nil {

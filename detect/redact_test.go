@@ -23,6 +23,25 @@ func TestRedactorDefaults(t *testing.T) {
 		{[]string{"curl", "https://bob:pw@example.com/x"}, []string{"curl", "https://bob:[REDACTED]@example.com/x"}},
 		{[]string{"curl", "-H", "Authorization: Bearer eyJabc.def"}, []string{"curl", "-H", "Authorization: Bearer [REDACTED]"}},
 		{[]string{"aws", "AKIAABCDEFGHIJKLMNOP"}, []string{"aws", "[REDACTED]"}},
+		// The forms a review found unredacted, one argument list as
+		// crictl exec <c> echo ... recorded them.
+		{
+			[]string{"echo", "mysql", "-uroot", "-pS3CRET1", "--PASSWORD", "S3CRET2", "--password", "S3CRET3", "curl", "-u", "admin:S3CRET4",
+				"Authorization: Basic S3CRET5", "aws_secret_access_key", "S3CRET6", "password = S3CRET7", "eyJhbGciOiJIUzI1NiJ9.S3CRET8.sig"},
+			[]string{"echo", "mysql", "-uroot", "-p[REDACTED]", "--PASSWORD", "[REDACTED]", "--password", "[REDACTED]", "curl", "-u", "admin:[REDACTED]",
+				"Authorization: Basic [REDACTED]", "aws_secret_access_key", "[REDACTED]", "password = [REDACTED]", "[REDACTED]"},
+		},
+		{[]string{"sh", "-c", "mysql -h db -uroot -pS3CRET && echo ok"}, []string{"sh", "-c", "mysql -h db -uroot -p[REDACTED] && echo ok"}},
+		{[]string{"sh", "-c", "curl -u admin:S3CRET https://x"}, []string{"sh", "-c", "curl -u admin:[REDACTED] https://x"}},
+		{[]string{"curl", "--user=admin:S3CRET"}, []string{"curl", "--user=admin:[REDACTED]"}},
+		{[]string{"sh", "-c", "aws configure set aws_secret_access_key S3CRET"}, []string{"sh", "-c", "aws configure set aws_secret_access_key [REDACTED]"}},
+		{[]string{"sh", "-c", "echo '-----BEGIN RSA PRIVATE KEY-----\nMIIS3CRET\n-----END RSA PRIVATE KEY-----' > k"}, []string{"sh", "-c", "echo '[REDACTED]' > k"}},
+		{[]string{"printf", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1S3CRET"}, []string{"printf", "[REDACTED]"}},
+		// What must stay: a user name alone, -p of other programs, words.
+		{[]string{"mysql", "-u", "root", "-h", "db"}, []string{"mysql", "-u", "root", "-h", "db"}},
+		{[]string{"find", "/", "-print"}, []string{"find", "/", "-print"}},
+		{[]string{"mkdir", "-p", "/tmp/x"}, []string{"mkdir", "-p", "/tmp/x"}},
+		{[]string{"echo", "basic", "usage"}, []string{"echo", "basic", "usage"}},
 	}
 	for _, tt := range tests {
 		in := append([]string(nil), tt.in...)
