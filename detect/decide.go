@@ -1,6 +1,9 @@
 package detect
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Action is what happens when the rule fires.
 type Action string
@@ -109,7 +112,7 @@ func (c Container) label() string {
 		name = shortID(c.ID)
 	}
 	if c.PodName != "" {
-		return fmt.Sprintf("container %q of pod %s/%s", name, c.PodNamespace, c.PodName)
+		return fmt.Sprintf("container %q of pod %s/%s", name, NameForPeople(c.PodNamespace), NameForPeople(c.PodName))
 	}
 	return fmt.Sprintf("container %q", name)
 }
@@ -119,4 +122,19 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// NameForPeople shows a name as it is when it is plain printable ASCII (as
+// Kubernetes names are), and Go-quoted otherwise: a CRI client can give a
+// pod any bytes, and a refusal reaches the user's terminal.
+func NameForPeople(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.Quote(s)
+		}
+	}
+	if s == "" {
+		return `""`
+	}
+	return s
 }

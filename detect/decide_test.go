@@ -112,3 +112,24 @@ func TestApplyAnnotations(t *testing.T) {
 		})
 	}
 }
+
+// A pod made through CRI with terminal escapes in its names: the refusal,
+// which crictl prints on the user's terminal, shows them quoted; Kubernetes
+// names stay as they are.
+func TestRefusalNamesEscaped(t *testing.T) {
+	f := execFacts(true)
+	f.Container.PodName = "web\x1b]0;PWNED\x07\x1b[2J"
+	f.Container.PodNamespace = "ns\x1b[31mRED"
+	d := Decide(f, Policy{ActionBlock, FailOpen, ""})
+	if strings.ContainsAny(d.Reason, "\x1b\x07") {
+		t.Fatalf("raw control bytes in the refusal: %q", d.Reason)
+	}
+	if want := `of pod "ns\x1b[31mRED"/"web\x1b]0;PWNED\a\x1b[2J" blocked`; !strings.Contains(d.Reason, want) {
+		t.Errorf("reason %q, want it to contain %s", d.Reason, want)
+	}
+	for in, want := range map[string]string{"web-1": "web-1", "": `""`, "a b": `"a b"`, "x\u202e": `"x\u202e"`, `q"`: `"q\""`} {
+		if got := NameForPeople(in); got != want {
+			t.Errorf("NameForPeople(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -172,6 +172,36 @@ func TestTestEvents(t *testing.T) {
 	}
 }
 
+// A recorded exec whose arguments and pod name carry terminal escapes and a
+// newline: policy test prints them escaped, one call line, nothing a
+// terminal acts on.
+func TestTestEventsEscaped(t *testing.T) {
+	ev := `{"@timestamp":"2026-03-14T12:00:00Z","event":{"kind":"event","action":"exec"},` +
+		`"process":{"name":"sh","args":["sh","-c","true","\u001b]0;PWNED\u0007\u001b[2J\u001b[HFAKE: all clear\u001b[8m","line1\nresult:     allow"],"interactive":true},` +
+		`"container":{"id":"abc","name":"app\u009b31m"},"orchestrator":{"namespace":"ns\u001b[31mRED","resource":{"name":"web\u202e"}}}` + "\n"
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(path, []byte(ev), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "policy", "test", "testdata/namespaces.yaml", "--event", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, bad := range []string{"\x1b", "\x07", "\u009b", "\u202e"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output carries %q raw:\n%s", bad, out)
+		}
+	}
+	if n := strings.Count(out, "\nresult:"); n != 1 {
+		t.Errorf("%d result lines, want 1 (a forged one got through):\n%s", n, out)
+	}
+	for _, want := range []string{`\x1b]0;PWNED\x07`, `line1\nresult:`, `ns\x1b[31mRED`, `web\u202e`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks the escaped %s:\n%s", want, out)
+		}
+	}
+}
+
 func TestDefault(t *testing.T) {
 	code, out, _ := runCLI(t, "policy", "default")
 	if code != 0 {

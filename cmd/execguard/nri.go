@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/eventview"
 	"io"
 	"io/fs"
 	"os"
@@ -185,14 +186,17 @@ func printNRIStatus(w io.Writer, st plugin.Status) {
 	fmt.Fprintf(w, "pods:        %d\n", st.Pods)
 	fmt.Fprintf(w, "containers:  %d indexed, %d running covered, %d running uncovered\n", st.Containers, len(st.Covered), len(st.Uncovered))
 	if st.LastError != "" {
-		fmt.Fprintf(w, "last error:  %s\n", st.LastError)
+		fmt.Fprintf(w, "last error:  %s\n", eventview.Escape(st.LastError))
 	}
 	if len(st.Uncovered) > 0 {
 		fmt.Fprintln(w, "\nnot covered by execguard:")
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  CONTAINER\tNAME\tPOD\tRUNTIME HANDLER\tSINCE")
 		for _, u := range st.Uncovered {
-			fmt.Fprintf(tw, "  %.13s\t%s\t%s/%s\t%s\t%s\n", u.ID, orDash(u.Name), u.Namespace, u.Pod, orDash(u.RuntimeHandler), u.Since.Format(time.RFC3339))
+			// Names come from whoever created the pod (a CRI client can use
+			// any bytes): escaped, they cannot act on the terminal.
+			fmt.Fprintf(tw, "  %.13s\t%s\t%s/%s\t%s\t%s\n", eventview.Escape(u.ID), eventview.Escape(orDash(u.Name)),
+				eventview.Escape(u.Namespace), eventview.Escape(u.Pod), eventview.Escape(orDash(u.RuntimeHandler)), u.Since.Format(time.RFC3339))
 		}
 		tw.Flush()
 	}

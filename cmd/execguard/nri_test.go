@@ -259,3 +259,19 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Uncovered containers of a pod made through CRI with terminal escapes in
+// its names are listed escaped.
+func TestStatusNamesEscaped(t *testing.T) {
+	var out bytes.Buffer
+	printNRIStatus(&out, plugin.Status{PID: os.Getpid(), Connected: true, LastError: "bad\x1b[2J",
+		Uncovered: []plugin.UncoveredInfo{{ID: "abc\x1b]0;x\x07", Name: "app\x1b[8m", Namespace: "ns\x1b[31m", Pod: "web\u202e"}}})
+	if strings.ContainsAny(out.String(), "\x1b\x07\u202e") {
+		t.Fatalf("raw control characters in status:\n%q", out.String())
+	}
+	for _, want := range []string{`ns\x1b[31m/web\u202e`, `app\x1b[8m`, `bad\x1b[2J`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %s:\n%s", want, out.String())
+		}
+	}
+}

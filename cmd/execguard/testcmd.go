@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/eventview"
 	"io"
 	"os"
 	"strconv"
@@ -337,9 +338,11 @@ func evaluate(p *policy.Policy, c call) testJSON {
 func printTest(w io.Writer, p *policy.Policy, t testJSON) {
 	c := t.Call
 	fmt.Fprintf(w, "policy:     %s (revision %s)\n", t.Policy, t.Revision)
-	fmt.Fprintf(w, "call:       %s\n", describeCall(c))
+	// Recorded values come from whoever ran the exec or wrote the pod:
+	// escaped, they cannot act on the reader's terminal or forge a line.
+	fmt.Fprintf(w, "call:       %s\n", eventview.Escape(describeCall(c)))
 	if t.Source != "flags" {
-		fmt.Fprintf(w, "from:       %s\n", t.Source)
+		fmt.Fprintf(w, "from:       %s\n", eventview.Escape(t.Source))
 	}
 	if len(t.Selectors) == 0 {
 		fmt.Fprintf(w, "selectors:  none matched\n")
@@ -378,7 +381,7 @@ func printTest(w io.Writer, p *policy.Policy, t testJSON) {
 	fmt.Fprintf(w, "actions:    %s\n", strings.Join(acts, ", "))
 	fmt.Fprintf(w, "result:     %s\n", t.Action)
 	if t.Reason != "" {
-		fmt.Fprintf(w, "refused:    %s\n", t.Reason)
+		fmt.Fprintf(w, "refused:    %s\n", eventview.Escape(t.Reason))
 	}
 }
 

@@ -493,7 +493,7 @@ func containerLabel(c detect.Container) string {
 		}
 	}
 	if c.PodName != "" {
-		return fmt.Sprintf("container %q of pod %s/%s", name, c.PodNamespace, c.PodName)
+		return fmt.Sprintf("container %q of pod %s/%s", name, detect.NameForPeople(c.PodNamespace), detect.NameForPeople(c.PodName))
 	}
 	return fmt.Sprintf("container %q", name)
 }
