@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/detect"
 	"path/filepath"
 	"strings"
 	"time"
@@ -166,6 +167,9 @@ type Node struct {
 	StateDir    string
 	ClusterName string
 	ClusterID   string
+	// Redactor is the configuration's redaction, applied to the arguments
+	// the plugin's documents record, as the wrapper applies it.
+	Redactor *detect.Redactor
 }
 
 // Resolve reads execguard's node configuration and applies the overrides.
@@ -178,6 +182,13 @@ func (s Settings) Resolve() (Node, error) {
 	}
 	cfg, err := config.Load(path)
 	n := Node{EventLog: cfg.EventLog, StateDir: cfg.StateDir, ClusterName: cfg.ClusterName, ClusterID: cfg.ClusterID}
+	// Load already fell back to the default patterns when the file's are
+	// invalid, so this cannot fail a second time; keep the defaults if so.
+	if red, rerr := cfg.Redactor(); rerr == nil {
+		n.Redactor = red
+	} else if red, rerr = config.Default().Redactor(); rerr == nil {
+		n.Redactor = red
+	}
 	if s.EventLog != "" {
 		n.EventLog = s.EventLog
 	}

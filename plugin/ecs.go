@@ -20,6 +20,8 @@ const (
 type docContext struct {
 	host    detect.Host
 	cluster detect.Cluster
+	// redactor rewrites recorded arguments (nil: as they are).
+	redactor *detect.Redactor
 }
 
 func (dc docContext) lifecycle(now time.Time, r state.Container) detect.Lifecycle {
@@ -38,7 +40,7 @@ func (dc docContext) coverageAlert(now time.Time, r state.Container, reason stri
 // leader; it pairs with the wrapper's container-start event by container.id
 // and, when the mark gave it, process.entity_id.
 func (dc docContext) endEvent(now time.Time, r state.Container, si startInfo, args []string, exit *int32, detected string) ([]byte, error) {
-	e := detect.End{Lifecycle: dc.lifecycle(now, r), Args: args, StartEntityID: si.EntityID, ExitCode: exit, Detected: detected}
+	e := detect.End{Lifecycle: dc.lifecycle(now, r), Args: dc.redactor.Args(args), StartEntityID: si.EntityID, ExitCode: exit, Detected: detected}
 	if !si.Time.IsZero() {
 		e.StartTime = si.Time.UTC().Format(time.RFC3339Nano)
 	}

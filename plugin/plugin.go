@@ -137,6 +137,7 @@ func (p *Plugin) applySettings(s Settings) {
 	p.node = node
 	p.loadHints()
 	p.docs.cluster = detect.Cluster{ID: node.ClusterID, Name: node.ClusterName}
+	p.docs.redactor = node.Redactor
 	if lvl, err := logrus.ParseLevel(s.LogLevel); err == nil {
 		p.log.SetLevel(lvl)
 	}

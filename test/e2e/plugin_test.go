@@ -136,8 +136,10 @@ func TestNRIPlugin(t *testing.T) {
 	st = waitStatus(t, stateDir, "the web container covered", func(s plugin.Status) bool { return slices.Contains(s.Covered, webCtr) })
 
 	// An interactive container's end pairs with its start: the wrapper's
-	// mark holds the entity id and time of its container-start event.
-	ttyCtr, err := n.CreateContainer(webPod, "console", true, "sh")
+	// mark holds the entity id and time of its container-start event. Its
+	// arguments carry secrets, which neither the start nor the end records.
+	ttyCtr, err := n.CreateContainer(webPod, "console", true, "sh", "-c", "sleep 3600", "sh",
+		"--password", "hunter2-SECRET", "TOKEN=tok-SECRET-123", "postgres://admin:pw-SECRET@db/x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,17 @@ func TestNRIPlugin(t *testing.T) {
 		{"process.interactive", true},
 		{"execguard.pairing", "entity_id"},
 		{"orchestrator.resource.label", labels},
+		{"process.args", []string{"sh", "-c", "sleep 3600", "sh", "--password", "[REDACTED]", "TOKEN=[REDACTED]", "postgres://admin:[REDACTED]@db/x"}},
 	})
+	raw, err := os.ReadFile(e.eventLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, ttyCtr) && strings.Contains(line, "SECRET") {
+			t.Errorf("a secret in a document of the tty container: %s", line)
+		}
+	}
 	if _, err := n.Crictl("rm", ttyCtr); err != nil {
 		t.Fatal(err)
 	}
