@@ -75,8 +75,12 @@ type Plugin struct {
 	settings Settings
 	node     Node
 	docs     docContext
-	mode     string
-	started  time.Time
+	// nodeErr and movedStateDir are what refreshNode last reported, so a
+	// standing problem is logged once.
+	nodeErr       string
+	movedStateDir string
+	mode          string
+	started       time.Time
 
 	pods map[string]*podInfo
 	ctrs map[string]*ctrEntry
@@ -635,6 +639,7 @@ func (p *Plugin) replaySpool(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		p.mu.Lock()
+		p.refreshNode()
 		l := eventlog.Log{Path: p.node.EventLog, StateDir: p.node.StateDir}
 		p.mu.Unlock()
 		if l.StateDir == "" {
@@ -648,6 +653,37 @@ func (p *Plugin) replaySpool(ctx context.Context, interval time.Duration) {
 			p.log.WithError(err).Warn("spooled events wait: the event log still cannot be written")
 		}
 	}
+}
+
+// refreshNode follows execguard's node configuration as the wrapper does,
+// which reads it on every call: a changed event_log, cluster or redaction
+// applies from the next tick, so spooled records go where the wrapper's go.
+// A changed state_dir is only reported: the plugin's records and marks live
+// there, and it moves them on a restart. The caller holds p.mu.
+func (p *Plugin) refreshNode() {
+	node, err := p.settings.Resolve()
+	if err != nil {
+		if msg := err.Error(); msg != p.nodeErr {
+			p.log.WithError(err).Warn("execguard node configuration unreadable; using its defaults where invalid")
+			p.nodeErr = msg
+		}
+	} else {
+		p.nodeErr = ""
+	}
+	if node.StateDir != p.node.StateDir {
+		if p.movedStateDir != node.StateDir {
+			p.log.WithFields(logrus.Fields{"state_dir": p.node.StateDir, "configured": node.StateDir}).
+				Warn("state_dir changed in the configuration; the plugin keeps its own until it restarts")
+			p.movedStateDir = node.StateDir
+		}
+		node.StateDir = p.node.StateDir
+	}
+	if node.EventLog != p.node.EventLog {
+		p.log.WithFields(logrus.Fields{"event_log": node.EventLog, "was": p.node.EventLog}).Info("event_log changed in the configuration")
+	}
+	p.node = node
+	p.docs.cluster = detect.Cluster{ID: node.ClusterID, Name: node.ClusterName}
+	p.docs.redactor = node.Redactor
 }
 
 // written counts a document written (or not) and reports whether it was.

@@ -66,3 +66,68 @@ func TestReplaySpool(t *testing.T) {
 		t.Errorf("counters %+v", c)
 	}
 }
+
+// TestReplayFollowsConfig: after event_log changes in execguard's
+// configuration, records the wrapper spooled for the new log are replayed
+// into it, not into the log the plugin read at start.
+func TestReplayFollowsConfig(t *testing.T) {
+	dir := t.TempDir()
+	oldLog, newLog := filepath.Join(dir, "old", "events.ndjson"), filepath.Join(dir, "new", "events.ndjson")
+	cfg := filepath.Join(dir, "config.toml")
+	stateDir := filepath.Join(dir, "state")
+	writeCfg := func(eventLog string) {
+		t.Helper()
+		tmp := cfg + ".tmp"
+		if err := os.WriteFile(tmp, []byte("event_log = \""+eventLog+"\"\nstate_dir = \""+stateDir+"\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg(oldLog)
+	s := DefaultSettings()
+	s.ExecguardConfig = cfg
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	p, err := New(s, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.node.EventLog != oldLog {
+		t.Fatalf("event log %q at start, want %q", p.node.EventLog, oldLog)
+	}
+	writeCfg(newLog)
+	// The wrapper follows the configuration at once; its new log cannot be
+	// made yet, so its record is spooled.
+	if err := os.WriteFile(filepath.Join(dir, "new"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := (eventlog.Log{Path: newLog, StateDir: stateDir}).Write([]byte("{\"n\":1}\n")); out != eventlog.Spooled {
+		t.Fatalf("wrapper-side write: %v, want spooled", out)
+	}
+	if err := os.Remove(filepath.Join(dir, "new")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.replaySpool(ctx, 10*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n, _ := eventlog.Pending(stateDir); n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("spool not drained")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if data, err := os.ReadFile(newLog); err != nil || string(data) != "{\"n\":1}\n" {
+		t.Errorf("configured log %q (%v), want the spooled record", data, err)
+	}
+	if data, err := os.ReadFile(oldLog); err == nil && len(data) > 0 {
+		t.Errorf("the old log got %q", data)
+	}
+}
