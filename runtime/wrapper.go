@@ -136,16 +136,23 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 // line in the --log file, whose last error it reports as
 // "OCI runtime exec failed: <msg>".
 func refuse(c Call, reason string) {
-	// On a terminal (CRI-O's streaming exec hands the runtime the user's
-	// pty, possibly in raw mode) end the line with CR LF so it reads well.
-	if _, err := unix.IoctlGetTermios(2, unix.TCGETS); err == nil {
-		fmt.Fprint(os.Stderr, reason+"\r\n")
-	} else {
-		fmt.Fprintln(os.Stderr, reason)
+	fmt.Fprint(os.Stderr, reason+lineEnd(2))
+	// CRI-O's streaming exec passes no --log: stderr was all there is.
+	if err := runtimeLog(c, "error", reason); err != nil && err != errNoLog {
+		fmt.Fprintf(os.Stderr, "execguard: %v%s", err, lineEnd(2))
 	}
-	if err := runtimeLog(c, "error", reason); err != nil {
-		fmt.Fprintf(os.Stderr, "execguard: %v\n", err)
+}
+
+// lineEnd ends a line written to fd: CR LF on a terminal that does not
+// translate LF itself (CRI-O's streaming exec may hand the runtime the
+// user's pty in raw mode), LF everywhere else, so a terminal that does
+// translate shows no doubled CR.
+func lineEnd(fd int) string {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err == nil && (t.Oflag&unix.OPOST == 0 || t.Oflag&unix.ONLCR == 0) {
+		return "\r\n"
 	}
+	return "\n"
 }
 
 // execRuntime replaces the wrapper with the real runtime: same pid, same

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/execguard/execguard/state"
 )
@@ -492,4 +495,66 @@ func TestWrapperUsesPluginRecordAndMarksCreates(t *testing.T) {
 	if ok, err := state.Covered(stateDir, id); !ok || err != nil {
 		t.Errorf("create left no coverage mark: %v", err)
 	}
+}
+
+// A refused exec as CRI-O's streaming exec makes it: no --log, stderr on
+// the user's pty. The pty shows the reason once, on one line: no second
+// "no runtime log" line, no doubled CR whether the pty translates LF
+// (cooked) or not (raw).
+func TestWrapperRefusalOnPTY(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cooked", true: "raw"}[raw], func(t *testing.T) {
+			e := newEnv(t)
+			e.config("block", "open", e.probe)
+			args, _, _ := e.containerdExec(ttyProcess)
+			args = append(args[:2:2], args[6:]...) // drop --log FILE --log-format json
+			master, slave := openPTY(t)
+			if raw {
+				tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tio.Oflag &^= unix.OPOST
+				if err := unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(e.wrapper, args...)
+			cmd.Env = append(os.Environ(), "EXECGUARD_CONFIG="+e.cfg, "PROBE_OUT="+e.out)
+			cmd.Stderr = slave
+			err := cmd.Run()
+			slave.Close()
+			if err == nil || e.probed() != nil {
+				t.Fatalf("exec not refused: %v", err)
+			}
+			out, _ := io.ReadAll(master) // EIO once the slave side is closed
+			want := `execguard: interactive exec into container "shell" of pod default/feaspod blocked by policy` + "\r\n"
+			if string(out) != want {
+				t.Errorf("pty shows %q, want %q", out, want)
+			}
+		})
+	}
+}
+
+// openPTY opens a pseudo-terminal pair, as CRI-O allocates one for a tty
+// exec.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty here: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, s
 }
