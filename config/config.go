@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/internal/trust"
 	"io"
 	"io/fs"
 	"os"
@@ -124,18 +125,17 @@ func PathFor(argv0 string) string {
 // CheckTrusted) gives the defaults and the error; only its fail mode counts,
 // and only when it is the stricter one.
 func Load(path string) (Config, error) {
-	f, err := os.Open(path)
+	// Never blocks: a FIFO at the path would otherwise hang every runtime
+	// call, pass-through ones included. A symbolic link is followed (a
+	// ConfigMap mount is made of them); its target is what is checked.
+	f, fi, err := trust.Open(path, trust.FollowLinks)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}
 	if err != nil {
-		return Default(), fmt.Errorf("config %s: %w", path, err)
+		return Default(), fmt.Errorf("config %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Default(), fmt.Errorf("config %s: %w", path, err)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err == nil && len(data) > maxFileBytes {
 		err = fmt.Errorf("larger than %d bytes", maxFileBytes)

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/execguard/execguard/detect"
 )
@@ -232,5 +235,28 @@ func TestTruncatedKeepsFailClosed(t *testing.T) {
 		if c.FailMode != tt.want {
 			t.Errorf("%q: fail_mode %q, want %q", tt.file, c.FailMode, tt.want)
 		}
+	}
+}
+
+// TestFIFOConfig: a FIFO at the configuration path does not hang the
+// caller (every runtime call, pass-through ones included, loads it); it is
+// refused and the defaults apply.
+func TestFIFOConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load(path)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Load(FIFO) = %v, want a refusal", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Load blocked on a FIFO")
 	}
 }

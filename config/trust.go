@@ -1,10 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"io/fs"
-	"os"
-	"syscall"
+
+	"github.com/execguard/execguard/internal/trust"
 )
 
 // CheckTrusted reports why a file the wrapper takes orders from (its
@@ -13,15 +12,5 @@ import (
 // Anyone who can write it could otherwise redirect the root-run wrapper's
 // writes or switch detection off.
 func CheckTrusted(path string, fi fs.FileInfo) error {
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (mode %04o); refused: make it 0644 or stricter", path, fi.Mode().Perm())
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not root; refused", path, st.Uid)
-	}
-	return nil
+	return trust.Check(path, fi)
 }

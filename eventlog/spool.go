@@ -152,6 +152,7 @@ func (l Log) Replay(max int) (int, error) {
 		return 0, fmt.Errorf("spool %s: %w", dir, err)
 	}
 	done := 0
+	var forged []error // records set aside: reported, they stop nothing
 	for _, name := range names {
 		if max > 0 && done >= max {
 			break
@@ -165,14 +166,18 @@ func (l Log) Replay(max int) (int, error) {
 			continue
 		}
 		ok, err := l.replayOne(filepath.Join(dir, name))
+		if errors.Is(err, errUntrusted) {
+			forged = append(forged, err)
+			continue
+		}
 		if err != nil {
-			return done, err
+			return done, errors.Join(append(forged, err)...)
 		}
 		if ok {
 			done++
 		}
 	}
-	return done, nil
+	return done, errors.Join(forged...)
 }
 
 func readNames(dir string) ([]string, error) {
@@ -189,7 +194,7 @@ func readNames(dir string) ([]string, error) {
 // replayOne appends one spooled record and removes it. false, nil: another
 // replayer has it or had it.
 func (l Log) replayOne(path string) (bool, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err == unix.ENOENT {
 		return false, nil
 	}
@@ -204,6 +209,12 @@ func (l Log) replayOne(path string) (bool, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
 		return false, nil // replayed and removed while we waited
+	}
+	// Only what a root writer spooled is replayed: anyone else who could
+	// put a file here would otherwise forge events.
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o022 != 0 || (st.Uid != 0 && int(st.Uid) != os.Geteuid()) {
+		l.reject(path)
+		return false, fmt.Errorf("spooled record %s: %w (uid %d, mode %o); set aside", path, errUntrusted, st.Uid, st.Mode)
 	}
 	buf, err := io.ReadAll(io.LimitReader(f, maxRecordBytes+1))
 	if err != nil {
@@ -234,6 +245,10 @@ func (l Log) reject(path string) {
 	}
 	os.Remove(path)
 }
+
+// errUntrusted: a spooled record someone other than root could have
+// written.
+var errUntrusted = errors.New("not a regular file owned by root and writable by it alone")
 
 // removeStale removes a temporary spool file a writer that died left
 // behind; a recent one may still be being written.

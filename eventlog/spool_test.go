@@ -301,3 +301,49 @@ func TestHostilePaths(t *testing.T) {
 		t.Errorf("written through the link: %q", data)
 	}
 }
+
+// TestSpoolForged: a record someone other than root put in the spool (a
+// writer of the state directory forging events) is set aside, never
+// appended to the log; root's own records still are.
+func TestSpoolForged(t *testing.T) {
+	dir := t.TempDir()
+	l := Log{Path: filepath.Join(dir, "events.ndjson"), StateDir: filepath.Join(dir, "state")}
+	spool := filepath.Join(l.StateDir, SpoolDir)
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	forged := map[string]os.FileMode{"1-1.ndjson": 0o666, "2-1.ndjson": 0o620}
+	for name, mode := range forged {
+		p := filepath.Join(spool, name)
+		if err := os.WriteFile(p, []byte("{\"forged\":true}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if os.Geteuid() == 0 {
+		p := filepath.Join(spool, "3-1.ndjson")
+		if err := os.WriteFile(p, []byte("{\"forged\":true}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		forged["3-1.ndjson"] = 0o600
+	}
+	if err := os.WriteFile(filepath.Join(spool, "4-1.ndjson"), []byte("{\"n\":4}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.Replay(0)
+	if n != 1 || err == nil || !strings.Contains(err.Error(), "set aside") {
+		t.Errorf("Replay = %d, %v; want the one root record and an error naming the others", n, err)
+	}
+	data, _ := os.ReadFile(l.Path)
+	if string(data) != "{\"n\":4}\n" {
+		t.Errorf("log %q, want root's record only", data)
+	}
+	if rejected, _ := filepath.Glob(filepath.Join(l.StateDir, RejectDir, "*")); len(rejected) != len(forged) {
+		t.Errorf("set aside %v, want the %d forged records", rejected, len(forged))
+	}
+}

@@ -8,13 +8,16 @@
 //	                      it holds the start facts an end event pairs with
 //
 // Every file is written to a temporary name and renamed, so a reader never
-// sees half a record.
+// sees half a record. A record is read only when it is a regular file owned
+// by root and writable by it alone (package trust): whoever else could write
+// one would choose the pod identity events and policies see.
 package state
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/internal/trust"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -140,15 +143,12 @@ func ReadContainer(dir, id string) (c Container, ok bool, err error) {
 	if err != nil {
 		return c, false, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := trust.ReadFile(path, maxRecord, trust.NoFollow)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, false, nil
 	}
 	if err != nil {
 		return c, false, err
-	}
-	if len(data) > maxRecord {
-		return c, false, fmt.Errorf("%s: larger than %d bytes", path, maxRecord)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, false, fmt.Errorf("%s: %w", path, err)
@@ -185,7 +185,7 @@ func ReadMark(dir, id string) (m Mark, ok bool, err error) {
 	if err != nil {
 		return m, false, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := trust.ReadFile(path, maxRecord, trust.NoFollow)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, false, nil
 	}
@@ -194,9 +194,6 @@ func ReadMark(dir, id string) (m Mark, ok bool, err error) {
 	}
 	if len(data) == 0 {
 		return m, true, nil
-	}
-	if len(data) > maxRecord {
-		return m, false, fmt.Errorf("%s: larger than %d bytes", path, maxRecord)
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		return m, false, fmt.Errorf("%s: %w", path, err)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestContainerRecords(t *testing.T) {
@@ -84,5 +86,74 @@ func TestUnwritableDir(t *testing.T) {
 	err := WriteContainer(file, Container{ID: "a"})
 	if err == nil || !strings.Contains(err.Error(), file) {
 		t.Errorf("err = %v, want it to name the path", err)
+	}
+}
+
+// TestUntrustedRecords: the attack of a writer of the state directory who
+// is not root. A record or mark it wrote (another owner, group or world
+// writable, a link, a FIFO) is refused with the reason, never read; a FIFO
+// does not hang the reader.
+func TestUntrustedRecords(t *testing.T) {
+	forged := `{"id":"c","name":"app","pod_name":"web","pod_namespace":"ci-runners","pod_labels":{"debug":"true"}}`
+	tests := []struct {
+		name  string
+		make  func(t *testing.T, path string)
+		want  string
+		asNon bool // needs root to give the file away
+	}{
+		{"world writable", func(t *testing.T, p string) { writeMode(t, p, forged, 0o666) }, "writable by group or others", false},
+		{"group writable", func(t *testing.T, p string) { writeMode(t, p, forged, 0o620) }, "writable by group or others", false},
+		{"owned by nobody", func(t *testing.T, p string) {
+			writeMode(t, p, forged, 0o600)
+			if err := os.Chown(p, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, "owned by uid 65534", true},
+		{"symbolic link", func(t *testing.T, p string) {
+			target := filepath.Join(t.TempDir(), "r.json")
+			writeMode(t, target, forged, 0o600)
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+		}, "symbolic link", false},
+		{"fifo", func(t *testing.T, p string) {
+			if err := unix.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.asNon && os.Geteuid() != 0 {
+				t.Skip("needs root to give the file away")
+			}
+			dir := t.TempDir()
+			for _, sub := range []string{containersDir, coveredDir} {
+				if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec, _ := ContainerPath(dir, "c")
+			tt.make(t, rec)
+			c, ok, err := ReadContainer(dir, "c")
+			if err == nil || ok || !strings.Contains(err.Error(), tt.want) || c.PodNamespace != "" {
+				t.Errorf("ReadContainer = %+v, %v, %v; want refused: %s", c, ok, err, tt.want)
+			}
+			mark, _ := CoveredPath(dir, "c")
+			tt.make(t, mark)
+			if m, ok, err := ReadMark(dir, "c"); err == nil || ok || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadMark = %+v, %v, %v; want refused: %s", m, ok, err, tt.want)
+			}
+		})
+	}
+}
+
+func writeMode(t *testing.T, path, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }

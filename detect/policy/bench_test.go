@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/execguard/execguard/detect"
 )
@@ -57,8 +56,7 @@ func BenchmarkParse200x50(b *testing.B) {
 }
 
 // BenchmarkLoadOrLastGood200x50 is the wrapper's path: read the cached spec
-// and compile it; for a file changed in the last seconds (recent) the file
-// is also read and hashed, for one unchanged longer (settled) only stat'ed.
+// and hash the file, read the cached spec and compile it.
 func BenchmarkLoadOrLastGood200x50(b *testing.B) {
 	dir := b.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
@@ -66,25 +64,15 @@ func BenchmarkLoadOrLastGood200x50(b *testing.B) {
 		b.Fatal(err)
 	}
 	state := filepath.Join(dir, "state")
-	for _, bc := range []struct {
-		name string
-		now  time.Time
-	}{
-		{"recent", time.Now()},
-		{"settled", time.Now().Add(racyWindow + time.Second)},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			if _, err := loadOrLastGood(path, state, parseSpecYAML, bc.now); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := loadOrLastGood(path, state, parseSpecYAML, bc.now); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	if _, err := loadOrLastGood(path, state, parseSpecYAML); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := loadOrLastGood(path, state, parseSpecYAML); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -3,11 +3,11 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"github.com/execguard/execguard/internal/trust"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
@@ -25,8 +25,8 @@ type cacheEntry struct {
 	Format   int
 	Path     string
 	Revision string
-	// StatKey identifies the file the spec was read from without reading
-	// it (stat_linux.go); "" when it was not trusted.
+	// StatKey is no longer written or read (a stat could be made to match
+	// another file's); the field keeps the entry format.
 	StatKey string
 	Spec    *spec.Spec
 }
@@ -41,10 +41,10 @@ type Parser func(file string, data []byte) (*spec.Spec, error)
 // which starts once per runtime call and must neither be slow nor be left
 // without a policy:
 //
-//   - When the file holds the policy it held last time, the policy is read
-//     from its cache in stateDir instead of being parsed again. A file
-//     unchanged (same inode, size and times) for a few seconds is not even
-//     read; any other is read and hashed.
+//   - When the file holds the policy it held last time (its content hashes
+//     to the entry's revision), the policy is read from its cache in
+//     stateDir instead of being parsed again. The cache is read only when
+//     root wrote it alone (package trust).
 //   - When the file is new and valid (parse says so), it becomes the last
 //     good policy for path in stateDir.
 //   - When the file cannot be read or is invalid, the last good policy for
@@ -54,22 +54,14 @@ type Parser func(file string, data []byte) (*spec.Spec, error)
 //
 // Problems with the state directory itself never make a valid file fail.
 func LoadOrLastGood(path, stateDir string, parse Parser) (*Policy, error) {
-	return loadOrLastGood(path, stateDir, parse, time.Now())
+	return loadOrLastGood(path, stateDir, parse)
 }
 
-func loadOrLastGood(path, stateDir string, parse Parser, now time.Time) (*Policy, error) {
+func loadOrLastGood(path, stateDir string, parse Parser) (*Policy, error) {
 	cachePath := cacheFile(stateDir, path)
-	// The stat key is taken before the file is read: a change between the
-	// two leaves a key that no longer matches, never a key that matches
-	// content it was not taken from.
-	key := statKey(path, now)
 	entry := readCache(cachePath, path)
-	if entry != nil && key != "" && entry.StatKey == key {
-		if p, errs := compile(path, entry.Spec); errs == nil {
-			p.revision = entry.Revision
-			return p, nil
-		}
-	}
+	// The file is always read and hashed: the cache stands in for the
+	// parse of this very content, never for the file itself.
 	data, readErr := ReadFile(path)
 	if readErr != nil {
 		return lastGood(entry, readErr)
@@ -78,10 +70,6 @@ func loadOrLastGood(path, stateDir string, parse Parser, now time.Time) (*Policy
 	if entry != nil && entry.Revision == rev {
 		if p, errs := compile(path, entry.Spec); errs == nil {
 			p.revision = rev
-			if key != entry.StatKey {
-				entry.StatKey = key
-				_ = writeCache(cachePath, entry)
-			}
 			return p, nil
 		}
 	}
@@ -96,7 +84,7 @@ func loadOrLastGood(path, stateDir string, parse Parser, now time.Time) (*Policy
 	p.revision = rev
 	// A node that cannot write its cache still enforces the policy; it only
 	// parses it again on the next call.
-	_ = writeCache(cachePath, &cacheEntry{Format: cacheFormat, Path: path, Revision: rev, StatKey: key, Spec: s})
+	_ = writeCache(cachePath, &cacheEntry{Format: cacheFormat, Path: path, Revision: rev, Spec: s})
 	return p, nil
 }
 
@@ -129,8 +117,9 @@ func cacheFile(stateDir, path string) string {
 // readCache returns the cache entry for path, or nil when there is none or
 // it is unusable (another format, another path, damaged).
 func readCache(cachePath, path string) *cacheEntry {
-	data, err := os.ReadFile(cachePath)
-	if err != nil || len(data) > 8*MaxFileSize {
+	// A cache entry stands in for a policy: only one root wrote is read.
+	data, err := trust.ReadFile(cachePath, 8*MaxFileSize, trust.NoFollow)
+	if err != nil {
 		return nil
 	}
 	e, err := decodeEntry(data)

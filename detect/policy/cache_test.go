@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func writePolicy(t testing.TB, path, src string) {
@@ -221,67 +220,60 @@ func TestLoadOrLastGoodConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// TestLoadOrLastGoodStatKey: a file unchanged for a while is recognised by
-// its stat key and not read; a recently changed one always is.
-func TestLoadOrLastGoodStatKey(t *testing.T) {
+// TestCacheNeverStandsInForTheFile: the attack of a writer of the state
+// directory. A cached permissive policy, even one whose entry is made to
+// look current, never applies while the file holds a strict one; a cache
+// file others than root could have written is not read at all.
+func TestCacheNeverStandsInForTheFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.yaml")
 	state := filepath.Join(dir, "state")
 	cache := cacheFile(state, path)
-	writePolicy(t, path, policyA)
 
-	// Just written: no key is trusted.
+	// The permissive policy was in force once: its entry is cached.
+	writePolicy(t, path, policyA)
 	if _, err := LoadOrLastGood(path, state, parseSpecYAML); err != nil {
 		t.Fatal(err)
 	}
-	if e := readCache(cache, path); e == nil || e.StatKey != "" {
-		t.Fatalf("a just-written file got a stat key: %+v", e)
+	permissive := readCache(cache, path)
+	if permissive == nil {
+		t.Fatal("no cache entry")
 	}
+	permissive.Spec.Selectors[0].Name = "from-cache"
+	permissive.Spec.Responses[0].Match[0].S = "from-cache"
 
-	// Seen again once it is old enough: the key is recorded.
-	later := time.Now().Add(racyWindow + time.Second)
-	if _, err := loadOrLastGood(path, state, parseSpecYAML, later); err != nil {
+	// The strict one is in the file now; the forged entry claims the file's
+	// stat, as the old stat key allowed.
+	strict := strings.Replace(policyA, "[sh]", "[xx]", 1)
+	writePolicy(t, path, strict)
+	permissive.StatKey = "forged"
+	if err := writeCache(cache, permissive); err != nil {
 		t.Fatal(err)
 	}
-	e := readCache(cache, path)
-	if e == nil || e.StatKey == "" || e.StatKey != statKey(path, later) {
-		t.Fatalf("stat key not recorded: %+v", e)
+	p, err := LoadOrLastGood(path, state, parseSpecYAML)
+	if err != nil || p.Revision() != revisionOf([]byte(strict)) || p.SelectorNames()[0] != "a" {
+		t.Fatalf("the cached policy stood in for the file: %v, %v", p, err)
 	}
 
-	// With a matching key the file is not read: the cache decides (a cache
-	// that differs from the file shows it).
-	e.Spec.Selectors[0].Name = "from-cache"
-	e.Spec.Responses[0].Match[0].S = "from-cache"
-	if err := writeCache(cache, e); err != nil {
+	// An entry for the file's own revision, written by someone else, is not
+	// read: the file is parsed again and the entry replaced.
+	forged := readCache(cache, path)
+	forged.Spec.Selectors[0].Name = "from-cache"
+	forged.Spec.Responses[0].Match[0].S = "from-cache"
+	if err := writeCache(cache, forged); err != nil {
 		t.Fatal(err)
 	}
-	p, err := loadOrLastGood(path, state, parseSpecYAML, later)
-	if err != nil || p.SelectorNames()[0] != "from-cache" || p.Revision() != revisionOf([]byte(policyA)) {
-		t.Fatalf("stat-key load: %v, %v", p, err)
-	}
-
-	// Rewritten in place with the same size: the change time moves, so the
-	// key no longer matches and the file is read.
-	b := strings.Replace(policyA, "[sh]", "[xx]", 1)
-	if err := os.WriteFile(path, []byte(b), 0o644); err != nil {
+	if err := os.Chmod(cache, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	p, err = loadOrLastGood(path, state, parseSpecYAML, time.Now().Add(racyWindow+time.Second))
-	if err != nil || p.Revision() != revisionOf([]byte(b)) || p.SelectorNames()[0] != "a" {
-		t.Fatalf("rewritten file: %v, %v", p, err)
+	if readCache(cache, path) != nil {
+		t.Fatal("a world-writable cache entry was read")
 	}
-}
-
-func TestStatKeyRacy(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p.yaml")
-	writePolicy(t, path, policyA)
-	if k := statKey(path, time.Now()); k != "" {
-		t.Errorf("fresh file has key %q", k)
+	p, err = LoadOrLastGood(path, state, parseSpecYAML)
+	if err != nil || p.SelectorNames()[0] != "a" {
+		t.Fatalf("a world-writable cache entry decided: %v, %v", p, err)
 	}
-	if k := statKey(path, time.Now().Add(racyWindow+time.Second)); k == "" {
-		t.Error("old file has no key")
-	}
-	if k := statKey(path+".missing", time.Now()); k != "" {
-		t.Errorf("missing file has key %q", k)
+	if p, err = LastGood(path, state, nil); p == nil || p.SelectorNames()[0] != "a" || err != nil {
+		t.Fatalf("last good after the rewrite: %v, %v", p, err)
 	}
 }
