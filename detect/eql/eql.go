@@ -502,6 +502,10 @@ type call struct {
 	src      *field // or srcLit when nil
 	srcLit   any
 	strs     []string // lower-cased when fold
+	// argField is the substring when it is a field; nullArg when it is
+	// null (the function is then null).
+	argField *field
+	nullArg  bool
 	wild     patternNode
 	prefixes []cidr
 }
@@ -526,16 +530,36 @@ func (c *call) appendValues(dst []any, doc *Document) []any {
 		}
 		return append(dst, float64(utf16Len(s)))
 	}
+	strs := c.strs
+	switch {
+	case c.nullArg:
+		return dst // null substring: the function is null
+	case c.argField != nil:
+		var abuf [8]any
+		strs = nil
+		for _, a := range c.argField.walk(abuf[:0], doc.m, 0, doc.dotted) {
+			if s, ok := a.(string); ok {
+				if c.fold {
+					s = strings.ToLower(s)
+				}
+				strs = append(strs, s)
+			}
+		}
+		if len(strs) == 0 {
+			return dst // a missing substring field is null
+		}
+	}
 	for _, v := range vals {
-		if r, ok := c.apply(v); ok {
+		if r, ok := c.apply(v, strs); ok {
 			dst = append(dst, r)
 		}
 	}
 	return dst
 }
 
-// apply evaluates the boolean functions on one value; ok is false for null.
-func (c *call) apply(v any) (result, ok bool) {
+// apply evaluates the boolean functions on one value with the substrings
+// strs; ok is false for null.
+func (c *call) apply(v any, strs []string) (result, ok bool) {
 	s, isStr := v.(string)
 	if !isStr {
 		return false, false
@@ -558,7 +582,7 @@ func (c *call) apply(v any) (result, ok bool) {
 	if c.fold {
 		s = strings.ToLower(s)
 	}
-	for _, a := range c.strs {
+	for _, a := range strs {
 		var hit bool
 		switch c.kind {
 		case fnStartsWith:

@@ -330,7 +330,7 @@ func (p *parser) parseCall() (*call, error) {
 		return nil, p.failAt(nameTok, "function %s has no case-insensitive ~ form", name)
 	}
 	p.next() // (
-	// The first argument is the source: a field or a literal.
+	// The first argument is the source: a field, a string or null.
 	if p.isOperandStart() {
 		t := p.peek()
 		x, _, err := p.parseOperand()
@@ -342,21 +342,47 @@ func (p *parser) parseCall() (*call, error) {
 		}
 		c.src = x.field
 	} else {
+		t := p.peek()
 		v, err := p.parseValue()
 		if err != nil {
 			return nil, err
 		}
+		if _, isStr := v.(string); v != nil && !isStr {
+			// Elasticsearch's verifier refuses these: the source of a
+			// string function is a string.
+			return nil, p.failAt(t, "%s: argument 1 must be a string, a field or null, found %s", name, describe(t))
+		}
 		c.srcLit = v
 	}
+	// The substring of startsWith, endsWith and stringContains may also be
+	// a field or null (Elasticsearch's function reference); the others take
+	// strings only.
+	substring := c.kind == fnStartsWith || c.kind == fnEndsWith || c.kind == fnStringContains
 	var args []token
+	n := 0 // arguments after the source, of any kind
 	for p.atPunct(",") {
 		p.next()
+		n++
 		t := p.peek()
-		if p.isOperandStart() {
-			return nil, p.failAt(t, "%s: a field or function as argument %d is not supported, only literal values", name, len(args)+2)
-		}
-		if t.kind != tokString {
-			return nil, p.failAt(t, "%s: argument %d must be a string, found %s", name, len(args)+2, describe(t))
+		switch {
+		case substring && p.isOperandStart():
+			x, _, err := p.parseOperand()
+			if err != nil {
+				return nil, err
+			}
+			if x.call != nil {
+				return nil, p.failAt(t, "%s: a function as argument %d is not supported, only a field or a literal", name, n+1)
+			}
+			c.argField = x.field
+			continue
+		case substring && t.kind == tokWord && t.text == "null":
+			p.next()
+			c.nullArg = true
+			continue
+		case p.isOperandStart():
+			return nil, p.failAt(t, "%s: a field or function as argument %d is not supported, only literal values", name, n+1)
+		case t.kind != tokString:
+			return nil, p.failAt(t, "%s: argument %d must be a string, found %s", name, n+1, describe(t))
 		}
 		p.next()
 		args = append(args, t)
@@ -369,13 +395,13 @@ func (p *parser) parseCall() (*call, error) {
 	}
 	want := "at least 2 arguments"
 	switch {
-	case c.kind == fnLength && len(args) != 0:
+	case c.kind == fnLength && n != 0:
 		return nil, p.failAt(args[0], "length takes 1 argument")
 	case c.kind == fnLength:
-	case len(args) == 0:
+	case n == 0:
 		return nil, p.failAt(nameTok, "%s takes %s", name, want)
-	case len(args) > 1 && (c.kind == fnStartsWith || c.kind == fnEndsWith):
-		return nil, p.failAt(args[1], "%s takes 2 arguments", name)
+	case n > 1 && substring:
+		return nil, p.failAt(nameTok, "%s takes 2 arguments", name)
 	}
 	for _, a := range args {
 		switch c.kind {

@@ -125,6 +125,17 @@ func TestGoldenSemantics(t *testing.T) {
 		{`not startsWith(process.missing, "a")`, true},
 		{`startsWith(process.pid, "4")`, false},
 		{`startsWith("regsvr32.exe", "regsvr")`, true},
+		// A null argument makes the function null (Elastic's reference
+		// shows startsWith("regsvr32.exe", null)); a field as the substring
+		// is read from the document, null when missing.
+		{`startsWith("regsvr32.exe", null)`, false},
+		{`not startsWith("regsvr32.exe", null)`, true},
+		{`startsWith(null, "a")`, false},
+		{`stringContains(process.executable, process.args)`, true},
+		{`endsWith(process.executable, process.name)`, false},
+		{`endsWith~(process.executable, process.name)`, true},
+		{`startsWith(process.name, process.missing)`, false},
+		{`not startsWith(process.name, process.missing)`, true},
 		{`startsWith(process.name, "Ba") == true`, true},
 		{`startsWith(process.name, "x") == false`, true},
 
@@ -182,7 +193,12 @@ func TestRefused(t *testing.T) {
 		{`process where cidrMatch(source.ip, "10.0.0.0/33")`, "is not a CIDR block"},
 		{`process where startsWith(process.name)`, "startsWith takes at least 2 arguments"},
 		{`process where startsWith(process.name, "a", "b")`, "startsWith takes 2 arguments"},
-		{`process where startsWith(process.name, process.executable)`, "a field or function as argument 2 is not supported"},
+		{`process where startsWith(process.name, length(process.name))`, "a function as argument 2 is not supported"},
+		{`process where wildcard(process.name, process.executable)`, "a field or function as argument 2 is not supported"},
+		{`process where stringContains(process.name, "a", "b")`, "stringContains takes 2 arguments"},
+		{`process where startsWith(1, "a")`, "argument 1 must be a string, a field or null"},
+		{`process where stringContains(true, "a")`, "argument 1 must be a string, a field or null"},
+		{`process where wildcard(process.name, null)`, "argument 2 must be a string"},
 		{`process where startsWith(process.name, 1)`, "argument 2 must be a string"},
 		{`process where length(process.name)`, "expected a comparison after length(...)"},
 		{`process where length(process.name, "x") > 1`, "length takes 1 argument"},
