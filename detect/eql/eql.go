@@ -497,11 +497,11 @@ const (
 
 // call is a function applied to each value of its source, with literal arguments.
 type call struct {
-	kind     fnKind
-	fold     bool
-	src      *field // or srcLit when nil
-	srcLit   any
-	strs     []string // lower-cased when fold
+	kind   fnKind
+	fold   bool
+	src    *field // or srcLit when nil
+	srcLit any
+	strs   []string // lower-cased when fold
 	// argField is the substring when it is a field; nullArg when it is
 	// null (the function is then null).
 	argField *field
