@@ -12,6 +12,8 @@ targets=(
 	./runtime/:FuzzParse
 	./runtime/:FuzzProcessSpec
 	./runtime/:FuzzBundleConfig
+	./runtime/ocispec/:FuzzDecodeConfig
+	./runtime/ocispec/:FuzzDecodeProcess
 	./detect/:FuzzEncode
 	./detect/eql/:FuzzCompile
 	./eventview/:FuzzLine

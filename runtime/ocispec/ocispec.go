@@ -1,0 +1,364 @@
+// Package ocispec decodes the parts of OCI runtime specs that execguard
+// decides on: an exec's process spec (runc/crun exec --process, a shim's
+// Exec request) and a bundle's config.json (its process and annotations).
+//
+// Two rules make it safe against whoever writes the spec:
+//   - No size limit decides. The document is read as a stream and whatever
+//     is not needed is skipped however large it is; only what is kept is
+//     bounded (MaxKept), and a spec over that bound is an error, never a
+//     spec without a terminal.
+//   - One spec means one thing to every runtime. Go's decoder (runc) matches
+//     keys without regard to case and keeps the last duplicate; crun's
+//     parser is case-sensitive. A deciding key that appears twice, or in
+//     another case, is refused (ErrAmbiguous).
+package ocispec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// MaxKept bounds the bytes of arguments, environment and annotations kept
+// from one spec. Kubernetes objects are at most a few MiB; the runtimes'
+// own ttrpc limit on an exec is 4 MiB.
+const MaxKept = 64 << 20
+
+// Process is what a decision reads of an OCI process.
+type Process struct {
+	Terminal bool
+	Args     []string
+	Env      []string
+	Cwd      string
+	UID, GID uint32
+}
+
+// Config is what a decision reads of a bundle's config.json. Process is nil
+// when the document has none.
+type Config struct {
+	Process     *Process
+	Annotations map[string]string
+}
+
+var (
+	// ErrAmbiguous: a deciding key appears twice or in another case, so
+	// runtimes could read the spec differently.
+	ErrAmbiguous = errors.New("ambiguous spec")
+	// ErrTooLarge: what a decision keeps is over MaxKept.
+	ErrTooLarge = errors.New("spec too large")
+)
+
+// DecodeProcess reads a process spec (an exec's process.json).
+func DecodeProcess(r io.Reader) (Process, error) {
+	d := newDecoder(r)
+	var p Process
+	present, err := d.objectOrNull("process", map[string]func() error{
+		"terminal": func() error { return d.value(&p.Terminal) },
+		"args":     func() error { return d.strings(&p.Args) },
+		"env":      func() error { return d.strings(&p.Env) },
+		"cwd":      func() error { return d.string(&p.Cwd) },
+		"user":     func() error { return d.user(&p) },
+	})
+	if err == nil && !present {
+		err = errors.New("process: null, want an object")
+	}
+	if err == nil {
+		err = d.end()
+	}
+	return p, err
+}
+
+// DecodeConfig reads a bundle's config.json.
+func DecodeConfig(r io.Reader) (Config, error) {
+	d := newDecoder(r)
+	var c Config
+	present, err := d.objectOrNull("config", map[string]func() error{
+		"process": func() error {
+			p := &Process{}
+			present, err := d.objectOrNull("process", map[string]func() error{
+				"terminal": func() error { return d.value(&p.Terminal) },
+				"args":     func() error { return d.strings(&p.Args) },
+				"env":      func() error { return d.strings(&p.Env) },
+				"cwd":      func() error { return d.string(&p.Cwd) },
+				"user":     func() error { return d.user(p) },
+			})
+			if present {
+				c.Process = p
+			}
+			return err
+		},
+		"annotations": func() error { return d.annotations(&c.Annotations) },
+	})
+	if err == nil && !present {
+		err = errors.New("config: null, want an object")
+	}
+	if err == nil {
+		err = d.end()
+	}
+	return c, err
+}
+
+type decoder struct {
+	dec     *json.Decoder
+	kept    int
+	skipped json.RawMessage // reused by skip
+}
+
+func newDecoder(r io.Reader) *decoder {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return &decoder{dec: dec}
+}
+
+// object reads a JSON object, handing the values of the known keys to
+// their functions and skipping the others. A known key in another case, or
+// twice, is ErrAmbiguous. A null is an absent object (present false).
+func (d *decoder) object(what string, known map[string]func() error) error {
+	_, err := d.objectOrNull(what, known)
+	return err
+}
+
+func (d *decoder) objectOrNull(what string, known map[string]func() error) (present bool, err error) {
+	t, err := d.dec.Token()
+	if err != nil {
+		return false, d.wrap(what, err)
+	}
+	if t == nil {
+		return false, nil
+	}
+	if t != json.Delim('{') {
+		return false, fmt.Errorf("%s: want an object, found %s", what, describe(t))
+	}
+	return true, d.members(what, known)
+}
+
+func (d *decoder) members(what string, known map[string]func() error) error {
+	seen := map[string]bool{}
+	for d.dec.More() {
+		t, err := d.dec.Token()
+		if err != nil {
+			return d.wrap(what, err)
+		}
+		key, _ := t.(string)
+		if name := knownAs(key, known); name != "" {
+			if key != name {
+				return fmt.Errorf("%s: key %q: %w: runtimes disagree on keys in another case than %q", what, key, ErrAmbiguous, name)
+			}
+			if seen[key] {
+				return fmt.Errorf("%s: key %q twice: %w: runtimes disagree on which one counts", what, key, ErrAmbiguous)
+			}
+			seen[key] = true
+			if err := known[key](); err != nil {
+				return fmt.Errorf("%s.%s: %w", what, key, err)
+			}
+			continue
+		}
+		if err := d.skip(); err != nil {
+			return d.wrap(what, err)
+		}
+	}
+	_, err := d.dec.Token() // '}'
+	return d.wrap(what, err)
+}
+
+// knownAs is the known key that key stands for to Go's decoder, which
+// matches without regard to case, Unicode's folds included (the Kelvin sign
+// for k, the long s for s); "" when none.
+func knownAs(key string, known map[string]func() error) string {
+	if _, ok := known[key]; ok {
+		return key
+	}
+	for name := range known {
+		if strings.EqualFold(key, name) {
+			return name
+		}
+	}
+	return ""
+}
+
+// skip consumes one value, keeping nothing. Go's scanner finds its end
+// much faster than token by token; the bytes are held only until the next
+// skip, as a runtime holds the whole document anyway.
+func (d *decoder) skip() error {
+	return d.dec.Decode(&d.skipped)
+}
+
+func (d *decoder) value(v *bool) error {
+	t, err := d.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch x := t.(type) {
+	case bool:
+		*v = x
+	case nil:
+		*v = false
+	default:
+		return fmt.Errorf("want true or false, found %s", describe(t))
+	}
+	return nil
+}
+
+func (d *decoder) string(v *string) error {
+	t, err := d.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch x := t.(type) {
+	case string:
+		if err := d.keep(len(x)); err != nil {
+			return err
+		}
+		*v = x
+	case nil:
+	default:
+		return fmt.Errorf("want a string, found %s", describe(t))
+	}
+	return nil
+}
+
+func (d *decoder) strings(v *[]string) error {
+	t, err := d.dec.Token()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return nil
+	}
+	if t != json.Delim('[') {
+		return fmt.Errorf("want an array of strings, found %s", describe(t))
+	}
+	out := []string{} // as Go's decoder: [] is empty, not absent
+	for d.dec.More() {
+		t, err := d.dec.Token()
+		if err != nil {
+			return err
+		}
+		s, ok := t.(string)
+		if !ok {
+			return fmt.Errorf("element %d: want a string, found %s", len(out), describe(t))
+		}
+		if err := d.keep(len(s)); err != nil {
+			return err
+		}
+		out = append(out, s)
+	}
+	if _, err := d.dec.Token(); err != nil {
+		return err
+	}
+	*v = out
+	return nil
+}
+
+func (d *decoder) user(p *Process) error {
+	return d.object("user", map[string]func() error{
+		"uid": func() error { return d.uint32(&p.UID) },
+		"gid": func() error { return d.uint32(&p.GID) },
+	})
+}
+
+func (d *decoder) uint32(v *uint32) error {
+	t, err := d.dec.Token()
+	if err != nil {
+		return err
+	}
+	n, ok := t.(json.Number)
+	if !ok {
+		return fmt.Errorf("want a number, found %s", describe(t))
+	}
+	var u uint64
+	if _, err := fmt.Sscan(n.String(), &u); err != nil || u > 1<<32-1 || strings.ContainsAny(n.String(), ".eE-") {
+		return fmt.Errorf("%s is not a 32-bit unsigned id", n)
+	}
+	*v = uint32(u)
+	return nil
+}
+
+func (d *decoder) annotations(v *map[string]string) error {
+	t, err := d.dec.Token()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return nil
+	}
+	if t != json.Delim('{') {
+		return fmt.Errorf("want an object, found %s", describe(t))
+	}
+	out := map[string]string{}
+	for d.dec.More() {
+		kt, err := d.dec.Token()
+		if err != nil {
+			return err
+		}
+		key := kt.(string)
+		var val string
+		if err := d.string(&val); err != nil {
+			return fmt.Errorf("%q: %w", key, err)
+		}
+		if _, dup := out[key]; dup {
+			return fmt.Errorf("%q twice: %w", key, ErrAmbiguous)
+		}
+		if err := d.keep(len(key)); err != nil {
+			return err
+		}
+		out[key] = val
+	}
+	if _, err := d.dec.Token(); err != nil {
+		return err
+	}
+	*v = out
+	return nil
+}
+
+// keep counts n bytes kept against MaxKept.
+func (d *decoder) keep(n int) error {
+	d.kept += n
+	if d.kept > MaxKept {
+		return fmt.Errorf("%w: over %d bytes of arguments, environment and annotations", ErrTooLarge, MaxKept)
+	}
+	return nil
+}
+
+// end checks that nothing but white space follows the document.
+func (d *decoder) end() error {
+	if _, err := d.dec.Token(); err != io.EOF {
+		if err == nil {
+			return errors.New("data after the end of the document")
+		}
+		return err
+	}
+	return nil
+}
+
+func (d *decoder) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s: malformed JSON at byte %d: %w", what, se.Offset, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func describe(t json.Token) string {
+	switch x := t.(type) {
+	case nil:
+		return "null"
+	case json.Delim:
+		return string(x)
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprintf("%T", t)
+}
