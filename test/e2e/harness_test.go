@@ -78,6 +78,9 @@ func newEnv(t *testing.T, action string, opts ...envOption) *env {
 	t.Logf("node up in %s (containerd %s, dir %s, snapshotter %s)", time.Since(start).Round(time.Millisecond),
 		n.ContainerdVersion, n.Dir, n.Snapshotter)
 	e.node = n
+	if nodeOpts.Containerd == node.Containerd17 && !strings.HasPrefix(n.ContainerdVersion, "1.7.") {
+		t.Errorf("node runs containerd %s, want 1.7", n.ContainerdVersion)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("containerd log tail:\n%s", n.LogTail(40))

@@ -227,8 +227,10 @@ func TestNRIPlugin(t *testing.T) {
 // TestNRIPluginPreRegistered installs the execguard binary in containerd's
 // plugin directory with its drop-in configuration: containerd launches it when it
 // starts, and launches a new one when it restarts.
-func TestNRIPluginPreRegistered(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestNRIPluginPreRegistered(t *testing.T) { nriPluginPreRegistered(t) }
+
+func nriPluginPreRegistered(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	n := e.node
 	stateDir := filepath.Join(e.dir, "state")
 	pluginLog := filepath.Join(e.dir, "plugin.log")
