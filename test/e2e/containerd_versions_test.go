@@ -27,6 +27,7 @@ func TestContainerdVersions(t *testing.T) {
 		{"ctr task exec --tty alerts", ctrTaskExecTTYAlerts},
 		{"tty container start alerts", ttyContainerStartAlerts},
 		{"block mode", blockMode},
+		{"NRI plugin", nriPlugin},
 		{"NRI plugin pre-registered", nriPluginPreRegistered},
 	}
 	for _, in := range installs {

@@ -78,9 +78,7 @@ func newEnv(t *testing.T, action string, opts ...envOption) *env {
 	t.Logf("node up in %s (containerd %s, dir %s, snapshotter %s)", time.Since(start).Round(time.Millisecond),
 		n.ContainerdVersion, n.Dir, n.Snapshotter)
 	e.node = n
-	if nodeOpts.Containerd == node.Containerd17 && !strings.HasPrefix(n.ContainerdVersion, "1.7.") {
-		t.Errorf("node runs containerd %s, want 1.7", n.ContainerdVersion)
-	}
+	checkContainerd(t, n, nodeOpts.Containerd)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("containerd log tail:\n%s", n.LogTail(40))
@@ -93,6 +91,15 @@ func newEnv(t *testing.T, action string, opts ...envOption) *env {
 		}
 	})
 	return e
+}
+
+// checkContainerd fails the test when the node does not run the containerd
+// install asked for.
+func checkContainerd(t *testing.T, n *node.Node, install string) {
+	t.Helper()
+	if install == node.Containerd17 && !strings.HasPrefix(n.ContainerdVersion, "1.7.") {
+		t.Errorf("node runs containerd %s, want 1.7", n.ContainerdVersion)
+	}
 }
 
 // requirePrerequisites fails (never skips) when the machine cannot run the
