@@ -217,7 +217,7 @@ func TestConfigRenderer(t *testing.T) {
 
 func TestContainerdDir(t *testing.T) {
 	full := t.TempDir()
-	for _, name := range containerdBinaries {
+	for _, name := range containerdBinaries() {
 		if err := os.WriteFile(filepath.Join(full, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,9 @@ const Containerd17DirEnv = "CONTAINERD_1_7_BIN_DIR"
 const DefaultContainerd17Dir = "/usr/local/lib/execguard-e2e/containerd-1.7/bin"
 
 // containerdBinaries are the binaries an install directory must hold.
-var containerdBinaries = [...]string{"containerd", "ctr", "containerd-shim-runc-v2"}
+func containerdBinaries() []string {
+	return []string{"containerd", "ctr", "containerd-shim-runc-v2"}
+}
 
 // ContainerdDir resolves an Options.Containerd value to the directory
 // holding containerd, ctr and containerd-shim-runc-v2: "" is the default
@@ -47,7 +49,7 @@ func ContainerdDir(sel string) (string, error) {
 		return "", fmt.Errorf("containerd install %q: want %q, an absolute directory or empty", sel, Containerd17)
 	}
 	var missing []string
-	for _, name := range containerdBinaries {
+	for _, name := range containerdBinaries() {
 		if err := unix.Access(filepath.Join(dir, name), unix.X_OK); err != nil {
 			missing = append(missing, name)
 		}

@@ -1,8 +1,9 @@
 // Package node runs a private containerd node, 2.x or 1.7 (CRI and NRI on,
 // runc behind a configurable runtime binary), for execguard's end-to-end
-// tests and demo. Everything the node owns lives under one directory: containerd's
-// root, state, sockets, runc state, pod logs and images. No registry is
-// needed: the busybox and pause images are built locally and imported.
+// tests and demo. Everything the node owns lives under one directory:
+// containerd's root, state, sockets, runc state, pod logs and images. No
+// registry is needed: the busybox and pause images are built locally and
+// imported.
 package node
 
 import (
@@ -232,7 +233,7 @@ func findTools(containerdDir string) (tools, error) {
 		{"script", &t.script},
 	} {
 		p, err := lookPath(f.name)
-		if containerdDir != "" && slices.Contains(containerdBinaries[:], f.name) {
+		if containerdDir != "" && slices.Contains(containerdBinaries(), f.name) {
 			p, err = filepath.Join(containerdDir, f.name), nil
 		}
 		if err != nil {
