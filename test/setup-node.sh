@@ -2,7 +2,9 @@
 # Prepares a Debian 12 machine for execguard's end-to-end tests and demo:
 # Debian packages (runc, crun, podman, conmon, busybox-static, tmux, hyperfine,
 # util-linux for script, strace) and containerd, ctr, containerd-shim-runc-v2 and
-# crictl built from the Go module proxy into /usr/local/bin.
+# crictl built from the Go module proxy into /usr/local/bin. containerd 1.7
+# (containerd, ctr, containerd-shim-runc-v2) is built into a directory of its
+# own, CONTAINERD_1_7_BIN_DIR, so that it never shadows the 2.x binaries.
 #
 # Idempotent: anything already present at the right version is skipped, so a
 # second run does no network access. Runs unattended (CI=true, no stdin).
@@ -11,6 +13,8 @@ set -euo pipefail
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.2.9}"
 CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
 BIN_DIR="${BIN_DIR:-/usr/local/bin}"
+CONTAINERD_1_7_VERSION="${CONTAINERD_1_7_VERSION:-v1.7.35}"
+CONTAINERD_1_7_BIN_DIR="${CONTAINERD_1_7_BIN_DIR:-/usr/local/lib/execguard-e2e/containerd-1.7/bin}"
 APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux strace)
 
 export PATH="/usr/local/go/bin:${PATH}"
@@ -68,6 +72,37 @@ else
 		"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" </dev/null
 fi
 
+# containerd 1.7's go.mod has an exclude directive, which go install pkg@version
+# refuses; a throwaway main module requiring it builds the same packages.
+containerd17_ok=true
+for tool in containerd ctr containerd-shim-runc-v2; do
+	if [ "$(module_version "$CONTAINERD_1_7_BIN_DIR/$tool" github.com/containerd/containerd)" != "$CONTAINERD_1_7_VERSION" ]; then
+		containerd17_ok=false
+	fi
+done
+if $containerd17_ok; then
+	log "containerd $CONTAINERD_1_7_VERSION already installed in $CONTAINERD_1_7_BIN_DIR"
+else
+	log "building containerd $CONTAINERD_1_7_VERSION into $CONTAINERD_1_7_BIN_DIR"
+	build_dir="$(mktemp -d)"
+	trap 'rm -rf "$build_dir"' EXIT
+	mkdir -p "$CONTAINERD_1_7_BIN_DIR"
+	(
+		cd "$build_dir"
+		go mod init execguard.invalid/containerd-1.7 </dev/null 2>/dev/null
+		go get "github.com/containerd/containerd@$CONTAINERD_1_7_VERSION" </dev/null
+		# As containerd's Makefile: the shim is static (no cgo), the daemon
+		# and ctr use cgo; btrfs would need its C headers.
+		go build -mod=mod -tags no_btrfs -o "$CONTAINERD_1_7_BIN_DIR/" \
+			github.com/containerd/containerd/cmd/containerd \
+			github.com/containerd/containerd/cmd/ctr </dev/null
+		CGO_ENABLED=0 go build -mod=mod -tags no_btrfs -o "$CONTAINERD_1_7_BIN_DIR/" \
+			github.com/containerd/containerd/cmd/containerd-shim-runc-v2 </dev/null
+	)
+	rm -rf "$build_dir"
+	trap - EXIT
+fi
+
 if [ "$(module_version "$BIN_DIR/crictl" sigs.k8s.io/cri-tools)" = "$CRICTL_VERSION" ]; then
 	log "crictl $CRICTL_VERSION already installed"
 else
@@ -80,7 +115,10 @@ fi
 for tool in containerd ctr containerd-shim-runc-v2 crictl; do
 	[ -x "$BIN_DIR/$tool" ] || die "$BIN_DIR/$tool missing after install"
 done
+for tool in containerd ctr containerd-shim-runc-v2; do
+	[ -x "$CONTAINERD_1_7_BIN_DIR/$tool" ] || die "$CONTAINERD_1_7_BIN_DIR/$tool missing after install"
+done
 for tool in /usr/sbin/runc /usr/bin/crun /bin/busybox /usr/bin/script; do
 	[ -x "$tool" ] || die "$tool missing after install"
 done
-log "ready: $("$BIN_DIR/containerd" --version), $(/usr/sbin/runc --version | head -n1)"
+log "ready: $("$BIN_DIR/containerd" --version), $("$CONTAINERD_1_7_BIN_DIR/containerd" --version), $(/usr/sbin/runc --version | head -n1)"

@@ -10,8 +10,10 @@ import (
 )
 
 // crictl exec -it: one exec event marked interactive, and one alert.
-func TestCrictlExecTTYAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestCrictlExecTTYAlerts(t *testing.T) { crictlExecTTYAlerts(t) }
+
+func crictlExecTTYAlerts(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	_, ctr := e.startPod("web", "shop", "app")
 
 	mark := e.mark()
@@ -59,8 +61,10 @@ func TestCrictlExecTTYAlerts(t *testing.T) {
 }
 
 // crictl exec without a terminal: one exec event, not interactive, no alert.
-func TestCrictlExecNoTTYNoAlert(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestCrictlExecNoTTYNoAlert(t *testing.T) { crictlExecNoTTYNoAlert(t) }
+
+func crictlExecNoTTYNoAlert(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	_, ctr := e.startPod("batch", "jobs", "worker")
 
 	mark := e.mark()
@@ -93,8 +97,10 @@ func TestCrictlExecNoTTYNoAlert(t *testing.T) {
 }
 
 // ctr task exec --tty goes through the containerd API, not CRI: still an alert.
-func TestCtrTaskExecTTYAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestCtrTaskExecTTYAlerts(t *testing.T) { ctrTaskExecTTYAlerts(t) }
+
+func ctrTaskExecTTYAlerts(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	_, ctr := e.startPod("api", "prod", "server")
 
 	mark := e.mark()
@@ -124,8 +130,10 @@ func TestCtrTaskExecTTYAlerts(t *testing.T) {
 
 // A container created with tty: its init is an interactive entry leader
 // (kubectl run -it, debug containers); one created without is not.
-func TestTTYContainerStartAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestTTYContainerStartAlerts(t *testing.T) { ttyContainerStartAlerts(t) }
+
+func ttyContainerStartAlerts(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	podID, err := e.node.RunPod("debug", "ops")
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +180,10 @@ func TestTTYContainerStartAlerts(t *testing.T) {
 
 // Block mode refuses interactive execs, with the reason where the user sees
 // it, and leaves everything else working.
-func TestBlockMode(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestBlockMode(t *testing.T) { blockMode(t) }
+
+func blockMode(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	podID, ctr := e.startPod("shell", "blocked", "app")
 	e.setAction("block")
 

@@ -36,12 +36,25 @@ type env struct {
 	eventLog   string
 }
 
+// envOption adjusts the options of an env's node.
+type envOption func(*node.Options)
+
+// onContainerd runs the env's node on another containerd install
+// (node.Options.Containerd, e.g. node.Containerd17).
+func onContainerd(install string) envOption {
+	return func(o *node.Options) { o.Containerd = install }
+}
+
 // newEnv checks the prerequisites, builds the wrapper, writes its config with
 // the given interactive action and starts a node whose runc handler runs
 // every runtime call through the wrapper.
-func newEnv(t *testing.T, action string) *env {
+func newEnv(t *testing.T, action string, opts ...envOption) *env {
 	t.Helper()
-	requirePrerequisites(t)
+	nodeOpts := node.Options{}
+	for _, o := range opts {
+		o(&nodeOpts)
+	}
+	requirePrerequisites(t, nodeOpts.Containerd)
 	dir := t.TempDir()
 	e := &env{
 		t:          t,
@@ -56,15 +69,16 @@ func newEnv(t *testing.T, action string) *env {
 	e.setAction(action)
 
 	start := time.Now()
-	n, err := node.Start(context.Background(), node.Options{
-		WrapperPath:   wrapper,
-		WrapperConfig: e.configPath,
-	})
+	nodeOpts.WrapperPath = wrapper
+	nodeOpts.WrapperConfig = e.configPath
+	n, err := node.Start(context.Background(), nodeOpts)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	t.Logf("node up in %s (dir %s, snapshotter %s)", time.Since(start).Round(time.Millisecond), n.Dir, n.Snapshotter)
+	t.Logf("node up in %s (containerd %s, dir %s, snapshotter %s)", time.Since(start).Round(time.Millisecond),
+		n.ContainerdVersion, n.Dir, n.Snapshotter)
 	e.node = n
+	checkContainerd(t, n, nodeOpts.Containerd)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("containerd log tail:\n%s", n.LogTail(40))
@@ -79,13 +93,28 @@ func newEnv(t *testing.T, action string) *env {
 	return e
 }
 
+// checkContainerd fails the test when the node does not run the containerd
+// install asked for.
+func checkContainerd(t *testing.T, n *node.Node, install string) {
+	t.Helper()
+	if install == node.Containerd17 && !strings.HasPrefix(n.ContainerdVersion, "1.7.") {
+		t.Errorf("node runs containerd %s, want 1.7", n.ContainerdVersion)
+	}
+}
+
 // requirePrerequisites fails (never skips) when the machine cannot run the
-// suite, saying what is missing.
-func requirePrerequisites(t *testing.T) {
+// suite, saying what is missing; containerd optionally names a containerd
+// install other than the default (node.Options.Containerd).
+func requirePrerequisites(t *testing.T, containerd ...string) {
 	t.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root privileges")
+	}
+	for _, c := range containerd {
+		if _, err := node.ContainerdDir(c); err != nil {
+			missing = append(missing, err.Error())
+		}
 	}
 	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "ctr", "crictl", "script"} {
 		if _, err := lookPath(bin); err != nil {

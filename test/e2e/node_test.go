@@ -18,21 +18,26 @@ import (
 )
 
 // The harness itself: a node leaves nothing behind, whether it is closed
-// normally or after containerd and the shims were killed.
+// normally or after containerd and the shims were killed, on either
+// containerd.
 func TestNodeCloseLeavesNothing(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		crash bool
+		name       string
+		crash      bool
+		containerd string
 	}{
-		{"normal", false},
-		{"after crash", true},
+		{"normal", false, ""},
+		{"after crash", true, ""},
+		{"containerd 1.7 normal", false, node.Containerd17},
+		{"containerd 1.7 after crash", true, node.Containerd17},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requirePrerequisites(t)
-			n, err := node.Start(context.Background(), node.Options{WrapperPath: realRunc})
+			requirePrerequisites(t, tc.containerd)
+			n, err := node.Start(context.Background(), node.Options{WrapperPath: realRunc, Containerd: tc.containerd})
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Logf("containerd %s", n.ContainerdVersion)
 			closed := false
 			t.Cleanup(func() {
 				if !closed {
@@ -54,9 +59,22 @@ func TestNodeCloseLeavesNothing(t *testing.T) {
 			if len(shims) == 0 {
 				t.Fatal("no shim process found for the node")
 			}
+			if dir, err := node.ContainerdDir(tc.containerd); err != nil {
+				t.Fatal(err)
+			} else if dir != "" {
+				for _, pid := range shims {
+					if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || filepath.Dir(exe) != dir {
+						t.Errorf("shim %d runs %q (%v), want the one in %s", pid, exe, err, dir)
+					}
+				}
+			}
 			inits := initPIDs(t, n.RuncRoot)
 			if len(inits) != 2 {
 				t.Fatalf("found %d container init processes in runc state, want 2 (pause and app)", len(inits))
+			}
+			sockets := shimSockets(t, n.Dir)
+			if len(sockets) == 0 {
+				t.Fatal("no shim socket found in the node's bundles")
 			}
 			if tc.crash {
 				for _, pid := range append(processesWith(t, n.Dir+"/containerd.toml"), shims...) {
@@ -93,8 +111,45 @@ func TestNodeCloseLeavesNothing(t *testing.T) {
 			if cg, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", n.CgroupParent)); len(cg) > 0 {
 				t.Errorf("cgroups remain: %v", cg)
 			}
+			for _, s := range sockets {
+				if _, err := os.Lstat(s); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("shim socket %s still there (%v)", s, err)
+				}
+			}
 		})
 	}
+}
+
+// shimSockets reads the shim socket paths from the node's task bundles:
+// containerd 2.x keeps it in bootstrap.json, 1.7 in a file named address.
+func shimSockets(t *testing.T, dir string) []string {
+	t.Helper()
+	bundles := filepath.Join(dir, "state", "io.containerd.runtime.v2.task", "*", "*")
+	files, _ := filepath.Glob(filepath.Join(bundles, "bootstrap.json"))
+	plain, _ := filepath.Glob(filepath.Join(bundles, "address"))
+	var out []string
+	for _, f := range append(files, plain...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := strings.TrimSpace(string(b))
+		if filepath.Base(f) == "bootstrap.json" {
+			var v struct {
+				Address string `json:"address"`
+			}
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			addr = v.Address
+		}
+		path := strings.TrimPrefix(addr, "unix://")
+		if _, err := os.Lstat(path); err != nil {
+			t.Fatalf("shim socket %s named in %s: %v", path, f, err)
+		}
+		out = append(out, path)
+	}
+	return out
 }
 
 // initPIDs reads the container init pids from the node's runc state.

@@ -25,8 +25,14 @@ import (
 // container's stop writes an end event paired, through the wrapper's
 // coverage mark, with its start, and a non-interactive one's none; a restart
 // of containerd leaves the plugin connected with the same state.
-func TestNRIPlugin(t *testing.T) {
-	requirePrerequisites(t)
+func TestNRIPlugin(t *testing.T) { nriPlugin(t) }
+
+func nriPlugin(t *testing.T, opts ...envOption) {
+	nodeOpts := node.Options{}
+	for _, o := range opts {
+		o(&nodeOpts)
+	}
+	requirePrerequisites(t, nodeOpts.Containerd)
 	dir := t.TempDir()
 	e := &env{
 		t:          t,
@@ -50,11 +56,13 @@ func TestNRIPlugin(t *testing.T) {
 	if err := os.Symlink(realRunc, link); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Start(context.Background(), node.Options{WrapperPath: link, WrapperConfig: e.configPath})
+	nodeOpts.WrapperPath, nodeOpts.WrapperConfig = link, e.configPath
+	n, err := node.Start(context.Background(), nodeOpts)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
 	e.node = n
+	checkContainerd(t, n, nodeOpts.Containerd)
 	pluginLog := filepath.Join(dir, "plugin.log")
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -239,8 +247,10 @@ func TestNRIPlugin(t *testing.T) {
 // TestNRIPluginPreRegistered installs the execguard binary in containerd's
 // plugin directory with its drop-in configuration: containerd launches it when it
 // starts, and launches a new one when it restarts.
-func TestNRIPluginPreRegistered(t *testing.T) {
-	e := newEnv(t, "alert")
+func TestNRIPluginPreRegistered(t *testing.T) { nriPluginPreRegistered(t) }
+
+func nriPluginPreRegistered(t *testing.T, opts ...envOption) {
+	e := newEnv(t, "alert", opts...)
 	n := e.node
 	stateDir := filepath.Join(e.dir, "state")
 	pluginLog := filepath.Join(e.dir, "plugin.log")

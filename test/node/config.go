@@ -34,6 +34,11 @@ type configParams struct {
 	RuntimeBinary string // options.BinaryName of the runc handler
 	Snapshotter   string
 	SandboxImage  string
+	// RuntimeType is the runc handler's runtime_type (default
+	// io.containerd.runc.v2) and RuncOptions are options beside BinaryName
+	// and Root; containerdConfigV2 renders both.
+	RuntimeType string
+	RuncOptions map[string]any
 }
 
 // containerdConfig renders a version 3 config: CRI and NRI on, one runc

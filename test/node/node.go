@@ -1,8 +1,9 @@
-// Package node runs a private containerd v2 node (CRI and NRI on, runc
-// behind a configurable runtime binary) for execguard's end-to-end tests and
-// demo. Everything the node owns lives under one directory: containerd's
-// root, state, sockets, runc state, pod logs and images. No registry is
-// needed: the busybox and pause images are built locally and imported.
+// Package node runs a private containerd node, 2.x or 1.7 (CRI and NRI on,
+// runc behind a configurable runtime binary), for execguard's end-to-end
+// tests and demo. Everything the node owns lives under one directory:
+// containerd's root, state, sockets, runc state, pod logs and images. No
+// registry is needed: the busybox and pause images are built locally and
+// imported.
 package node
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +44,11 @@ const shimSocketRoot = "/run/containerd"
 type Options struct {
 	// Dir holds everything the node owns; created when empty. Close removes it.
 	Dir string
+	// Containerd selects the containerd install: empty for the one in PATH
+	// or /usr/local/bin (2.x), Containerd17 for 1.7, or an absolute
+	// directory holding containerd, ctr and containerd-shim-runc-v2. The
+	// config version follows containerd --version.
+	Containerd string
 	// WrapperPath is the runc handler's options.BinaryName: the binary the
 	// shim runs for every runtime call (default /usr/sbin/runc).
 	WrapperPath string
@@ -89,10 +96,14 @@ type Node struct {
 	CgroupParent string
 	// Snapshotter is the snapshotter in use.
 	Snapshotter string
+	// ContainerdVersion is what containerd --version reports, e.g. 1.7.35.
+	ContainerdVersion string
 
 	opts  Options
 	l     layout
 	tools tools
+
+	render func(layout, configParams) (string, error) // config for this containerd version
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when containerd exits
@@ -115,9 +126,21 @@ type tools struct {
 // is left running.
 func Start(ctx context.Context, opts Options) (*Node, error) {
 	opts = withDefaults(opts)
-	t, err := findTools()
+	containerdDir, err := ContainerdDir(opts.Containerd)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	t, err := findTools(containerdDir)
 	if err != nil {
 		return nil, err
+	}
+	version, major, minor, err := containerdVersion(t.containerd)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	render, err := configRenderer(version, major, minor)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
 	}
 	if !filepath.IsAbs(opts.WrapperPath) {
 		return nil, fmt.Errorf("start node: WrapperPath %q is not absolute", opts.WrapperPath)
@@ -154,6 +177,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		exited:       make(chan struct{}),
 		pods:         map[string]string{},
 	}
+	n.ContainerdVersion, n.render = version, render
 	if err := n.start(ctx); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}
@@ -193,7 +217,9 @@ func searchPath() string {
 	return strings.Join([]string{os.Getenv("PATH"), "/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}, ":")
 }
 
-func findTools() (tools, error) {
+// findTools looks the binaries up; containerdDir, when set, is where
+// containerd, ctr and the runc shim are.
+func findTools(containerdDir string) (tools, error) {
 	var t tools
 	var missing []string
 	for _, f := range []struct {
@@ -207,6 +233,9 @@ func findTools() (tools, error) {
 		{"script", &t.script},
 	} {
 		p, err := lookPath(f.name)
+		if containerdDir != "" && slices.Contains(containerdBinaries(), f.name) {
+			p, err = filepath.Join(containerdDir, f.name), nil
+		}
 		if err != nil {
 			missing = append(missing, f.name)
 			continue
@@ -248,7 +277,7 @@ func (n *Node) start(ctx context.Context) error {
 			n.Snapshotter = "overlayfs"
 		}
 	}
-	cfg, err := containerdConfig(n.l, configParams{
+	cfg, err := n.render(n.l, configParams{
 		RuntimeBinary: n.opts.WrapperPath,
 		Snapshotter:   n.Snapshotter,
 		SandboxImage:  PauseImage,
@@ -336,7 +365,12 @@ func (n *Node) containerdEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "PATH="+searchPath())
+	path := searchPath()
+	if n.opts.Containerd != "" {
+		// containerd finds its shims in PATH: the install's own come first.
+		path = filepath.Dir(n.tools.shim) + ":" + path
+	}
+	env = append(env, "PATH="+path)
 	if n.opts.WrapperConfig != "" {
 		env = append(env, "EXECGUARD_CONFIG="+n.opts.WrapperConfig)
 	}
@@ -633,10 +667,13 @@ func (n *Node) deleteLeftoverContainers() error {
 }
 
 // removeShimSockets removes the sockets of this node's shims from
-// /run/containerd/s; a shim that exits normally removes its own.
+// /run/containerd/s; a shim that exits normally removes its own. A 2.x
+// bundle names the socket in bootstrap.json, a 1.7 one in address.
 func (n *Node) removeShimSockets() {
-	files, _ := filepath.Glob(filepath.Join(n.l.state(), "io.containerd.runtime.v2.task", "*", "*", "bootstrap.json"))
-	for _, f := range files {
+	bundles := filepath.Join(n.l.state(), "io.containerd.runtime.v2.task", "*", "*")
+	files, _ := filepath.Glob(filepath.Join(bundles, "bootstrap.json"))
+	plain, _ := filepath.Glob(filepath.Join(bundles, "address"))
+	for _, f := range append(files, plain...) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
@@ -644,7 +681,9 @@ func (n *Node) removeShimSockets() {
 		var v struct {
 			Address string `json:"address"`
 		}
-		if json.Unmarshal(b, &v) != nil {
+		if filepath.Base(f) == "address" {
+			v.Address = strings.TrimSpace(string(b))
+		} else if json.Unmarshal(b, &v) != nil {
 			continue
 		}
 		path := strings.TrimPrefix(v.Address, "unix://")
