@@ -38,10 +38,13 @@ func newNode(t *testing.T, files map[string]string) *node {
 		n.write(p, c, 0o644)
 	}
 	src := t.TempDir()
-	wrapper, plug := filepath.Join(src, "execguard-runtime"), filepath.Join(src, "execguard-nri")
+	wrapper, plug, shim := filepath.Join(src, "execguard-runtime"), filepath.Join(src, "execguard-nri"), filepath.Join(src, containerd.ShimBinary)
 	os.WriteFile(wrapper, []byte("\x7fELF fake wrapper\x00"), 0o755)
 	os.WriteFile(plug, []byte("\x7fELF fake plugin\x00"), 0o755)
-	n.opts = Options{Paths: Paths{Root: root}, WrapperSource: wrapper, PluginSource: plug}
+	os.WriteFile(shim, []byte("\x7fELF fake shim\x00"), 0o755)
+	// The tests written for the wrapper front name it; the shim front's
+	// tests set Front themselves.
+	n.opts = Options{Paths: Paths{Root: root}, WrapperSource: wrapper, PluginSource: plug, ShimSource: shim, Front: FrontWrapper}
 	return n
 }
 
@@ -167,7 +170,7 @@ func TestInstallContainerd2Default(t *testing.T) {
 	mainBefore := n.read(containerd.DefaultConfig)
 
 	res := n.install(nil)
-	if len(res.Wired) != 1 || res.Wired[0] != (Wired{Engine: Containerd, Handler: "runc", Wrapper: "/usr/local/bin/execguard-runc", Runtime: "/usr/sbin/runc"}) {
+	if len(res.Wired) != 1 || res.Wired[0] != (Wired{Engine: Containerd, Handler: "runc", Front: FrontWrapper, Wrapper: "/usr/local/bin/execguard-runc", Runtime: "/usr/sbin/runc"}) {
 		t.Errorf("wired %+v", res.Wired)
 	}
 	// The default's imports glob already reaches the drop-in: the user's
@@ -247,9 +250,9 @@ func TestInstallCustomRuntimes(t *testing.T) {
 	before := n.snapshot()
 	res := n.install(nil)
 	want := []Wired{
-		{Containerd, "crun", "/usr/local/bin/execguard-crun", "/usr/bin/crun"},
-		{Containerd, "nvidia", "/usr/local/bin/execguard-nvidia-container-runtime", "/usr/bin/nvidia-container-runtime"},
-		{Containerd, "runc", "/usr/local/bin/execguard-runc", "/usr/sbin/runc"},
+		{Containerd, "crun", FrontWrapper, "/usr/local/bin/execguard-crun", "", "/usr/bin/crun"},
+		{Containerd, "nvidia", FrontWrapper, "/usr/local/bin/execguard-nvidia-container-runtime", "", "/usr/bin/nvidia-container-runtime"},
+		{Containerd, "runc", FrontWrapper, "/usr/local/bin/execguard-runc", "", "/usr/sbin/runc"},
 	}
 	if !slices.Equal(res.Wired, want) {
 		t.Errorf("wired %+v, want %+v", res.Wired, want)
@@ -474,8 +477,8 @@ func TestInstallCRIO(t *testing.T) {
 	before := n.snapshot()
 	res := n.install(nil)
 	want := []Wired{
-		{CRIO, "crun", "/usr/local/libexec/execguard/crun", "/usr/bin/crun"},
-		{CRIO, "runc", "/usr/local/libexec/execguard/runc", "/usr/sbin/runc"},
+		{CRIO, "crun", FrontWrapper, "/usr/local/libexec/execguard/crun", "", "/usr/bin/crun"},
+		{CRIO, "runc", FrontWrapper, "/usr/local/libexec/execguard/runc", "", "/usr/sbin/runc"},
 	}
 	if !slices.Equal(res.Wired, want) {
 		t.Errorf("wired %+v", res.Wired)
@@ -727,7 +730,9 @@ func TestInstallPolicy(t *testing.T) {
 	n.sameAs(before, "after uninstall")
 
 	os.WriteFile(src, []byte("process:\n  selectors:\n    - name: x\n      operation: [nope]\n"), 0o644)
-	_, err = Install(Options{Paths: n.opts.Paths, WrapperSource: n.opts.WrapperSource, PluginSource: n.opts.PluginSource, ContainerdMajor: 2, PolicySource: src}, false)
+	bad := n.opts
+	bad.PolicySource = src
+	_, err = Install(bad, false)
 	if err == nil || !strings.Contains(err.Error(), src) || !strings.Contains(err.Error(), "nothing written") {
 		t.Errorf("invalid policy: %v", err)
 	}
