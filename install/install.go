@@ -688,7 +688,7 @@ func (in *installer) planWrapper() error {
 	in.add(in.opts.Wrapper, fsplan.State{Kind: fsplan.File, Data: data, Mode: 0o755}, "wrapper binary", groupWrapper)
 	links := map[string]bool{}
 	for _, w := range in.res.Wired {
-		if links[w.Wrapper] {
+		if w.Front == FrontShim || links[w.Wrapper] {
 			continue
 		}
 		links[w.Wrapper] = true
