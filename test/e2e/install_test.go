@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/execguard/execguard/install"
+	"github.com/execguard/execguard/install/containerd"
 	"github.com/execguard/execguard/install/fsplan"
 	"github.com/execguard/execguard/test/node"
 )
@@ -23,6 +24,7 @@ import (
 func installPaths(dir, containerdConfig, containerdBinary string) install.Paths {
 	return install.Paths{
 		Root:             "/",
+		Shim:             filepath.Join(dir, "bin", containerd.ShimBinary),
 		Wrapper:          filepath.Join(dir, "bin", "execguard-runtime"),
 		WrapperDir:       filepath.Join(dir, "bin"),
 		CRIOWrapperDir:   filepath.Join(dir, "libexec"),
@@ -56,6 +58,7 @@ func TestInstallOnRealContainerd(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	opts := install.Options{
 		Engines:       []string{install.Containerd},
+		Front:         install.FrontWrapper,
 		WrapperSource: buildCommand(t, "./cmd/execguard-runtime", filepath.Join(src, "execguard-runtime")),
 		PluginSource:  buildCommand(t, "./cmd/execguard", filepath.Join(src, "execguard")),
 	}
@@ -166,7 +169,7 @@ func TestInstallOnRealContainerd(t *testing.T) {
 	if !st.EventLog.Writable || !st.Policy.Loaded {
 		t.Errorf("event log %+v policy %+v", st.EventLog, st.Policy)
 	}
-	if !strings.Contains(st.Text(), "wrapper in use by 1 of 2 running containers") {
+	if !strings.Contains(st.Text(), "execguard covers 1 of 2 running containers") {
 		t.Errorf("status text:\n%s", st.Text())
 	}
 
@@ -236,34 +239,30 @@ func TestInstallOnRealContainerd(t *testing.T) {
 
 // TestInstallMergesInContainerd installs into the configuration files of
 // testdata and asks the real containerd (`config dump`) for the merged
-// result: it must differ from the one before only in the handlers'
-// BinaryName and NRI's disable, so every other setting the user wrote is
-// kept. containerd 1.x is checked too when EXECGUARD_CONTAINERD_1_7 names
-// a containerd 1.7 binary (see install/README.md).
+// result. With the wrapper front it must differ from the one before only in
+// the handlers' BinaryName and NRI's disable; with the shim front only in
+// their runtime_type and runtime_path and NRI's disable; so every other
+// setting the user wrote is kept. Each case then switches to the other
+// front and back, and uninstalls byte for byte. containerd 1.x is checked
+// too when EXECGUARD_CONTAINERD_1_7 names a containerd 1.7 binary (see
+// install/README.md).
 func TestInstallMergesInContainerd(t *testing.T) {
 	requirePrerequisites(t)
 	c2, err := lookPath("containerd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
+	type tcase struct {
 		name, binary, file string
 		runtimes           []string
-	}{
+	}
+	cases := []tcase{
 		{"2.x default", c2, "containerd-2.2.9-default.toml", nil},
 		{"2.x custom runtimes", c2, "custom-2.x.toml", []string{"runc", "crun"}},
 		{"2.x reading a version 2 file", c2, "custom-1.7.toml", nil},
 	}
 	if c17 := os.Getenv("EXECGUARD_CONTAINERD_1_7"); c17 != "" {
-		cases = append(cases,
-			struct {
-				name, binary, file string
-				runtimes           []string
-			}{"1.7 default", c17, "containerd-1.7.35-default.toml", nil},
-			struct {
-				name, binary, file string
-				runtimes           []string
-			}{"1.7 custom", c17, "custom-1.7.toml", nil})
+		cases = append(cases, tcase{"1.7 default", c17, "containerd-1.7.35-default.toml", nil}, tcase{"1.7 custom", c17, "custom-1.7.toml", nil})
 	} else {
 		t.Log("EXECGUARD_CONTAINERD_1_7 not set: containerd 1.7 not checked")
 	}
@@ -271,67 +270,105 @@ func TestInstallMergesInContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapper := filepath.Join(t.TempDir(), "execguard-runtime")
-	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
+	// Stand-ins: config dump only reads the configuration.
+	bin := t.TempDir()
+	wrapper, shim := filepath.Join(bin, "execguard-runtime"), filepath.Join(bin, containerd.ShimBinary)
+	for _, f := range []string{wrapper, shim} {
+		if err := os.WriteFile(f, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allowed := map[install.Front][]string{
+		install.FrontWrapper: {"BinaryName", "disable", "imports"},
+		install.FrontShim:    {"runtime_type", "runtime_path", "disable", "imports"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			data, err := os.ReadFile(filepath.Join(root, "install", "containerd", "testdata", tc.file))
-			if err != nil {
-				t.Fatal(err)
+		for _, front := range []install.Front{install.FrontWrapper, install.FrontShim} {
+			other := install.FrontShim
+			if front == install.FrontShim {
+				other = install.FrontWrapper
 			}
-			// Keep the node's own drop-in directory out of the comparison.
-			data = bytes.ReplaceAll(data, []byte("/etc/containerd/conf.d/*.toml"), []byte(filepath.Join(dir, "none.d", "*.toml")))
-			main := filepath.Join(dir, "config.toml")
-			if err := os.WriteFile(main, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			dump := func() []string {
-				out, err := exec.Command(tc.binary, "--config", main, "config", "dump").Output()
+			t.Run(tc.name+", "+string(front), func(t *testing.T) {
+				dir := t.TempDir()
+				data, err := os.ReadFile(filepath.Join(root, "install", "containerd", "testdata", tc.file))
 				if err != nil {
-					t.Fatalf("config dump: %v", err)
+					t.Fatal(err)
 				}
-				return strings.Split(string(out), "\n")
-			}
-			before := dump()
-			opts := install.Options{Paths: installPaths(dir, main, tc.binary), Engines: []string{install.Containerd},
-				Runtimes: tc.runtimes, WrapperSource: wrapper, NRI: install.NRINone}
-			res, err := install.Install(opts, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			after := dump()
-			changed := map[string]bool{}
-			for _, l := range strings.Split(fsplan.Unified(strings.Join(before, "\n"), strings.Join(after, "\n"), 0), "\n") {
-				if !strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "-") {
-					continue
+				// Keep the node's own drop-in directory out of the comparison.
+				data = bytes.ReplaceAll(data, []byte("/etc/containerd/conf.d/*.toml"), []byte(filepath.Join(dir, "none.d", "*.toml")))
+				main := filepath.Join(dir, "config.toml")
+				if err := os.WriteFile(main, data, 0o644); err != nil {
+					t.Fatal(err)
 				}
-				body := strings.TrimSpace(l[1:])
-				key, _, _ := strings.Cut(body, " =")
-				changed[key] = true
-				if key != "BinaryName" && key != "disable" && key != "imports" {
-					t.Errorf("config dump line changed by install: %s", l)
+				dump := func() []string {
+					out, err := exec.Command(tc.binary, "--config", main, "config", "dump").Output()
+					if err != nil {
+						t.Fatalf("config dump: %v", err)
+					}
+					return strings.Split(string(out), "\n")
 				}
-			}
-			for _, w := range res.Wired {
-				want := "BinaryName = '" + w.Wrapper + "'"
-				if !slices.ContainsFunc(after, func(l string) bool {
-					return strings.Contains(strings.ReplaceAll(l, `"`, "'"), want)
-				}) {
-					t.Errorf("config dump lacks %s", want)
+				before := dump()
+				opts := install.Options{Paths: installPaths(dir, main, tc.binary), Engines: []string{install.Containerd},
+					Runtimes: tc.runtimes, WrapperSource: wrapper, ShimSource: shim, NRI: install.NRINone}
+				// check installs with f and compares containerd's view with
+				// the one before install.
+				check := func(f install.Front) []string {
+					t.Helper()
+					opts.Front = f
+					res, err := install.Install(opts, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					after := dump()
+					changed := map[string]bool{}
+					for _, l := range strings.Split(fsplan.Unified(strings.Join(before, "\n"), strings.Join(after, "\n"), 0), "\n") {
+						if !strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "-") {
+							continue
+						}
+						body := strings.TrimSpace(l[1:])
+						key, _, _ := strings.Cut(body, " =")
+						changed[key] = true
+						if !slices.Contains(allowed[f], key) {
+							t.Errorf("%s front: config dump line changed by install: %s", f, l)
+						}
+					}
+					has := func(line string) bool {
+						return slices.ContainsFunc(after, func(l string) bool { return strings.Contains(strings.ReplaceAll(l, `"`, "'"), line) })
+					}
+					for _, w := range res.Wired {
+						switch f {
+						case install.FrontWrapper:
+							if !has("BinaryName = '" + w.Wrapper + "'") {
+								t.Errorf("config dump lacks BinaryName = '%s'", w.Wrapper)
+							}
+						case install.FrontShim:
+							if !has("runtime_path = '"+w.Shim+"'") || !has("runtime_type = '"+containerd.ShimType+"'") {
+								t.Errorf("config dump lacks the shim's runtime_path %s and runtime_type", w.Shim)
+							}
+						}
+					}
+					if key := allowed[f][0]; !changed[key] {
+						t.Errorf("%s front: no %s changed", f, key)
+					}
+					return after
 				}
-			}
-			if !changed["BinaryName"] {
-				t.Error("no BinaryName changed")
-			}
-			if _, err := install.Uninstall(opts, false); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := os.ReadFile(main); !bytes.Equal(got, data) {
-				t.Error("config not restored byte for byte")
-			}
-		})
+				first := check(front)
+				check(other)
+				if again := check(front); !slices.Equal(again, first) {
+					t.Errorf("back on the %s front, containerd loads:\n%s", front, fsplan.Unified(strings.Join(first, "\n"), strings.Join(again, "\n"), 1))
+				}
+				if _, err := install.Uninstall(opts, false); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := os.ReadFile(main); !bytes.Equal(got, data) {
+					t.Error("config not restored byte for byte")
+				}
+				for _, p := range []string{wrapper, shim} {
+					if _, err := os.Stat(filepath.Join(dir, "bin", filepath.Base(p))); err == nil {
+						t.Errorf("%s left behind", filepath.Base(p))
+					}
+				}
+			})
+		}
 	}
 }
