@@ -782,7 +782,10 @@ type Task struct {
 }
 
 // Tasks lists the container bundles of running shims, sorted by ID.
-// Containers keep the shim and BinaryName they were created with.
+// Containers keep the shim and BinaryName they were created with. A
+// container that joined its pod's shim (containerd 2.x, shims of bootstrap
+// version 3) has no shim-binary-path of its own but names the pod's sandbox
+// in its bundle: its shim is the sandbox's.
 func Tasks(h fsplan.Host, stateDir string) ([]Task, error) {
 	pattern := filepath.Join(h.Local(stateDir), "io.containerd.runtime.v2.task", "*", "*")
 	dirs, err := filepath.Glob(pattern)
@@ -790,13 +793,20 @@ func Tasks(h fsplan.Host, stateDir string) ([]Task, error) {
 		return nil, err
 	}
 	var out []Task
+	sandbox := map[string]string{} // task -> its sandbox's task, both namespace/id
+	shims := map[string]string{}
 	for _, d := range dirs {
-		t := Task{ID: filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)}
+		ns := filepath.Base(filepath.Dir(d))
+		t := Task{ID: ns + "/" + filepath.Base(d)}
 		shim, serr := os.ReadFile(filepath.Join(d, "shim-binary-path"))
 		t.Shim = strings.TrimSpace(string(shim))
+		sb, berr := os.ReadFile(filepath.Join(d, "sandbox"))
 		data, oerr := os.ReadFile(filepath.Join(d, "options.json"))
-		if serr != nil && oerr != nil {
+		if serr != nil && oerr != nil && berr != nil {
 			continue // not a bundle, or the container went away
+		}
+		if t.Shim == "" && berr == nil {
+			sandbox[t.ID] = ns + "/" + strings.TrimSpace(string(sb))
 		}
 		var opts struct {
 			BinaryName string `json:"binary_name"`
@@ -804,7 +814,13 @@ func Tasks(h fsplan.Host, stateDir string) ([]Task, error) {
 		if oerr == nil && json.Unmarshal(data, &opts) == nil {
 			t.BinaryName = opts.BinaryName
 		}
+		shims[t.ID] = t.Shim
 		out = append(out, t)
+	}
+	for i, t := range out {
+		if sb, ok := sandbox[t.ID]; ok {
+			out[i].Shim = shims[sb]
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

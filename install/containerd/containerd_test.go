@@ -342,6 +342,9 @@ func TestTasksAndUsers(t *testing.T) {
 		task + "default/ccc/options.json":     `{"binary_name":"/usr/local/bin/execguard-runc"}`,
 		task + "default/ddd/shim-binary-path": "/usr/bin/containerd-shim-runc-v2",
 		task + "default/eee/other":            "not a bundle",
+		// A container that joined its pod's shim.
+		task + "k8s.io/fff/sandbox":      "bbb",
+		task + "k8s.io/fff/options.json": `{"root":"/run/containerd/runc"}`,
 	})
 	tasks, err := Tasks(h, "/run/containerd")
 	if err != nil {
@@ -352,6 +355,7 @@ func TestTasksAndUsers(t *testing.T) {
 		{ID: "default/ddd", Shim: "/usr/bin/containerd-shim-runc-v2"},
 		{ID: "k8s.io/aaa", Shim: "/usr/local/bin/containerd-shim-runc-v2", BinaryName: "/usr/local/bin/execguard-runc"},
 		{ID: "k8s.io/bbb", Shim: "/usr/local/bin/containerd-shim-execguard-v2"},
+		{ID: "k8s.io/fff", Shim: "/usr/local/bin/containerd-shim-execguard-v2"},
 	}
 	if !slices.Equal(tasks, want) {
 		t.Errorf("Tasks = %+v\nwant %+v", tasks, want)
@@ -360,8 +364,8 @@ func TestTasksAndUsers(t *testing.T) {
 		shims, binaries, want []string
 	}{
 		{nil, []string{"/usr/local/bin/execguard-runc"}, []string{"default/ccc", "k8s.io/aaa"}},
-		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, nil, []string{"k8s.io/bbb"}},
-		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, []string{"/usr/local/bin/execguard-runc"}, []string{"default/ccc", "k8s.io/aaa", "k8s.io/bbb"}},
+		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, nil, []string{"k8s.io/bbb", "k8s.io/fff"}},
+		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, []string{"/usr/local/bin/execguard-runc"}, []string{"default/ccc", "k8s.io/aaa", "k8s.io/bbb", "k8s.io/fff"}},
 		{[]string{"/nowhere"}, []string{""}, nil},
 	} {
 		got, err := Users(h, "/run/containerd", tc.shims, tc.binaries)

@@ -372,3 +372,124 @@ func TestInstallMergesInContainerd(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallShimFrontOnRealContainerd installs the shim front into a real
+// containerd's configuration. containerd's own runc shim stands in for
+// execguard's (to the installer the shim is a file to install), with
+// runtime_type io.containerd.runc.v2, whose typed options that stand-in
+// reads: after a restart containerd starts new pods from runtime_path,
+// status says which handler runs the shim and which containers do, and
+// uninstall restores the configuration byte for byte and keeps the shim
+// while a pod still runs on it.
+func TestInstallShimFrontOnRealContainerd(t *testing.T) {
+	requirePrerequisites(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	containerdBin, err := lookPath("containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	standIn, err := lookPath("containerd-shim-runc-v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(ctx, node.Options{})
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	e := &env{t: t, dir: dir, node: n}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("containerd log tail:\n%s", n.LogTail(40))
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	paths := installPaths(dir, n.ConfigFile(), containerdBin)
+	opts := install.Options{Paths: paths, Engines: []string{install.Containerd}, Front: install.FrontShim,
+		ShimRuntimeType: containerd.RuncV2, ShimSource: standIn, NRI: install.NRINone}
+	original, err := os.ReadFile(n.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, before := e.startPod("before", "shim", "app")
+
+	res, err := install.Install(opts, false)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	t.Logf("install:\n%s", res.Report(false))
+	if len(res.Wired) != 1 || res.Wired[0].Front != install.FrontShim || res.Wired[0].Shim != paths.Shim || res.Wired[0].Runtime != realRunc {
+		t.Fatalf("wired %+v", res.Wired)
+	}
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	duringPod, during := e.startPod("during", "shim", "app")
+	if out, err := n.Exec(during, "echo", "seen"); err != nil || strings.TrimSpace(out) != "seen" {
+		t.Fatalf("exec in a container on the installed shim: %q %v", out, err)
+	}
+	stateDir := filepath.Join(n.Dir, "state")
+	tasks, err := containerd.Tasks(fsplan.Host{Root: "/"}, stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shims := map[string]string{}
+	for _, tk := range tasks {
+		shims[filepath.Base(tk.ID)] = tk.Shim
+	}
+	if shims[during] != paths.Shim || shims[duringPod] != paths.Shim {
+		t.Errorf("the pod created after install runs on %q and %q, want the installed shim %s", shims[duringPod], shims[during], paths.Shim)
+	}
+	if shims[before] != standIn {
+		t.Errorf("the container created before install runs on %q, want containerd's shim %s", shims[before], standIn)
+	}
+
+	st, err := install.GetStatus(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("status:\n%s", st.Text())
+	eng := st.Engines[0]
+	if len(eng.Handlers) != 1 || eng.Handlers[0].Front != install.FrontShim || eng.Handlers[0].Shim != paths.Shim || eng.Handlers[0].Real != realRunc {
+		t.Errorf("handlers %+v", eng.Handlers)
+	}
+	if eng.Tasks == nil || *eng.Tasks != (install.TaskCounts{Shim: 2, Neither: 2}) {
+		t.Errorf("tasks %+v, want the pod created after install (sandbox and container) on the shim, the one before on neither", eng.Tasks)
+	}
+	if st.Shim == nil || !st.Shim.Installed || st.Shim.Containerd != "v2.2.9" || !strings.Contains(st.Shim.Version, "Version:") {
+		t.Errorf("shim %+v", st.Shim)
+	}
+
+	res, err = install.Uninstall(opts, false)
+	if err != nil {
+		t.Fatalf("uninstall: %v", err)
+	}
+	t.Logf("uninstall:\n%s", res.Report(false))
+	if got, _ := os.ReadFile(n.ConfigFile()); !bytes.Equal(got, original) {
+		t.Errorf("containerd config after uninstall:\n%s", fsplan.Unified(string(original), string(got), 2))
+	}
+	if !slices.ContainsFunc(res.Notes, func(s string) bool { return strings.Contains(s, "k8s.io/"+during) }) {
+		t.Errorf("uninstall notes %v: want the container that still runs on the shim", res.Notes)
+	}
+	if _, err := os.Stat(paths.Shim); err != nil {
+		t.Errorf("shim removed while a pod runs on it: %v", err)
+	}
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// containerd reconnected to the pod's shim; the container still answers.
+	if _, err := n.Exec(during, "true"); err != nil {
+		t.Errorf("exec after restart: %v", err)
+	}
+	if err := n.RemovePod(duringPod); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = install.Uninstall(opts, false); err != nil {
+		t.Fatalf("second uninstall: %v\n%s", err, res.Report(false))
+	}
+	if _, err := os.Stat(paths.Shim); err == nil {
+		t.Error("shim left behind once no pod runs on it")
+	}
+}
