@@ -83,11 +83,14 @@ type Options struct {
 	// Front is how containerd's handlers are wired (default auto: the shim;
 	// CRI-O only has the wrapper).
 	Front Front
-	// ShimRuntimeType is the runtime_type the shim front gives a handler:
-	// containerd.ShimType (default), or containerd.RuncV2 so that
-	// containerd keeps handing the shim the runc shim's typed options (it
-	// passes any other type's options as an opaque TOML body) while
-	// runtime_path still starts execguard's shim.
+	// ShimRuntimeType is the runtime_type the shim front gives a handler;
+	// runtime_path starts execguard's shim either way. containerd.RuncV2
+	// (the default) keeps containerd handing the shim the runc shim's typed
+	// options and reading SystemdCgroup for the cgroup driver it reports to
+	// the kubelet; for any other type containerd's CRI passes the options
+	// as runtimeoptions.v1.Options with the TOML in ConfigBody, which a
+	// shim must register and decode. containerd.ShimType names execguard's
+	// shim in containerd's container records.
 	ShimRuntimeType string
 	// WrapperSource and PluginSource are the binaries to install (files of
 	// this machine, not under Root).
@@ -226,10 +229,10 @@ func (o Options) normalized() (Options, error) {
 		return o, fmt.Errorf("--front shim: CRI-O has no shim front, only the wrapper (containerd-shim-execguard-v2 is a containerd shim); use --front wrapper or auto for crio")
 	}
 	if o.ShimRuntimeType == "" {
-		o.ShimRuntimeType = containerd.ShimType
+		o.ShimRuntimeType = containerd.RuncV2
 	}
 	if o.ShimRuntimeType != containerd.ShimType && o.ShimRuntimeType != containerd.RuncV2 {
-		return o, fmt.Errorf("shim runtime type %q: want %s or %s", o.ShimRuntimeType, containerd.ShimType, containerd.RuncV2)
+		return o, fmt.Errorf("shim runtime type %q: want %s or %s", o.ShimRuntimeType, containerd.RuncV2, containerd.ShimType)
 	}
 	for _, p := range []string{o.Shim, o.Wrapper, o.WrapperDir, o.CRIOWrapperDir, o.Config, o.Policy, o.Backup, o.ContainerdConfig,
 		o.ContainerdDropIn, o.CRIOConfig, o.CRIODropInDir, o.PluginBinary, o.SystemdUnit, o.PluginLog} {

@@ -798,84 +798,97 @@ func TestShimFront(t *testing.T) {
 		{"custom-2.x.toml", 2, []string{"crun", "nvidia", "runc"}},
 		{"custom-1.7.toml", 1, []string{"runc"}},
 	} {
-		t.Run(tc.file, func(t *testing.T) {
-			n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/"+tc.file)})
-			n.opts.ContainerdMajor = tc.major
-			n.opts.Front = "" // the default
-			before := n.snapshot()
-			user := n.userHandlers(tc.major)
-
-			dry, err := Install(n.opts, true)
-			if err != nil {
-				t.Fatal(err)
+		for _, typ := range []string{"", containerd.ShimType} {
+			wantType := typ
+			if typ == "" {
+				wantType = containerd.RuncV2 // the default
 			}
-			n.sameAs(before, "after a dry run")
-			diff := dry.Report(true)
-			for _, want := range []string{"runtime_type = 'io.containerd.execguard.v2'", "runtime_path = '" + shimPath + "'",
-				shimPath + ": absent -> binary file", "restart containerd", "keep the shim they were started with"} {
-				if !strings.Contains(diff, want) {
-					t.Errorf("dry run lacks %q:\n%s", want, diff)
-				}
-			}
-			if strings.Contains(diff, "execguard-runtime") || strings.Contains(diff, "execguard-runc") {
-				t.Errorf("the shim front installs the wrapper or changes BinaryName:\n%s", diff)
-			}
-
-			res := n.install(nil)
-			var wired []string
-			for _, w := range res.Wired {
-				wired = append(wired, w.Handler)
-				if w.Front != FrontShim || w.Shim != shimPath || w.Wrapper != "" {
-					t.Errorf("wired %+v", w)
-				}
-			}
-			if !slices.Equal(wired, tc.handler) {
-				t.Errorf("wired %v, want %v", wired, tc.handler)
-			}
-			c := n.effective(tc.major)
-			for _, name := range tc.handler {
-				h := handler(c, name)
-				if h.Type != containerd.ShimType || h.RuntimePath != shimPath || h.BinaryName != user[name].BinaryName {
-					t.Errorf("effective %s %+v, want the shim with BinaryName %q as the user wrote it", name, h, user[name].BinaryName)
-				}
-			}
-			if !c.NRI().Enabled {
-				t.Error("NRI off")
-			}
-			if st, _ := n.host.Read(shimPath); st.Kind != fsplan.File || st.Mode != 0o755 || string(st.Data) != "\x7fELF fake shim\x00" {
-				t.Errorf("shim binary %s", st)
-			}
-			if n.host.Exists("/usr/local/bin/execguard-runtime") {
-				t.Error("wrapper installed with the shim front")
-			}
-			if again := n.install(nil); !again.Plan.Empty() {
-				t.Errorf("second install:\n%s", again.Plan.Diff())
-			}
-
-			// To the wrapper: containerd's runc shim again, BinaryName the
-			// wrapper; back to the shim: BinaryName as the user wrote it.
-			n.install(func(o *Options) { o.Front = FrontWrapper })
-			c = n.effective(tc.major)
-			for _, name := range tc.handler {
-				h := handler(c, name)
-				if h.Type != user[name].Type || h.RuntimePath != user[name].RuntimePath || !strings.HasPrefix(h.BinaryName, "/usr/local/bin/execguard-") {
-					t.Errorf("after switching to the wrapper %s %+v, user's %+v", name, h, user[name])
-				}
-			}
-			n.install(func(o *Options) { o.Front = FrontShim })
-			c = n.effective(tc.major)
-			for _, name := range tc.handler {
-				if h := handler(c, name); h.Type != containerd.ShimType || h.BinaryName != user[name].BinaryName {
-					t.Errorf("after switching back to the shim %s %+v", name, h)
-				}
-			}
-			if st, _ := GetStatus(n.opts); len(st.Engines[0].Stale) != 0 {
-				t.Errorf("stale after switching: %v", st.Engines[0].Stale)
-			}
-			n.uninstall(nil)
-			n.sameAs(before, "after uninstall")
-		})
+			t.Run(tc.file+" "+wantType, func(t *testing.T) {
+				testShimFront(t, tc.file, tc.major, tc.handler, typ, wantType)
+			})
+		}
 	}
+}
+
+// testShimFront is one case of TestShimFront: typ is the runtime type
+// asked for ("" for the default), wantType the one containerd must load.
+func testShimFront(t *testing.T, file string, major int, wired []string, typ, wantType string) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/"+file)})
+	n.opts.ContainerdMajor = major
+	n.opts.Front = "" // the default
+	n.opts.ShimRuntimeType = typ
+	before := n.snapshot()
+	user := n.userHandlers(major)
+
+	dry, err := Install(n.opts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.sameAs(before, "after a dry run")
+	diff := dry.Report(true)
+	for _, want := range []string{"runtime_type = '" + wantType + "'", "runtime_path = '" + shimPath + "'",
+		shimPath + ": absent -> binary file", "restart containerd", "keep the shim they were started with"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, diff)
+		}
+	}
+	if strings.Contains(diff, "execguard-runtime") || strings.Contains(diff, "execguard-runc") {
+		t.Errorf("the shim front installs the wrapper or changes BinaryName:\n%s", diff)
+	}
+
+	res := n.install(nil)
+	var got []string
+	for _, w := range res.Wired {
+		got = append(got, w.Handler)
+		if w.Front != FrontShim || w.Shim != shimPath || w.Wrapper != "" {
+			t.Errorf("wired %+v", w)
+		}
+	}
+	if !slices.Equal(got, wired) {
+		t.Errorf("wired %v, want %v", got, wired)
+	}
+	c := n.effective(major)
+	for _, name := range wired {
+		h := handler(c, name)
+		if h.Type != wantType || h.RuntimePath != shimPath || h.BinaryName != user[name].BinaryName {
+			t.Errorf("effective %s %+v, want the shim with BinaryName %q as the user wrote it", name, h, user[name].BinaryName)
+		}
+	}
+	if !c.NRI().Enabled {
+		t.Error("NRI off")
+	}
+	if st, _ := n.host.Read(shimPath); st.Kind != fsplan.File || st.Mode != 0o755 || string(st.Data) != "\x7fELF fake shim\x00" {
+		t.Errorf("shim binary %s", st)
+	}
+	if n.host.Exists("/usr/local/bin/execguard-runtime") {
+		t.Error("wrapper installed with the shim front")
+	}
+	if again := n.install(nil); !again.Plan.Empty() {
+		t.Errorf("second install:\n%s", again.Plan.Diff())
+	}
+
+	// To the wrapper: containerd's runc shim again, BinaryName the
+	// wrapper; back to the shim: BinaryName as the user wrote it.
+	n.install(func(o *Options) { o.Front = FrontWrapper })
+	c = n.effective(major)
+	for _, name := range wired {
+		h := handler(c, name)
+		if h.Type != user[name].Type || h.RuntimePath != user[name].RuntimePath || !strings.HasPrefix(h.BinaryName, "/usr/local/bin/execguard-") {
+			t.Errorf("after switching to the wrapper %s %+v, user's %+v", name, h, user[name])
+		}
+	}
+	n.install(func(o *Options) { o.Front = FrontShim; o.ShimRuntimeType = typ })
+	c = n.effective(major)
+	for _, name := range wired {
+		if h := handler(c, name); h.Type != wantType || h.BinaryName != user[name].BinaryName {
+			t.Errorf("after switching back to the shim %s %+v", name, h)
+		}
+	}
+	if st, _ := GetStatus(n.opts); len(st.Engines[0].Stale) != 0 {
+		t.Errorf("stale after switching: %v", st.Engines[0].Stale)
+	}
+	n.uninstall(nil)
+	n.sameAs(before, "after uninstall")
 }
 
 // TestShimFrontRestoresRealRunc: a BinaryName that names the wrapper in the
@@ -892,22 +905,22 @@ func TestShimFrontRestoresRealRunc(t *testing.T) {
 	if len(res.Wired) != 1 || res.Wired[0].Runtime != "/usr/sbin/runc" {
 		t.Errorf("wired %+v", res.Wired)
 	}
-	if h := handler(n.effective(2), "runc"); h.Type != containerd.ShimType || h.BinaryName != "/usr/sbin/runc" {
+	if h := handler(n.effective(2), "runc"); h.Type != containerd.RuncV2 || h.RuntimePath != shimPath || h.BinaryName != "/usr/sbin/runc" {
 		t.Errorf("effective runc %+v, want the shim running /usr/sbin/runc", h)
 	}
 	n.uninstall(nil)
 	n.sameAs(before, "after uninstall")
 }
 
-// TestShimRuntimeTypeRunc keeps runc's runtime type (containerd then hands
-// the shim typed runc options) and starts the shim from runtime_path.
-func TestShimRuntimeTypeRunc(t *testing.T) {
+// TestShimRuntimeTypeExecguard gives the handler the shim's own runtime
+// type; status still finds the shim through runtime_path.
+func TestShimRuntimeTypeExecguard(t *testing.T) {
 	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/containerd-2.2.9-default.toml")})
 	n.opts.ContainerdMajor = 2
 	n.opts.Front = FrontShim
-	n.opts.ShimRuntimeType = containerd.RuncV2
+	n.opts.ShimRuntimeType = containerd.ShimType
 	n.install(nil)
-	if h := handler(n.effective(2), "runc"); h.Type != containerd.RuncV2 || h.RuntimePath != shimPath || h.BinaryName != "" {
+	if h := handler(n.effective(2), "runc"); h.Type != containerd.ShimType || h.RuntimePath != shimPath || h.BinaryName != "" {
 		t.Errorf("effective runc %+v", h)
 	}
 	st, err := GetStatus(n.opts)
@@ -963,7 +976,7 @@ func TestShimFrontRefused(t *testing.T) {
 		{"unknown front", map[string]string{containerd.DefaultConfig: "version = 3\n"}, func(o *Options) { o.Front = "sideways" },
 			[]string{`front "sideways"`, "auto, shim or wrapper"}},
 		{"unknown shim runtime type", map[string]string{containerd.DefaultConfig: "version = 3\n"}, func(o *Options) { o.Front = FrontShim; o.ShimRuntimeType = "io.containerd.kata.v2" },
-			[]string{"io.containerd.kata.v2", containerd.ShimType}},
+			[]string{"io.containerd.kata.v2", containerd.RuncV2, containerd.ShimType}},
 		{"wrapper over a shim set by hand", shimByHand, func(o *Options) { o.Front = FrontWrapper },
 			[]string{"already runs execguard's shim", containerd.DefaultConfig, "recorded twice", "nothing written"}},
 	} {
@@ -1034,7 +1047,7 @@ func TestStatusShimFront(t *testing.T) {
 	fronts := map[string]Front{}
 	for _, h := range e.Handlers {
 		fronts[h.Name] = h.Front
-		if h.Front == FrontShim && (h.Shim != shimPath || h.Type != containerd.ShimType) {
+		if h.Front == FrontShim && (h.Shim != shimPath || h.Type != containerd.RuncV2) {
 			t.Errorf("handler %+v", h)
 		}
 	}
@@ -1055,8 +1068,8 @@ func TestStatusShimFront(t *testing.T) {
 		}
 	}
 	text := st.Text()
-	for _, want := range []string{"handler runc: shim " + shimPath + " (io.containerd.execguard.v2) -> /usr/sbin/runc (shim front)",
-		"handler crun: shim " + shimPath + " (io.containerd.execguard.v2) -> crun (shim front)",
+	for _, want := range []string{"handler runc: shim " + shimPath + " (io.containerd.runc.v2) -> /usr/sbin/runc (shim front)",
+		"handler crun: shim " + shimPath + " (io.containerd.runc.v2) -> crun (shim front)",
 		"containers: 1 on execguard's shim, 0 through the wrapper, 1 on neither",
 		"shim:        " + shimPath + ", execguard unknown, containerd library v2.2.9",
 		"built on containerd v2.2.9, tested with containerd v2.2.9 and v1.7.35"} {

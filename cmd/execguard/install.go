@@ -64,8 +64,9 @@ and writes nothing. Running it again changes nothing.`,
 	cmd.Flags().StringVar(&opts.ShimSource, "shim-binary", opts.ShimSource, "the containerd shim binary to install (containerd-shim-execguard-v2)")
 	cmd.Flags().StringVar((*string)(&opts.Front), "front", string(install.FrontAuto),
 		"how containerd's runc handlers are wired: shim (execguard's containerd shim), wrapper (BinaryName of containerd's runc shim) or auto (the shim for containerd, the wrapper for CRI-O, which has no shim front)")
-	cmd.Flags().StringVar(&opts.ShimRuntimeType, "shim-runtime-type", containerd.ShimType,
-		"runtime_type of handlers on the shim: "+containerd.ShimType+", or "+containerd.RuncV2+" to keep the runc shim's typed options (runtime_path still starts execguard's shim)")
+	cmd.Flags().StringVar(&opts.ShimRuntimeType, "shim-runtime-type", containerd.RuncV2,
+		"runtime_type of handlers on the shim (runtime_path starts the shim either way): "+containerd.RuncV2+" keeps containerd passing the runc shim's typed options; "+
+			containerd.ShimType+" makes containerd pass them as runtimeoptions.v1.Options (a TOML body the shim must decode)")
 	cmd.Flags().StringVar(&opts.PolicySource, "policy", "", "a policy file to install and configure (checked first)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the exact diff and write nothing")
 	cmd.RunE = a.action(func(*cobra.Command, []string) (int, error) {

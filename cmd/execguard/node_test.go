@@ -68,11 +68,11 @@ func TestInstallStatusUninstallCommands(t *testing.T) {
 		status    string   // what status reports
 	}{
 		{nil, "containerd handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 -> /usr/sbin/runc",
-			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.execguard.v2) -> /usr/sbin/runc (shim front)"},
+			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.runc.v2) -> /usr/sbin/runc (shim front)"},
 		{[]string{"--front", "wrapper"}, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc",
 			"handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapper front)"},
-		{[]string{"--front", "shim", "--shim-runtime-type", "io.containerd.runc.v2"}, "containerd handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 -> /usr/sbin/runc",
-			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.runc.v2) -> /usr/sbin/runc (shim front)"},
+		{[]string{"--front", "shim", "--shim-runtime-type", "io.containerd.execguard.v2"}, "containerd handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 -> /usr/sbin/runc",
+			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.execguard.v2) -> /usr/sbin/runc (shim front)"},
 	} {
 		t.Run(strings.Join(append([]string{"front"}, tc.front...), " "), func(t *testing.T) {
 			root, args := fakeNodeRoot(t)

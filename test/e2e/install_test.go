@@ -283,12 +283,20 @@ func TestInstallMergesInContainerd(t *testing.T) {
 		install.FrontShim:    {"runtime_type", "runtime_path", "disable", "imports"},
 	}
 	for _, tc := range cases {
-		for _, front := range []install.Front{install.FrontWrapper, install.FrontShim} {
+		for _, v := range []struct {
+			front    install.Front
+			shimType string // "" is the default, io.containerd.runc.v2
+		}{{install.FrontWrapper, ""}, {install.FrontShim, ""}, {install.FrontShim, containerd.ShimType}} {
+			front := v.front
 			other := install.FrontShim
 			if front == install.FrontShim {
 				other = install.FrontWrapper
 			}
-			t.Run(tc.name+", "+string(front), func(t *testing.T) {
+			wantType := v.shimType
+			if wantType == "" {
+				wantType = containerd.RuncV2
+			}
+			t.Run(tc.name+", "+string(front)+" "+v.shimType, func(t *testing.T) {
 				dir := t.TempDir()
 				data, err := os.ReadFile(filepath.Join(root, "install", "containerd", "testdata", tc.file))
 				if err != nil {
@@ -309,7 +317,7 @@ func TestInstallMergesInContainerd(t *testing.T) {
 				}
 				before := dump()
 				opts := install.Options{Paths: installPaths(dir, main, tc.binary), Engines: []string{install.Containerd},
-					Runtimes: tc.runtimes, WrapperSource: wrapper, ShimSource: shim, NRI: install.NRINone}
+					Runtimes: tc.runtimes, WrapperSource: wrapper, ShimSource: shim, ShimRuntimeType: v.shimType, NRI: install.NRINone}
 				// check installs with f and compares containerd's view with
 				// the one before install.
 				check := func(f install.Front) []string {
@@ -342,13 +350,16 @@ func TestInstallMergesInContainerd(t *testing.T) {
 								t.Errorf("config dump lacks BinaryName = '%s'", w.Wrapper)
 							}
 						case install.FrontShim:
-							if !has("runtime_path = '"+w.Shim+"'") || !has("runtime_type = '"+containerd.ShimType+"'") {
+							if !has("runtime_path = '"+w.Shim+"'") || !has("runtime_type = '"+wantType+"'") {
 								t.Errorf("config dump lacks the shim's runtime_path %s and runtime_type", w.Shim)
 							}
 						}
 					}
-					if key := allowed[f][0]; !changed[key] {
+					if key := allowed[f][0]; !changed[key] && !(f == install.FrontShim && wantType == containerd.RuncV2) {
 						t.Errorf("%s front: no %s changed", f, key)
+					}
+					if f == install.FrontShim && !changed["runtime_path"] {
+						t.Errorf("shim front: no runtime_path changed")
 					}
 					return after
 				}
@@ -375,9 +386,9 @@ func TestInstallMergesInContainerd(t *testing.T) {
 
 // TestInstallShimFrontOnRealContainerd installs the shim front into a real
 // containerd's configuration. containerd's own runc shim stands in for
-// execguard's (to the installer the shim is a file to install), with
-// runtime_type io.containerd.runc.v2, whose typed options that stand-in
-// reads: after a restart containerd starts new pods from runtime_path,
+// execguard's (to the installer the shim is a file to install); the
+// default runtime_type io.containerd.runc.v2 gives it the typed runc
+// options it reads: after a restart containerd starts new pods from runtime_path,
 // status says which handler runs the shim and which containers do, and
 // uninstall restores the configuration byte for byte and keeps the shim
 // while a pod still runs on it.
@@ -407,8 +418,7 @@ func TestInstallShimFrontOnRealContainerd(t *testing.T) {
 		}
 	})
 	paths := installPaths(dir, n.ConfigFile(), containerdBin)
-	opts := install.Options{Paths: paths, Engines: []string{install.Containerd}, Front: install.FrontShim,
-		ShimRuntimeType: containerd.RuncV2, ShimSource: standIn, NRI: install.NRINone}
+	opts := install.Options{Paths: paths, Engines: []string{install.Containerd}, Front: install.FrontShim, ShimSource: standIn, NRI: install.NRINone}
 	original, err := os.ReadFile(n.ConfigFile())
 	if err != nil {
 		t.Fatal(err)
