@@ -709,6 +709,9 @@ func (in *installer) planWrapper() error {
 // planConfig records each wrapper's real runtime in [runtimes], editing
 // only the keys whose value changes.
 func (in *installer) planConfig() error {
+	if !in.cfgHave && len(in.runtimes) == 0 && in.opts.PolicySource == "" {
+		return nil // the shim alone needs no file: a missing one means the defaults
+	}
 	var keys []string
 	values := map[string]string{}
 	file := map[string]string{}

@@ -1105,3 +1105,15 @@ func TestTestedWith(t *testing.T) {
 		}
 	}
 }
+
+// TestShimFrontWritesNoConfig: without wrappers there is no [runtimes] to
+// record, and a missing configuration means the defaults.
+func TestShimFrontWritesNoConfig(t *testing.T) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	n.install(nil)
+	if n.host.Exists(config.DefaultPath) {
+		t.Errorf("%s written by the shim front:\n%s", config.DefaultPath, n.read(config.DefaultPath))
+	}
+}
