@@ -179,7 +179,7 @@ func GetStatus(opts Options) (Status, error) {
 		case es.Error != "":
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: %s", e, es.Error))
 		case !es.Configured():
-			st.Problems = append(st.Problems, fmt.Sprintf("%s: no runtime handler runs the execguard wrapper", e))
+			st.Problems = append(st.Problems, fmt.Sprintf("%s: no runtime handler runs execguard (neither its shim nor the wrapper)", e))
 		}
 		if es.Error == "" && !es.NRI.Enabled {
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: NRI is disabled", e))

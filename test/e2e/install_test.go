@@ -503,3 +503,95 @@ func TestInstallShimFrontOnRealContainerd(t *testing.T) {
 		t.Error("shim left behind once no pod runs on it")
 	}
 }
+
+// TestInstallShimFrontRecordsOnce runs execguard's own shim, once its
+// command is in the tree: install's default front on a real containerd, a
+// pod created after the restart, one exec. Exactly one exec event (the
+// handler's BinaryName stays the real runc, so nothing records it twice),
+// and the plugin counts the pod's container as covered by the shim's mark.
+func TestInstallShimFrontRecordsOnce(t *testing.T) {
+	requirePrerequisites(t)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cmd", containerd.ShimBinary)); err != nil {
+		t.Skipf("cmd/%s is not in this tree: nothing to run the shim front with", containerd.ShimBinary)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	containerdBin, err := lookPath("containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src")
+	paths := installPaths(dir, "", containerdBin)
+	opts := install.Options{
+		Engines:      []string{install.Containerd},
+		ShimSource:   buildCommand(t, "./cmd/"+containerd.ShimBinary, filepath.Join(src, containerd.ShimBinary)),
+		PluginSource: buildCommand(t, "./cmd/execguard", filepath.Join(src, "execguard")),
+	}
+	e := &env{t: t, dir: dir, configPath: paths.Config, eventLog: filepath.Join(dir, "log", "events.ndjson")}
+	stateDir := filepath.Join(dir, "state")
+	userConfig := "event_log = \"" + e.eventLog + "\"\nstate_dir = \"" + stateDir + "\"\ninteractive_action = \"alert\"\n"
+	if err := os.MkdirAll(filepath.Dir(paths.Config), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths.Config, []byte(userConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(ctx, node.Options{WrapperConfig: paths.Config})
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	e.node = n
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("containerd log tail:\n%s", n.LogTail(40))
+		}
+		if err := n.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	paths.ContainerdConfig = n.ConfigFile()
+	opts.Paths = paths
+	_, before := e.startPod("before", "shimfront", "app")
+	res, err := install.Install(opts, false)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	t.Logf("install:\n%s", res.Report(false))
+	if len(res.Wired) != 1 || res.Wired[0].Front != install.FrontShim || res.Wired[0].Runtime != realRunc {
+		t.Fatalf("wired %+v", res.Wired)
+	}
+	if err := n.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, during := e.startPod("during", "shimfront", "app")
+	mark := e.mark()
+	if out, err := n.Exec(during, "echo", "seen"); err != nil || strings.TrimSpace(out) != "seen" {
+		t.Fatalf("exec: %q %v", out, err)
+	}
+	if got := filter(e.since(mark), "event", "exec", during); len(got) != 1 {
+		t.Errorf("%d exec events for the container on the shim, want exactly 1", len(got))
+	}
+	var st install.Status
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, err = install.GetStatus(opts); err != nil {
+			t.Fatal(err)
+		}
+		if st.Plugin.Connected && st.Plugin.Containers == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("status:\n%s", st.Text())
+	if !st.Plugin.Connected || st.Plugin.Covered != 1 || st.Plugin.Containers != 2 || len(st.Plugin.Uncovered) != 1 ||
+		!strings.HasPrefix(before, strings.Fields(st.Plugin.Uncovered[0])[0]) {
+		t.Errorf("plugin %+v: want connected, 1 of 2 covered, %s uncovered", st.Plugin, before)
+	}
+	if st.Shim == nil || !st.Shim.Installed || st.Shim.Containerd != install.ShimBuiltAgainst {
+		t.Errorf("shim %+v", st.Shim)
+	}
+}
