@@ -68,8 +68,8 @@ type EngineStatus struct {
 	Error string      `json:"error,omitempty"`
 }
 
-// TaskCounts: containers on execguard's shim, through the wrapper (the
-// runc shim's BinaryName), and on neither.
+// TaskCounts: containers (not pod sandboxes) on execguard's shim, through
+// the wrapper (the runc shim's BinaryName), and on neither.
 type TaskCounts struct {
 	Shim    int `json:"shim"`
 	Wrapper int `json:"wrapper"`
@@ -305,6 +305,9 @@ func containerdStatus(in *installer) EngineStatus {
 	if tasks, err := containerd.Tasks(in.host, c.StateDir()); err == nil {
 		tc := &TaskCounts{}
 		for _, t := range tasks {
+			if t.Sandbox {
+				continue // pause containers: the plugin does not count them either
+			}
 			switch _, wrapped := in.wrapped(t.BinaryName); {
 			case t.Shim != "" && (t.Shim == in.opts.Shim || filepath.Base(t.Shim) == containerd.ShimBinary):
 				tc.Shim++

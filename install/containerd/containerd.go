@@ -779,6 +779,9 @@ type Task struct {
 	// BinaryName is the runtime the runc shim was told to run
 	// (options.json); "" is runc from PATH.
 	BinaryName string
+	// Sandbox is a CRI pod sandbox (the pause container), from the
+	// annotations of the bundle's config.json.
+	Sandbox bool
 }
 
 // Tasks lists the container bundles of running shims, sorted by ID.
@@ -813,6 +816,14 @@ func Tasks(h fsplan.Host, stateDir string) ([]Task, error) {
 		}
 		if oerr == nil && json.Unmarshal(data, &opts) == nil {
 			t.BinaryName = opts.BinaryName
+		}
+		if spec, err := os.ReadFile(filepath.Join(d, "config.json")); err == nil {
+			var s struct {
+				Annotations map[string]string `json:"annotations"`
+			}
+			if json.Unmarshal(spec, &s) == nil {
+				t.Sandbox = s.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
+			}
 		}
 		shims[t.ID] = t.Shim
 		out = append(out, t)

@@ -339,6 +339,8 @@ func TestTasksAndUsers(t *testing.T) {
 		task + "k8s.io/aaa/shim-binary-path":  "/usr/local/bin/containerd-shim-runc-v2",
 		task + "k8s.io/bbb/options.json":      `{"root":"/run/containerd/runc"}`,
 		task + "k8s.io/bbb/shim-binary-path":  "/usr/local/bin/containerd-shim-execguard-v2",
+		task + "k8s.io/bbb/config.json":       `{"ociVersion":"1.2.0","annotations":{"io.kubernetes.cri.container-type":"sandbox"}}`,
+		task + "k8s.io/fff/config.json":       `{"ociVersion":"1.2.0","annotations":{"io.kubernetes.cri.container-type":"container"}}`,
 		task + "default/ccc/options.json":     `{"binary_name":"/usr/local/bin/execguard-runc"}`,
 		task + "default/ddd/shim-binary-path": "/usr/bin/containerd-shim-runc-v2",
 		task + "default/eee/other":            "not a bundle",
@@ -354,7 +356,7 @@ func TestTasksAndUsers(t *testing.T) {
 		{ID: "default/ccc", BinaryName: "/usr/local/bin/execguard-runc"},
 		{ID: "default/ddd", Shim: "/usr/bin/containerd-shim-runc-v2"},
 		{ID: "k8s.io/aaa", Shim: "/usr/local/bin/containerd-shim-runc-v2", BinaryName: "/usr/local/bin/execguard-runc"},
-		{ID: "k8s.io/bbb", Shim: "/usr/local/bin/containerd-shim-execguard-v2"},
+		{ID: "k8s.io/bbb", Shim: "/usr/local/bin/containerd-shim-execguard-v2", Sandbox: true},
 		{ID: "k8s.io/fff", Shim: "/usr/local/bin/containerd-shim-execguard-v2"},
 	}
 	if !slices.Equal(tasks, want) {
