@@ -48,7 +48,8 @@ func (a *app) installCommand() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "install [flags]",
-		Short: "put execguard's shim or wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin",
+		// The README shows this line (execguard --help); keep them together.
+		Short: "put the wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin",
 		Long: `Wires execguard into this node's container engines (containerd, CRI-O):
 containerd's runc handlers run execguard's shim (--front shim, the default)
 or the runtime wrapper in place of runc (--front wrapper); CRI-O's runc and
