@@ -46,8 +46,7 @@ var buildVersionFlag = regexp.MustCompile(`main\.buildVersion=(\S+)`)
 // not known stays empty and the reason goes to Error.
 func shimStatus(host fsplan.Host, path string) ShimStatus {
 	s := ShimStatus{Path: path, BuiltAgainst: ShimBuiltAgainst, TestedWith: ShimTestedWith}
-	st, err := host.Read(path)
-	if err != nil || st.Kind == fsplan.Absent {
+	if !host.Exists(path) {
 		return s
 	}
 	s.Installed = true
