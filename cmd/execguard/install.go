@@ -47,7 +47,7 @@ func nodeFlags(fs *pflag.FlagSet) *install.Options {
 func (a *app) installCommand() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "install [flags]",
+		Use: "install [flags]",
 		// The README shows this line (execguard --help); keep them together.
 		Short: "put the wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin",
 		Long: `Wires execguard into this node's container engines (containerd, CRI-O):

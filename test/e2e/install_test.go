@@ -313,7 +313,16 @@ func TestInstallMergesInContainerd(t *testing.T) {
 					if err != nil {
 						t.Fatalf("config dump: %v", err)
 					}
-					return strings.Split(string(out), "\n")
+					lines := strings.Split(string(out), "\n")
+					// containerd 1.7 prints the files it loaded in map order.
+					for i, l := range lines {
+						if list, ok := strings.CutPrefix(l, "imports = ["); ok {
+							items := strings.Split(strings.TrimSuffix(list, "]"), ", ")
+							slices.Sort(items)
+							lines[i] = "imports = [" + strings.Join(items, ", ") + "]"
+						}
+					}
+					return lines
 				}
 				before := dump()
 				opts := install.Options{Paths: installPaths(dir, main, tc.binary), Engines: []string{install.Containerd},
