@@ -953,6 +953,21 @@ func TestFrontAutoBothEngines(t *testing.T) {
 	if !n.host.Exists(shimPath) || !n.host.Exists("/usr/local/bin/execguard-runtime") {
 		t.Error("shim or wrapper not installed")
 	}
+	st, err := GetStatus(n.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured := map[string]Front{}
+	for _, e := range st.Engines {
+		for _, h := range e.Handlers {
+			configured[e.Name+" "+h.Name] = h.Front
+		}
+	}
+	for k, f := range want {
+		if configured[k] != f {
+			t.Errorf("status: %s front %q, want %q (all: %v)", k, configured[k], f, configured)
+		}
+	}
 	n.uninstall(nil)
 	n.sameAs(before, "after uninstall")
 }

@@ -345,6 +345,7 @@ func crioStatus(in *installer) EngineStatus {
 		hs := HandlerStatus{Name: h.Name, Runtime: h.RuntimePath()}
 		if name, ok := in.wrapped(h.RuntimePath()); ok {
 			hs.Wrapped = true
+			hs.Front = FrontWrapper
 			hs.Real = in.cfg.Runtimes[name]
 		} else if h.Type() == "vm" {
 			hs.Note = "VM runtime"
