@@ -34,6 +34,21 @@ const (
 	NRINone NRIMode = "none"
 )
 
+// Front is how execguard sees a containerd handler's execs.
+type Front string
+
+const (
+	// FrontAuto is the shim for containerd and the wrapper for CRI-O.
+	FrontAuto Front = "auto"
+	// FrontShim runs containerd's runc handlers on execguard's shim
+	// (containerd-shim-execguard-v2), which decides execs itself; the
+	// handlers' BinaryName is the real runtime.
+	FrontShim Front = "shim"
+	// FrontWrapper keeps containerd's runc shim and points its BinaryName
+	// at the wrapper, which every OCI runtime call then goes through.
+	FrontWrapper Front = "wrapper"
+)
+
 // Engine names.
 const (
 	Containerd = "containerd"
@@ -47,6 +62,7 @@ const (
 	groupContainerd = "containerd"
 	groupCRIO       = "crio"
 	groupNRI        = "nri"
+	groupShim       = "shim"
 )
 
 // PluginName is the NRI plugin's base name.
@@ -64,10 +80,24 @@ type Options struct {
 	NRI NRIMode
 	// NRIIndex is the pre-registered plugin's index (default 10).
 	NRIIndex string
+	// Front is how containerd's handlers are wired (default auto: the shim;
+	// CRI-O only has the wrapper).
+	Front Front
+	// ShimRuntimeType is the runtime_type the shim front gives a handler;
+	// runtime_path starts execguard's shim either way. containerd.RuncV2
+	// (the default) keeps containerd handing the shim the runc shim's typed
+	// options and reading SystemdCgroup for the cgroup driver it reports to
+	// the kubelet; for any other type containerd's CRI passes the options
+	// as runtimeoptions.v1.Options with the TOML in ConfigBody, which a
+	// shim must register and decode. containerd.ShimType names execguard's
+	// shim in containerd's container records.
+	ShimRuntimeType string
 	// WrapperSource and PluginSource are the binaries to install (files of
 	// this machine, not under Root).
 	WrapperSource string
 	PluginSource  string
+	// ShimSource is the shim binary to install (the shim front).
+	ShimSource string
 	// PolicySource is a policy file to install at Paths.Policy and name in
 	// the configuration (the DaemonSet's ConfigMap); "" leaves the policy
 	// alone.
@@ -92,12 +122,23 @@ func DefaultSources() (wrapper, plugin string) {
 	return filepath.Join(dir, "execguard-runtime"), exe
 }
 
-// Wired is one handler that runs through the wrapper.
+// DefaultShimSource is the shim binary beside the running executable.
+func DefaultShimSource() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(exe), containerd.ShimBinary)
+}
+
+// Wired is one handler execguard is put in front of.
 type Wired struct {
 	Engine  string `json:"engine"`
 	Handler string `json:"handler"`
-	Wrapper string `json:"wrapper"` // BinaryName / runtime_path
-	Runtime string `json:"runtime"` // the real runtime
+	Front   Front  `json:"front"`
+	Wrapper string `json:"wrapper,omitempty"` // BinaryName / runtime_path (the wrapper front)
+	Shim    string `json:"shim,omitempty"`    // runtime_path (the shim front)
+	Runtime string `json:"runtime"`           // the real runtime
 }
 
 // Result is what an install or uninstall does or would do.
@@ -118,7 +159,11 @@ type Result struct {
 func (r *Result) Report(dryRun bool) string {
 	var b strings.Builder
 	for _, w := range r.Wired {
-		fmt.Fprintf(&b, "%s handler %s: %s -> %s\n", w.Engine, w.Handler, w.Wrapper, w.Runtime)
+		if w.Front == FrontShim {
+			fmt.Fprintf(&b, "%s handler %s: shim %s -> %s\n", w.Engine, w.Handler, w.Shim, w.Runtime)
+		} else {
+			fmt.Fprintf(&b, "%s handler %s: %s -> %s\n", w.Engine, w.Handler, w.Wrapper, w.Runtime)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -172,7 +217,24 @@ func (o Options) normalized() (Options, error) {
 			return o, fmt.Errorf("engine %q: want containerd or crio", e)
 		}
 	}
-	for _, p := range []string{o.Wrapper, o.WrapperDir, o.CRIOWrapperDir, o.Config, o.Policy, o.Backup, o.ContainerdConfig,
+	if o.Front == "" {
+		o.Front = FrontAuto
+	}
+	switch o.Front {
+	case FrontAuto, FrontShim, FrontWrapper:
+	default:
+		return o, fmt.Errorf("front %q: want auto, shim or wrapper", o.Front)
+	}
+	if o.Front == FrontShim && slices.Contains(o.Engines, CRIO) {
+		return o, fmt.Errorf("--front shim: CRI-O has no shim front, only the wrapper (containerd-shim-execguard-v2 is a containerd shim); use --front wrapper or auto for crio")
+	}
+	if o.ShimRuntimeType == "" {
+		o.ShimRuntimeType = containerd.RuncV2
+	}
+	if o.ShimRuntimeType != containerd.ShimType && o.ShimRuntimeType != containerd.RuncV2 {
+		return o, fmt.Errorf("shim runtime type %q: want %s or %s", o.ShimRuntimeType, containerd.RuncV2, containerd.ShimType)
+	}
+	for _, p := range []string{o.Shim, o.Wrapper, o.WrapperDir, o.CRIOWrapperDir, o.Config, o.Policy, o.Backup, o.ContainerdConfig,
 		o.ContainerdDropIn, o.CRIOConfig, o.CRIODropInDir, o.PluginBinary, o.SystemdUnit, o.PluginLog} {
 		if !filepath.IsAbs(p) {
 			return o, fmt.Errorf("path %q: want an absolute path", p)
@@ -275,6 +337,10 @@ func (in *installer) plan() error {
 		return err
 	}
 	in.engines = engines
+	if in.opts.Front == FrontShim && slices.Contains(engines, CRIO) {
+		return fmt.Errorf("--front shim: CRI-O was found on this node (%s or %s), and it has no shim front, only the wrapper; pass --engine containerd, or --front auto to wire CRI-O with the wrapper: nothing written",
+			in.opts.CRIOConfig, in.opts.CRIODropInDir)
+	}
 	for _, e := range engines {
 		var err error
 		switch e {
@@ -294,6 +360,9 @@ func (in *installer) plan() error {
 	}
 	if len(in.res.Wired) == 0 {
 		return fmt.Errorf("no runtime handler to wire (%s): nothing written", strings.Join(in.handlers, "; "))
+	}
+	if err := in.planShim(); err != nil {
+		return err
 	}
 	if err := in.planWrapper(); err != nil {
 		return err
@@ -417,7 +486,7 @@ func (in *installer) planContainerd() error {
 		names = append(names, h.Name)
 	}
 	in.handlers = append(in.handlers, fmt.Sprintf("containerd: %s", strings.Join(names, ", ")))
-	w := containerd.Wiring{Binaries: map[string]string{}, AllowConnections: in.opts.NRI == NRIExternal || in.opts.NRI == NRISystemd}
+	w := containerd.Wiring{Handlers: map[string]containerd.Set{}, AllowConnections: in.opts.NRI == NRIExternal || in.opts.NRI == NRISystemd}
 	for _, h := range handlers {
 		if !in.selected(h.Name) {
 			continue
@@ -430,19 +499,35 @@ func (in *installer) planContainerd() error {
 			continue
 		}
 		what := fmt.Sprintf("containerd runtime handler %q", h.Name)
+		if in.isShim(h) && in.opts.Front == FrontWrapper {
+			return fmt.Errorf("%s already runs execguard's shim in %s itself (runtime_type %q, runtime_path %q): with the wrapper as well every exec would be recorded twice; take the shim out of that file or install with --front shim: nothing written",
+				what, c.Path, h.Type, h.RuntimePath)
+		}
 		real, err := in.realRuntime(what, h.BinaryName, "runc", source)
 		if err != nil {
 			return fmt.Errorf("%w: nothing written", err)
 		}
-		name, err := in.wrapperName(real, h.Name)
-		if err != nil {
-			return err
+		if in.opts.Front == FrontWrapper {
+			name, err := in.wrapperName(real, h.Name)
+			if err != nil {
+				return err
+			}
+			link := in.opts.wrapperLink(name)
+			w.Handlers[h.Name] = containerd.Set{BinaryName: link}
+			in.res.Wired = append(in.res.Wired, Wired{Engine: Containerd, Handler: h.Name, Front: FrontWrapper, Wrapper: link, Runtime: real})
+			continue
 		}
-		link := in.opts.wrapperLink(name)
-		w.Binaries[h.Name] = link
-		in.res.Wired = append(in.res.Wired, Wired{Engine: Containerd, Handler: h.Name, Wrapper: link, Runtime: real})
+		// The shim decides execs itself: its runc must be the real one, so
+		// a wrapper the user's own files name is replaced by what it stands
+		// for; any other BinaryName stays as written.
+		set := containerd.Set{RuntimeType: in.opts.ShimRuntimeType, RuntimePath: in.opts.Shim}
+		if _, ok := in.isWrapper(h.BinaryName); ok {
+			set.BinaryName = real
+		}
+		w.Handlers[h.Name] = set
+		in.res.Wired = append(in.res.Wired, Wired{Engine: Containerd, Handler: h.Name, Front: FrontShim, Shim: in.opts.Shim, Runtime: real})
 	}
-	if len(w.Binaries) == 0 {
+	if len(w.Handlers) == 0 {
 		return nil
 	}
 	dropIn, err := c.RenderDropIn(w)
@@ -543,7 +628,7 @@ func (in *installer) planCRIO() error {
 		in.runtimes[base] = real
 		link := in.opts.crioLink(base)
 		w.Paths[name] = link
-		in.res.Wired = append(in.res.Wired, Wired{Engine: CRIO, Handler: name, Wrapper: link, Runtime: real})
+		in.res.Wired = append(in.res.Wired, Wired{Engine: CRIO, Handler: name, Front: FrontWrapper, Wrapper: link, Runtime: real})
 	}
 	if len(w.Paths) == 0 {
 		return nil
@@ -558,6 +643,26 @@ func (in *installer) planCRIO() error {
 	in.add(src.DropIn(), fsplan.State{Kind: fsplan.File, Data: dropIn, Mode: 0o644}, "NRI and runtime handlers", groupCRIO)
 	n := c.NRI()
 	in.addNRIDirs(n.PluginPath, n.PluginConfigPath)
+	return nil
+}
+
+// isShim reports whether the handler already runs execguard's shim.
+func (in *installer) isShim(h containerd.Handler) bool {
+	return h.Type == containerd.ShimType || h.RuntimePath == in.opts.Shim || filepath.Base(h.RuntimePath) == containerd.ShimBinary
+}
+
+// planShim installs the shim binary when a handler runs it. containerd
+// starts it from runtime_path; the name is the one containerd derives from
+// the shim's runtime type, so a lookup in its PATH finds it too.
+func (in *installer) planShim() error {
+	if !slices.ContainsFunc(in.res.Wired, func(w Wired) bool { return w.Front == FrontShim }) {
+		return nil
+	}
+	data, err := readSource("shim binary", in.opts.ShimSource)
+	if err != nil {
+		return fmt.Errorf("%w (build cmd/%s, pass --shim-binary, or install with --front wrapper): nothing written", err, containerd.ShimBinary)
+	}
+	in.add(in.opts.Shim, fsplan.State{Kind: fsplan.File, Data: data, Mode: 0o755}, "containerd shim", groupShim)
 	return nil
 }
 
@@ -576,6 +681,9 @@ func readSource(what, p string) ([]byte, error) {
 }
 
 func (in *installer) planWrapper() error {
+	if !slices.ContainsFunc(in.res.Wired, func(w Wired) bool { return w.Front != FrontShim }) {
+		return nil
+	}
 	data, err := readSource("wrapper binary", in.opts.WrapperSource)
 	if err != nil {
 		return fmt.Errorf("%w (build cmd/execguard-runtime, or pass --wrapper): nothing written", err)
@@ -583,7 +691,7 @@ func (in *installer) planWrapper() error {
 	in.add(in.opts.Wrapper, fsplan.State{Kind: fsplan.File, Data: data, Mode: 0o755}, "wrapper binary", groupWrapper)
 	links := map[string]bool{}
 	for _, w := range in.res.Wired {
-		if links[w.Wrapper] {
+		if w.Front == FrontShim || links[w.Wrapper] {
 			continue
 		}
 		links[w.Wrapper] = true
@@ -601,6 +709,9 @@ func (in *installer) planWrapper() error {
 // planConfig records each wrapper's real runtime in [runtimes], editing
 // only the keys whose value changes.
 func (in *installer) planConfig() error {
+	if !in.cfgHave && len(in.runtimes) == 0 && in.opts.PolicySource == "" {
+		return nil // the shim alone needs no file: a missing one means the defaults
+	}
 	var keys []string
 	values := map[string]string{}
 	file := map[string]string{}
@@ -722,19 +833,27 @@ func (in *installer) next(plan fsplan.Plan) []string {
 	}
 	var out []string
 	if changed[groupContainerd] || (changed[groupNRI] && slices.Contains(in.engines, Containerd) && in.opts.NRI == NRIPreregistered) {
-		out = append(out, "restart containerd (systemctl restart containerd): it reads BinaryName and NRI settings, and starts pre-registered NRI plugins, only when it starts; running containers keep running")
+		out = append(out, "restart containerd (systemctl restart containerd): it reads its runtime handlers and NRI settings, and starts pre-registered NRI plugins, only when it starts; running containers keep running")
 	}
 	if changed[groupCRIO] || (changed[groupNRI] && slices.Contains(in.engines, CRIO) && in.opts.NRI == NRIPreregistered) {
 		out = append(out, "restart CRI-O (systemctl restart crio) for the drop-in and NRI to take effect")
 	}
 	if changed[groupContainerd] || changed[groupCRIO] {
-		out = append(out, "containers that are already running keep the runtime binary they were started with until they are recreated: their execs are not seen until then (execguard status shows the coverage)")
+		if slices.ContainsFunc(in.res.Wired, func(w Wired) bool { return w.Front == FrontShim }) {
+			out = append(out, "pods that are already running keep the shim they were started with, and so do containers started in them later, until the pod is recreated: their execs are not seen until then (execguard status shows the coverage)")
+		}
+		if slices.ContainsFunc(in.res.Wired, func(w Wired) bool { return w.Front != FrontShim }) {
+			out = append(out, "containers that are already running keep the runtime binary they were started with until they are recreated: their execs are not seen until then (execguard status shows the coverage)")
+		}
 	}
 	if changed[groupNRI] && in.opts.NRI == NRISystemd {
 		out = append(out, "systemctl daemon-reload && systemctl enable --now "+filepath.Base(in.opts.SystemdUnit))
 	}
 	if (changed[groupWrapper] || changed[groupConfig]) && !changed[groupContainerd] && !changed[groupCRIO] {
 		out = append(out, "nothing to restart for the wrapper and its configuration: both are read again at every runtime call")
+	}
+	if changed[groupShim] && !changed[groupContainerd] {
+		out = append(out, "the new shim binary runs for pods created from now on; running pods keep the shim process they have")
 	}
 	return out
 }

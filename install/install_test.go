@@ -1,7 +1,9 @@
 package install
 
 import (
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,10 +40,13 @@ func newNode(t *testing.T, files map[string]string) *node {
 		n.write(p, c, 0o644)
 	}
 	src := t.TempDir()
-	wrapper, plug := filepath.Join(src, "execguard-runtime"), filepath.Join(src, "execguard-nri")
+	wrapper, plug, shim := filepath.Join(src, "execguard-runtime"), filepath.Join(src, "execguard-nri"), filepath.Join(src, containerd.ShimBinary)
 	os.WriteFile(wrapper, []byte("\x7fELF fake wrapper\x00"), 0o755)
 	os.WriteFile(plug, []byte("\x7fELF fake plugin\x00"), 0o755)
-	n.opts = Options{Paths: Paths{Root: root}, WrapperSource: wrapper, PluginSource: plug}
+	os.WriteFile(shim, []byte("\x7fELF fake shim\x00"), 0o755)
+	// The tests written for the wrapper front name it; the shim front's
+	// tests set Front themselves.
+	n.opts = Options{Paths: Paths{Root: root}, WrapperSource: wrapper, PluginSource: plug, ShimSource: shim, Front: FrontWrapper}
 	return n
 }
 
@@ -167,7 +172,7 @@ func TestInstallContainerd2Default(t *testing.T) {
 	mainBefore := n.read(containerd.DefaultConfig)
 
 	res := n.install(nil)
-	if len(res.Wired) != 1 || res.Wired[0] != (Wired{Engine: Containerd, Handler: "runc", Wrapper: "/usr/local/bin/execguard-runc", Runtime: "/usr/sbin/runc"}) {
+	if len(res.Wired) != 1 || res.Wired[0] != (Wired{Engine: Containerd, Handler: "runc", Front: FrontWrapper, Wrapper: "/usr/local/bin/execguard-runc", Runtime: "/usr/sbin/runc"}) {
 		t.Errorf("wired %+v", res.Wired)
 	}
 	// The default's imports glob already reaches the drop-in: the user's
@@ -247,9 +252,9 @@ func TestInstallCustomRuntimes(t *testing.T) {
 	before := n.snapshot()
 	res := n.install(nil)
 	want := []Wired{
-		{Containerd, "crun", "/usr/local/bin/execguard-crun", "/usr/bin/crun"},
-		{Containerd, "nvidia", "/usr/local/bin/execguard-nvidia-container-runtime", "/usr/bin/nvidia-container-runtime"},
-		{Containerd, "runc", "/usr/local/bin/execguard-runc", "/usr/sbin/runc"},
+		{Containerd, "crun", FrontWrapper, "/usr/local/bin/execguard-crun", "", "/usr/bin/crun"},
+		{Containerd, "nvidia", FrontWrapper, "/usr/local/bin/execguard-nvidia-container-runtime", "", "/usr/bin/nvidia-container-runtime"},
+		{Containerd, "runc", FrontWrapper, "/usr/local/bin/execguard-runc", "", "/usr/sbin/runc"},
 	}
 	if !slices.Equal(res.Wired, want) {
 		t.Errorf("wired %+v, want %+v", res.Wired, want)
@@ -474,8 +479,8 @@ func TestInstallCRIO(t *testing.T) {
 	before := n.snapshot()
 	res := n.install(nil)
 	want := []Wired{
-		{CRIO, "crun", "/usr/local/libexec/execguard/crun", "/usr/bin/crun"},
-		{CRIO, "runc", "/usr/local/libexec/execguard/runc", "/usr/sbin/runc"},
+		{CRIO, "crun", FrontWrapper, "/usr/local/libexec/execguard/crun", "", "/usr/bin/crun"},
+		{CRIO, "runc", FrontWrapper, "/usr/local/libexec/execguard/runc", "", "/usr/sbin/runc"},
 	}
 	if !slices.Equal(res.Wired, want) {
 		t.Errorf("wired %+v", res.Wired)
@@ -648,8 +653,8 @@ func TestStatus(t *testing.T) {
 		t.Errorf("plugin %+v", st.Plugin)
 	}
 	text := st.Text()
-	for _, want := range []string{"wrapper in use by 2 of 3 running containers", "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapped)",
-		"handler kata: (default) (not wrapped: not runc-based", "plugin:      connected", "1 running container(s) do not run through the wrapper: c0ffee (prod/web)"} {
+	for _, want := range []string{"execguard covers 2 of 3 running containers", "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapper front)",
+		"handler kata: (default) (not wrapped: not runc-based", "plugin:      connected", "1 running container(s) run neither on execguard's shim nor through the wrapper: c0ffee (prod/web)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}
@@ -727,7 +732,9 @@ func TestInstallPolicy(t *testing.T) {
 	n.sameAs(before, "after uninstall")
 
 	os.WriteFile(src, []byte("process:\n  selectors:\n    - name: x\n      operation: [nope]\n"), 0o644)
-	_, err = Install(Options{Paths: n.opts.Paths, WrapperSource: n.opts.WrapperSource, PluginSource: n.opts.PluginSource, ContainerdMajor: 2, PolicySource: src}, false)
+	bad := n.opts
+	bad.PolicySource = src
+	_, err = Install(bad, false)
 	if err == nil || !strings.Contains(err.Error(), src) || !strings.Contains(err.Error(), "nothing written") {
 		t.Errorf("invalid policy: %v", err)
 	}
@@ -757,5 +764,371 @@ func TestStatusReportsStaleCopyOn17(t *testing.T) {
 	}
 	if st, _ = GetStatus(n.opts); len(st.Engines[0].Stale) != 0 {
 		t.Errorf("still stale after install: %v", st.Engines[0].Stale)
+	}
+}
+
+const shimPath = "/usr/local/bin/" + containerd.ShimBinary
+
+// userHandlers is the containerd configuration as the user wrote it.
+func (n *node) userHandlers(major int) map[string]containerd.Handler {
+	n.t.Helper()
+	c, err := containerd.Load(containerd.Source{Host: n.host, Path: containerd.DefaultConfig, DropIn: containerd.DefaultDropIn, Major: major, SkipDropIn: true})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	out := map[string]containerd.Handler{}
+	for _, h := range c.Handlers() {
+		out[h.Name] = h
+	}
+	return out
+}
+
+// TestShimFront installs the shim front on real configuration files of both
+// versions, checks what containerd would load, that a second install
+// changes nothing, switches to the wrapper and back, and uninstalls byte
+// for byte.
+func TestShimFront(t *testing.T) {
+	for _, tc := range []struct {
+		file    string
+		major   int
+		handler []string // the handlers wired
+	}{
+		{"containerd-2.2.9-default.toml", 2, []string{"runc"}},
+		{"containerd-1.7.35-default.toml", 1, []string{"runc"}},
+		{"custom-2.x.toml", 2, []string{"crun", "nvidia", "runc"}},
+		{"custom-1.7.toml", 1, []string{"runc"}},
+	} {
+		for _, typ := range []string{"", containerd.ShimType} {
+			wantType := typ
+			if typ == "" {
+				wantType = containerd.RuncV2 // the default
+			}
+			t.Run(tc.file+" "+wantType, func(t *testing.T) {
+				testShimFront(t, tc.file, tc.major, tc.handler, typ, wantType)
+			})
+		}
+	}
+}
+
+// testShimFront is one case of TestShimFront: typ is the runtime type
+// asked for ("" for the default), wantType the one containerd must load.
+func testShimFront(t *testing.T, file string, major int, wired []string, typ, wantType string) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/"+file)})
+	n.opts.ContainerdMajor = major
+	n.opts.Front = "" // the default
+	n.opts.ShimRuntimeType = typ
+	before := n.snapshot()
+	user := n.userHandlers(major)
+
+	dry, err := Install(n.opts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.sameAs(before, "after a dry run")
+	diff := dry.Report(true)
+	for _, want := range []string{"runtime_type = '" + wantType + "'", "runtime_path = '" + shimPath + "'",
+		shimPath + ": absent -> binary file", "restart containerd", "keep the shim they were started with"} {
+		if !strings.Contains(diff, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, diff)
+		}
+	}
+	if strings.Contains(diff, "execguard-runtime") || strings.Contains(diff, "execguard-runc") {
+		t.Errorf("the shim front installs the wrapper or changes BinaryName:\n%s", diff)
+	}
+
+	res := n.install(nil)
+	var got []string
+	for _, w := range res.Wired {
+		got = append(got, w.Handler)
+		if w.Front != FrontShim || w.Shim != shimPath || w.Wrapper != "" {
+			t.Errorf("wired %+v", w)
+		}
+	}
+	if !slices.Equal(got, wired) {
+		t.Errorf("wired %v, want %v", got, wired)
+	}
+	c := n.effective(major)
+	for _, name := range wired {
+		h := handler(c, name)
+		if h.Type != wantType || h.RuntimePath != shimPath || h.BinaryName != user[name].BinaryName {
+			t.Errorf("effective %s %+v, want the shim with BinaryName %q as the user wrote it", name, h, user[name].BinaryName)
+		}
+	}
+	if !c.NRI().Enabled {
+		t.Error("NRI off")
+	}
+	if st, _ := n.host.Read(shimPath); st.Kind != fsplan.File || st.Mode != 0o755 || string(st.Data) != "\x7fELF fake shim\x00" {
+		t.Errorf("shim binary %s", st)
+	}
+	if n.host.Exists("/usr/local/bin/execguard-runtime") {
+		t.Error("wrapper installed with the shim front")
+	}
+	if again := n.install(nil); !again.Plan.Empty() {
+		t.Errorf("second install:\n%s", again.Plan.Diff())
+	}
+
+	// To the wrapper: containerd's runc shim again, BinaryName the
+	// wrapper; back to the shim: BinaryName as the user wrote it.
+	n.install(func(o *Options) { o.Front = FrontWrapper })
+	c = n.effective(major)
+	for _, name := range wired {
+		h := handler(c, name)
+		if h.Type != user[name].Type || h.RuntimePath != user[name].RuntimePath || !strings.HasPrefix(h.BinaryName, "/usr/local/bin/execguard-") {
+			t.Errorf("after switching to the wrapper %s %+v, user's %+v", name, h, user[name])
+		}
+	}
+	n.install(func(o *Options) { o.Front = FrontShim; o.ShimRuntimeType = typ })
+	c = n.effective(major)
+	for _, name := range wired {
+		if h := handler(c, name); h.Type != wantType || h.BinaryName != user[name].BinaryName {
+			t.Errorf("after switching back to the shim %s %+v", name, h)
+		}
+	}
+	if st, _ := GetStatus(n.opts); len(st.Engines[0].Stale) != 0 {
+		t.Errorf("stale after switching: %v", st.Engines[0].Stale)
+	}
+	n.uninstall(nil)
+	n.sameAs(before, "after uninstall")
+}
+
+// TestShimFrontRestoresRealRunc: a BinaryName that names the wrapper in the
+// user's own file becomes the real runtime it stands for.
+func TestShimFrontRestoresRealRunc(t *testing.T) {
+	n := newNode(t, map[string]string{
+		containerd.DefaultConfig: "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\nruntime_type = 'io.containerd.runc.v2'\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\nBinaryName = '/usr/local/bin/execguard-runc'\nSystemdCgroup = true\n",
+		config.DefaultPath:       "[runtimes]\nrunc = \"/usr/sbin/runc\"\n",
+	})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	before := n.snapshot()
+	res := n.install(nil)
+	if len(res.Wired) != 1 || res.Wired[0].Runtime != "/usr/sbin/runc" {
+		t.Errorf("wired %+v", res.Wired)
+	}
+	if h := handler(n.effective(2), "runc"); h.Type != containerd.RuncV2 || h.RuntimePath != shimPath || h.BinaryName != "/usr/sbin/runc" {
+		t.Errorf("effective runc %+v, want the shim running /usr/sbin/runc", h)
+	}
+	n.uninstall(nil)
+	n.sameAs(before, "after uninstall")
+}
+
+// TestShimRuntimeTypeExecguard gives the handler the shim's own runtime
+// type; status still finds the shim through runtime_path.
+func TestShimRuntimeTypeExecguard(t *testing.T) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/containerd-2.2.9-default.toml")})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	n.opts.ShimRuntimeType = containerd.ShimType
+	n.install(nil)
+	if h := handler(n.effective(2), "runc"); h.Type != containerd.ShimType || h.RuntimePath != shimPath || h.BinaryName != "" {
+		t.Errorf("effective runc %+v", h)
+	}
+	st, err := GetStatus(n.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := st.Engines[0].Handlers[0]; h.Front != FrontShim || h.Shim != shimPath {
+		t.Errorf("status handler %+v, want the shim front", h)
+	}
+}
+
+// TestFrontAutoBothEngines: containerd gets the shim, CRI-O the wrapper.
+func TestFrontAutoBothEngines(t *testing.T) {
+	n := newNode(t, map[string]string{
+		containerd.DefaultConfig: testdata(t, "containerd/testdata/containerd-2.2.9-default.toml"),
+		crio.DefaultConfig:       testdata(t, "crio/testdata/crio.conf"),
+	})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontAuto
+	before := n.snapshot()
+	res := n.install(nil)
+	fronts := map[string]Front{}
+	for _, w := range res.Wired {
+		fronts[w.Engine+" "+w.Handler] = w.Front
+	}
+	want := map[string]Front{"containerd runc": FrontShim, "crio runc": FrontWrapper, "crio crun": FrontWrapper}
+	if !maps.Equal(fronts, want) {
+		t.Errorf("fronts %v, want %v", fronts, want)
+	}
+	if !n.host.Exists(shimPath) || !n.host.Exists("/usr/local/bin/execguard-runtime") {
+		t.Error("shim or wrapper not installed")
+	}
+	st, err := GetStatus(n.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured := map[string]Front{}
+	for _, e := range st.Engines {
+		for _, h := range e.Handlers {
+			configured[e.Name+" "+h.Name] = h.Front
+		}
+	}
+	for k, f := range want {
+		if configured[k] != f {
+			t.Errorf("status: %s front %q, want %q (all: %v)", k, configured[k], f, configured)
+		}
+	}
+	n.uninstall(nil)
+	n.sameAs(before, "after uninstall")
+}
+
+func TestShimFrontRefused(t *testing.T) {
+	crioConf := map[string]string{crio.DefaultConfig: testdata(t, "crio/testdata/crio.conf")}
+	both := map[string]string{crio.DefaultConfig: testdata(t, "crio/testdata/crio.conf"), containerd.DefaultConfig: "version = 3\n"}
+	shimByHand := map[string]string{containerd.DefaultConfig: "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\nruntime_type = 'io.containerd.execguard.v2'\n"}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		mod   func(*Options)
+		want  []string
+	}{
+		{"shim front for CRI-O", crioConf, func(o *Options) { o.Front = FrontShim; o.Engines = []string{CRIO} },
+			[]string{"CRI-O has no shim front", "--front wrapper"}},
+		{"shim front, CRI-O found", both, func(o *Options) { o.Front = FrontShim },
+			[]string{"CRI-O was found", "--engine containerd", "nothing written"}},
+		{"no shim binary", map[string]string{containerd.DefaultConfig: "version = 3\n"}, func(o *Options) { o.Front = FrontShim; o.ShimSource = "/nonexistent/" + containerd.ShimBinary },
+			[]string{"/nonexistent/" + containerd.ShimBinary, "--shim-binary", "nothing written"}},
+		{"unknown front", map[string]string{containerd.DefaultConfig: "version = 3\n"}, func(o *Options) { o.Front = "sideways" },
+			[]string{`front "sideways"`, "auto, shim or wrapper"}},
+		{"unknown shim runtime type", map[string]string{containerd.DefaultConfig: "version = 3\n"}, func(o *Options) { o.Front = FrontShim; o.ShimRuntimeType = "io.containerd.kata.v2" },
+			[]string{"io.containerd.kata.v2", containerd.RuncV2, containerd.ShimType}},
+		{"wrapper over a shim set by hand", shimByHand, func(o *Options) { o.Front = FrontWrapper },
+			[]string{"already runs execguard's shim", containerd.DefaultConfig, "recorded twice", "nothing written"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, tc.files)
+			n.opts.ContainerdMajor = 2
+			tc.mod(&n.opts)
+			before := n.snapshot()
+			_, err := Install(n.opts, false)
+			if err == nil {
+				t.Fatal("install succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			n.sameAs(before, "after the refused install")
+		})
+	}
+}
+
+func TestUninstallKeepsShimInUse(t *testing.T) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/containerd-2.2.9-default.toml")})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	before := n.snapshot()
+	n.install(nil)
+	// A pod created while installed: containerd recorded the shim it started.
+	n.write("/run/containerd/io.containerd.runtime.v2.task/k8s.io/feed01/shim-binary-path", shimPath, 0o600)
+	res := n.uninstall(nil)
+	if !slices.ContainsFunc(res.Notes, func(s string) bool { return strings.Contains(s, "k8s.io/feed01") }) {
+		t.Errorf("notes %v: want the container that keeps the shim", res.Notes)
+	}
+	if !n.host.Exists(shimPath) {
+		t.Error("shim removed while a container runs on it")
+	}
+	if n.host.Exists(containerd.DefaultDropIn) {
+		t.Error("drop-in not removed")
+	}
+	os.RemoveAll(n.host.Local("/run"))
+	n.uninstall(nil)
+	n.sameAs(before, "after the container went and uninstall ran again")
+}
+
+func TestStatusShimFront(t *testing.T) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: testdata(t, "containerd/testdata/custom-2.x.toml")})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	// containerd's own runc shim stands in for execguard's: a real Go
+	// binary with containerd's build information that answers -v.
+	stand, err := exec.LookPath("containerd-shim-runc-v2")
+	if err != nil {
+		t.Skip("containerd-shim-runc-v2 not installed: no binary to stand in for the shim")
+	}
+	n.opts.ShimSource = stand
+	n.install(nil)
+	task := "/run/containerd/io.containerd.runtime.v2.task/k8s.io/"
+	n.write(task+"a1/shim-binary-path", shimPath, 0o600)
+	n.write(task+"b2/shim-binary-path", "/usr/local/bin/containerd-shim-runc-v2", 0o600)
+	n.write(task+"b2/options.json", `{"root":"/run/containerd/runc"}`, 0o600)
+
+	st, err := GetStatus(n.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := st.Engines[0]
+	fronts := map[string]Front{}
+	for _, h := range e.Handlers {
+		fronts[h.Name] = h.Front
+		if h.Front == FrontShim && (h.Shim != shimPath || h.Type != containerd.RuncV2) {
+			t.Errorf("handler %+v", h)
+		}
+	}
+	if want := map[string]Front{"crun": FrontShim, "nvidia": FrontShim, "runc": FrontShim, "kata": ""}; !maps.Equal(fronts, want) {
+		t.Errorf("fronts %v, want %v", fronts, want)
+	}
+	if !e.Configured() || e.Tasks == nil || *e.Tasks != (TaskCounts{Shim: 1, Neither: 1}) {
+		t.Errorf("configured %v, tasks %+v", e.Configured(), e.Tasks)
+	}
+	sh := st.Shim
+	if sh == nil || !sh.Installed || sh.Containerd != "v2.2.9" || !strings.Contains(sh.Version, "Version:") || sh.BuiltAgainst != "v2.2.9" ||
+		!slices.Equal(sh.TestedWith, []string{"v2.2.9", "v1.7.35"}) {
+		t.Errorf("shim status %+v", sh)
+	}
+	for _, p := range st.Problems {
+		if strings.Contains(p, "handler") {
+			t.Errorf("problem %q with a complete shim install", p)
+		}
+	}
+	text := st.Text()
+	for _, want := range []string{"handler runc: shim " + shimPath + " (io.containerd.runc.v2) -> /usr/sbin/runc (shim front)",
+		"handler crun: shim " + shimPath + " (io.containerd.runc.v2) -> crun (shim front)",
+		"containers: 1 on execguard's shim, 0 through the wrapper, 1 on neither",
+		"shim:        " + shimPath + ", execguard unknown, containerd library v2.2.9",
+		"built on containerd v2.2.9, tested with containerd v2.2.9 and v1.7.35"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status text lacks %q:\n%s", want, text)
+		}
+	}
+
+	// A later file that puts the wrapper under the shim, and the shim gone.
+	n.write("/usr/local/bin/execguard-runtime", "#!/bin/sh\n", 0o755)
+	if err := os.Symlink("execguard-runtime", n.host.Local("/usr/local/bin/execguard-runc")); err != nil {
+		t.Fatal(err)
+	}
+	n.write("/etc/containerd/conf.d/zz-later.toml", "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\nBinaryName = '/usr/local/bin/execguard-runc'\n", 0o644)
+	os.Remove(n.host.Local(shimPath))
+	st, _ = GetStatus(n.opts)
+	problems := strings.Join(st.Problems, "\n")
+	for _, want := range []string{"handler runc runs execguard's shim with the wrapper as its BinaryName: every exec is recorded twice",
+		"handler nvidia runs execguard's shim " + shimPath + ", which is not there"} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems lack %q:\n%s", want, problems)
+		}
+	}
+	if st.Shim == nil || st.Shim.Installed {
+		t.Errorf("shim status %+v after it was removed", st.Shim)
+	}
+}
+
+func TestTestedWith(t *testing.T) {
+	for v, want := range map[string]bool{"v2.2.9": true, "2.2.9": true, "v1.7.35": true, "v2.2.9+unknown": true, "v2.2.10": false, "v1.7.3": false, "v2.1.0": false} {
+		if got := testedWith(v); got != want {
+			t.Errorf("testedWith(%s) = %v", v, got)
+		}
+	}
+}
+
+// TestShimFrontWritesNoConfig: without wrappers there is no [runtimes] to
+// record, and a missing configuration means the defaults.
+func TestShimFrontWritesNoConfig(t *testing.T) {
+	n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+	n.opts.ContainerdMajor = 2
+	n.opts.Front = FrontShim
+	n.install(nil)
+	if n.host.Exists(config.DefaultPath) {
+		t.Errorf("%s written by the shim front:\n%s", config.DefaultPath, n.read(config.DefaultPath))
 	}
 }

@@ -1,7 +1,8 @@
-// Package install wires execguard into a node: the runtime wrapper in
-// place of runc/crun for containerd (BinaryName, through a drop-in that
-// containerd imports) and CRI-O (runtime_path, through a drop-in under
-// crio.conf.d), NRI on, and the NRI plugin registered. It also takes it all
+// Package install wires execguard into a node: execguard's shim for
+// containerd's runc handlers (runtime_type and runtime_path, through a
+// drop-in that containerd imports) or the runtime wrapper in place of
+// runc/crun (containerd's BinaryName; CRI-O's runtime_path, through a
+// drop-in under crio.conf.d), NRI on, and the NRI plugin registered. It also takes it all
 // out again and reports how the node stands.
 //
 // Every file is written to a temporary name and renamed; anything replaced
@@ -24,6 +25,9 @@ import (
 type Paths struct {
 	// Root is where the host's / is ("" or "/": this machine).
 	Root string
+	// Shim is execguard's containerd shim (the shim front): the handlers'
+	// runtime_path, in a directory of containerd's PATH.
+	Shim string
 	// Wrapper is the wrapper binary (cmd/execguard-runtime).
 	Wrapper string
 	// WrapperDir holds the execguard-<runtime> links containerd's
@@ -64,6 +68,7 @@ type Paths struct {
 func DefaultPaths() Paths {
 	return Paths{
 		Root:             "/",
+		Shim:             "/usr/local/bin/" + containerd.ShimBinary,
 		Wrapper:          "/usr/local/bin/execguard-runtime",
 		WrapperDir:       "/usr/local/bin",
 		CRIOWrapperDir:   "/usr/local/libexec/execguard",
@@ -89,6 +94,7 @@ func (p Paths) withDefaults() Paths {
 		}
 	}
 	set(&p.Root, d.Root)
+	set(&p.Shim, d.Shim)
 	set(&p.Wrapper, d.Wrapper)
 	set(&p.WrapperDir, d.WrapperDir)
 	set(&p.CRIOWrapperDir, d.CRIOWrapperDir)

@@ -27,9 +27,12 @@ type Status struct {
 	Installed bool           `json:"installed"` // install's manifest exists
 	Manifest  string         `json:"manifest"`
 	Engines   []EngineStatus `json:"engines"`
-	Plugin    PluginStatus   `json:"plugin"`
-	Policy    PolicyStatus   `json:"policy"`
-	EventLog  FileStatus     `json:"event_log"`
+	// Shim is execguard's containerd shim, when a handler runs it or it is
+	// installed.
+	Shim     *ShimStatus  `json:"shim,omitempty"`
+	Plugin   PluginStatus `json:"plugin"`
+	Policy   PolicyStatus `json:"policy"`
+	EventLog FileStatus   `json:"event_log"`
 	// Events accounts for the records the configured log could not take.
 	Events EventAccounting `json:"events"`
 	// Problems are what keeps execguard from seeing every exec.
@@ -59,25 +62,43 @@ type EngineStatus struct {
 	Handlers      []HandlerStatus `json:"handlers"`
 	NRI           NRIStatus       `json:"nri"`
 	Stale         []string        `json:"stale,omitempty"`
-	Error         string          `json:"error,omitempty"`
+	// Tasks counts the containerd containers running now by what they run
+	// on, from their bundles (nil when they cannot be read).
+	Tasks *TaskCounts `json:"tasks,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
-// Configured reports whether at least one handler runs the wrapper.
+// TaskCounts: containers (not pod sandboxes) on execguard's shim, through
+// the wrapper (the runc shim's BinaryName), and on neither.
+type TaskCounts struct {
+	Shim    int `json:"shim"`
+	Wrapper int `json:"wrapper"`
+	Neither int `json:"neither"`
+}
+
+// Configured reports whether at least one handler runs execguard.
 func (e EngineStatus) Configured() bool {
 	for _, h := range e.Handlers {
-		if h.Wrapped {
+		if h.Wrapped || h.Front == FrontShim {
 			return true
 		}
 	}
 	return false
 }
 
+// frontBoth is a handler that runs the shim with the wrapper as its
+// BinaryName: every exec would be recorded twice.
+const frontBoth Front = "shim+wrapper"
+
 // HandlerStatus is one runtime handler.
 type HandlerStatus struct {
 	Name    string `json:"name"`
-	Runtime string `json:"runtime"`        // BinaryName / runtime_path in effect ("" = default)
-	Real    string `json:"real,omitempty"` // what the wrapper runs, from [runtimes]
-	Wrapped bool   `json:"wrapped"`
+	Type    string `json:"type,omitempty"`  // runtime_type (containerd)
+	Runtime string `json:"runtime"`         // BinaryName / runtime_path in effect ("" = default)
+	Real    string `json:"real,omitempty"`  // the real runtime: what the wrapper runs, from [runtimes], or the shim's BinaryName
+	Wrapped bool   `json:"wrapped"`         // BinaryName / runtime_path is the wrapper
+	Front   Front  `json:"front,omitempty"` // shim, wrapper, shim+wrapper, or "" (neither)
+	Shim    string `json:"shim,omitempty"`  // the shim binary containerd starts, with the shim front
 	Note    string `json:"note,omitempty"`
 }
 
@@ -158,7 +179,7 @@ func GetStatus(opts Options) (Status, error) {
 		case es.Error != "":
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: %s", e, es.Error))
 		case !es.Configured():
-			st.Problems = append(st.Problems, fmt.Sprintf("%s: no runtime handler runs the execguard wrapper", e))
+			st.Problems = append(st.Problems, fmt.Sprintf("%s: no runtime handler runs execguard (neither its shim nor the wrapper)", e))
 		}
 		if es.Error == "" && !es.NRI.Enabled {
 			st.Problems = append(st.Problems, fmt.Sprintf("%s: NRI is disabled", e))
@@ -170,7 +191,17 @@ func GetStatus(opts Options) (Status, error) {
 			if h.Wrapped && h.Real == "" {
 				st.Problems = append(st.Problems, fmt.Sprintf("%s handler %s runs %s, but %s has no real runtime for it", e, h.Name, h.Runtime, opts.Config))
 			}
+			if h.Front == frontBoth {
+				st.Problems = append(st.Problems, fmt.Sprintf("%s handler %s runs execguard's shim with the wrapper as its BinaryName: every exec is recorded twice (execguard install sets the real runtime)", e, h.Name))
+			}
+			if (h.Front == FrontShim || h.Front == frontBoth) && !host.Exists(h.Shim) {
+				st.Problems = append(st.Problems, fmt.Sprintf("%s handler %s runs execguard's shim %s, which is not there: containerd cannot start its pods", e, h.Name, h.Shim))
+			}
 		}
+	}
+	if shimUsed(st.Engines) || host.Exists(opts.Shim) {
+		s := shimStatus(host, opts.Shim)
+		st.Shim = &s
 	}
 
 	for _, dir := range []string{opts.WrapperDir, opts.CRIOWrapperDir} {
@@ -188,7 +219,7 @@ func GetStatus(opts Options) (Status, error) {
 	case !st.Plugin.Connected:
 		st.Problems = append(st.Problems, "plugin: running but not connected to the runtime")
 	case len(st.Plugin.Uncovered) > 0:
-		st.Problems = append(st.Problems, fmt.Sprintf("%d running container(s) do not run through the wrapper: %s", len(st.Plugin.Uncovered), summarize(st.Plugin.Uncovered, 5)))
+		st.Problems = append(st.Problems, fmt.Sprintf("%d running container(s) run neither on execguard's shim nor through the wrapper: %s", len(st.Plugin.Uncovered), summarize(st.Plugin.Uncovered, 5)))
 	}
 
 	st.Policy = policyStatus(host, opts.Config)
@@ -243,16 +274,50 @@ func containerdStatus(in *installer) EngineStatus {
 	es.ConfigVersion = c.Version
 	es.DropInActive = c.DropInImported && in.host.Exists(c.DropIn)
 	for _, h := range c.Handlers() {
-		hs := HandlerStatus{Name: h.Name, Runtime: h.BinaryName}
+		hs := HandlerStatus{Name: h.Name, Type: h.Type, Runtime: h.BinaryName}
 		if !h.RuncType() {
 			hs.Note = "not runc-based (" + h.Type + ")"
-		} else if name, ok := in.wrapped(h.BinaryName); ok {
+			es.Handlers = append(es.Handlers, hs)
+			continue
+		}
+		name, wrapped := in.wrapped(h.BinaryName)
+		if wrapped {
 			hs.Wrapped = true
+			hs.Front = FrontWrapper
 			hs.Real = in.cfg.Runtimes[name]
 		} else if name != "" {
 			hs.Note = "wrapper link missing or not leading to " + in.opts.Wrapper
 		}
+		if in.isShim(h) {
+			hs.Shim = handlerShim(in.host, h)
+			hs.Front = FrontShim
+			if wrapped {
+				hs.Front = frontBoth
+			} else {
+				hs.Real = h.BinaryName
+				if hs.Real == "" {
+					hs.Real, _ = in.host.LookPath("runc")
+				}
+			}
+		}
 		es.Handlers = append(es.Handlers, hs)
+	}
+	if tasks, err := containerd.Tasks(in.host, c.StateDir()); err == nil {
+		tc := &TaskCounts{}
+		for _, t := range tasks {
+			if t.Sandbox {
+				continue // pause containers: the plugin does not count them either
+			}
+			switch _, wrapped := in.wrapped(t.BinaryName); {
+			case t.Shim != "" && (t.Shim == in.opts.Shim || filepath.Base(t.Shim) == containerd.ShimBinary):
+				tc.Shim++
+			case wrapped:
+				tc.Wrapper++
+			default:
+				tc.Neither++
+			}
+		}
+		es.Tasks = tc
 	}
 	n := c.NRI()
 	es.NRI = nriStatus(in, n.Enabled, n.Socket, n.PluginPath)
@@ -280,6 +345,7 @@ func crioStatus(in *installer) EngineStatus {
 		hs := HandlerStatus{Name: h.Name, Runtime: h.RuntimePath()}
 		if name, ok := in.wrapped(h.RuntimePath()); ok {
 			hs.Wrapped = true
+			hs.Front = FrontWrapper
 			hs.Real = in.cfg.Runtimes[name]
 		} else if h.Type() == "vm" {
 			hs.Note = "VM runtime"
@@ -378,6 +444,20 @@ func writable(host fsplan.Host, p string) FileStatus {
 	return fs
 }
 
+func orDefault(s string) string {
+	if s == "" {
+		return "(default)"
+	}
+	return s
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
 // Text renders the status for a terminal.
 func (s Status) Text() string {
 	var b strings.Builder
@@ -403,13 +483,20 @@ func (s Status) Text() string {
 				rt = "(default)"
 			}
 			switch {
+			case h.Front == FrontShim:
+				fmt.Fprintf(&b, "  handler %s: shim %s (%s) -> %s (shim front)\n", h.Name, h.Shim, h.Type, orDefault(h.Real))
+			case h.Front == frontBoth:
+				fmt.Fprintf(&b, "  handler %s: shim %s (%s) -> %s -> %s (shim AND wrapper: every exec twice)\n", h.Name, h.Shim, h.Type, rt, h.Real)
 			case h.Wrapped:
-				fmt.Fprintf(&b, "  handler %s: %s -> %s (wrapped)\n", h.Name, rt, h.Real)
+				fmt.Fprintf(&b, "  handler %s: %s -> %s (wrapper front)\n", h.Name, rt, h.Real)
 			case h.Note != "":
 				fmt.Fprintf(&b, "  handler %s: %s (not wrapped: %s)\n", h.Name, rt, h.Note)
 			default:
 				fmt.Fprintf(&b, "  handler %s: %s (not wrapped)\n", h.Name, rt)
 			}
+		}
+		if t := e.Tasks; t != nil {
+			fmt.Fprintf(&b, "  containers: %d on execguard's shim, %d through the wrapper, %d on neither\n", t.Shim, t.Wrapper, t.Neither)
 		}
 		sock := "absent"
 		if e.NRI.SocketPresent {
@@ -418,6 +505,26 @@ func (s Status) Text() string {
 		fmt.Fprintf(&b, "  NRI: %s, socket %s (%s)", map[bool]string{true: "enabled", false: "disabled"}[e.NRI.Enabled], e.NRI.Socket, sock)
 		if e.NRI.Registered != "" {
 			fmt.Fprintf(&b, ", plugin pre-registered at %s", e.NRI.Registered)
+		}
+		b.WriteString("\n")
+	}
+	if sh := s.Shim; sh != nil {
+		if !sh.Installed {
+			fmt.Fprintf(&b, "shim:        %s not installed\n", sh.Path)
+		} else {
+			fmt.Fprintf(&b, "shim:        %s, execguard %s, containerd library %s, %s\n", sh.Path, orUnknown(sh.Execguard), orUnknown(sh.Containerd), orUnknown(sh.GoVersion))
+			if sh.Version != "" {
+				fmt.Fprintf(&b, "  -v: %s\n", sh.Version)
+			}
+			if sh.Error != "" {
+				fmt.Fprintf(&b, "  (%s)\n", sh.Error)
+			}
+		}
+		fmt.Fprintf(&b, "  built on containerd %s, tested with containerd %s", sh.BuiltAgainst, strings.Join(sh.TestedWith, " and "))
+		for _, e := range s.Engines {
+			if e.Name == Containerd && e.Version != "" && !testedWith(e.Version) {
+				fmt.Fprintf(&b, "; this node runs containerd %s, not tested", e.Version)
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -437,7 +544,7 @@ func (s Status) Text() string {
 			fmt.Fprintf(&b, ", %s", p.Runtime)
 		}
 		b.WriteString(")\n")
-		fmt.Fprintf(&b, "coverage:    wrapper in use by %d of %d running containers\n", p.Covered, p.Containers)
+		fmt.Fprintf(&b, "coverage:    execguard covers %d of %d running containers (covered: run by execguard's shim, or their runtime calls carry the wrapper's mark)\n", p.Covered, p.Containers)
 	}
 	if s.Policy.Loaded {
 		src := s.Policy.Path

@@ -20,10 +20,12 @@ import (
 // user's edits and loses only the import line install added. Any other
 // path changed since is a conflict, left alone unless Force.
 //
-// The wrapper, its links and execguard's configuration stay while
-// containers still use them (their shims keep the BinaryName they were
-// created with: without the wrapper they could no longer be stopped or
-// exec'd); uninstall again once those containers are gone, or use Force.
+// The wrapper, its links, the shim and execguard's configuration stay
+// while containers still use them (their runc shims keep the BinaryName
+// they were created with, and containerd runs a pod's shim binary again to
+// start containers in it and to clean up after it: without them those
+// containers could no longer be started, stopped or exec'd); uninstall
+// again once those containers are gone, or use Force.
 func Uninstall(opts Options, dryRun bool) (*Result, error) {
 	opts, err := opts.normalized()
 	if err != nil {
@@ -44,10 +46,10 @@ func Uninstall(opts Options, dryRun bool) (*Result, error) {
 	users, err := wrapperUsers(opts, host, j)
 	keep := (len(users) > 0 || err != nil) && !opts.Force
 	if err != nil && keep {
-		res.Notes = append(res.Notes, fmt.Sprintf("could not tell which containers still use the wrapper (%v): the wrapper, its links and %s stay; --force removes them", err, opts.Config))
+		res.Notes = append(res.Notes, fmt.Sprintf("could not tell which containers still use the shim or the wrapper (%v): the shim, the wrapper, its links and %s stay; --force removes them", err, opts.Config))
 	}
 	if len(users) > 0 && keep {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d container(s) still run through the wrapper (%s): the wrapper, its links and %s stay until they are gone; run execguard uninstall again then (or --force)",
+		res.Notes = append(res.Notes, fmt.Sprintf("%d container(s) still run on execguard's shim or through the wrapper (%s): the shim, the wrapper, its links and %s stay until they are gone; run execguard uninstall again then (or --force)",
 			len(users), summarize(users, 5), opts.Config))
 	}
 
@@ -57,7 +59,7 @@ func Uninstall(opts Options, dryRun bool) (*Result, error) {
 	groups := map[string]bool{}
 	for i := len(j.Entries) - 1; i >= 0; i-- {
 		e := j.Entries[i]
-		if keep && (e.Group == groupWrapper || e.Group == groupConfig) {
+		if keep && (e.Group == groupWrapper || e.Group == groupConfig || e.Group == groupShim) {
 			continue
 		}
 		have, err := host.Read(e.Path)
@@ -101,7 +103,7 @@ func Uninstall(opts Options, dryRun bool) (*Result, error) {
 	res.Plan = plan
 	res.Notes = append(res.Notes, conflicts...)
 	if groups[groupContainerd] {
-		res.Next = append(res.Next, "restart containerd (systemctl restart containerd): new containers then run the real runtime again; containers created while execguard was installed keep the wrapper until they are recreated")
+		res.Next = append(res.Next, "restart containerd (systemctl restart containerd): new containers then run containerd's runc shim and the real runtime again; containers and pods created while execguard was installed keep its shim or the wrapper until they are recreated")
 	}
 	if groups[groupCRIO] {
 		res.Next = append(res.Next, "restart CRI-O (systemctl restart crio)")
@@ -138,17 +140,21 @@ func checkImportGone(path string, data []byte, dropIn string) error {
 	return nil
 }
 
-// wrapperUsers lists the containers that run through the wrapper: runc
-// shims whose options name a wrapper link (containerd), and conmon
-// processes started with one (CRI-O).
+// wrapperUsers lists the containers that run on execguard's shim or
+// through the wrapper: bundles whose shim binary is the shim or whose runc
+// shim options name a wrapper link (containerd), and conmon processes
+// started with one (CRI-O).
 func wrapperUsers(opts Options, host fsplan.Host, j fsplan.Journal) ([]string, error) {
-	var wrappers []string
+	var wrappers, shims []string
 	for _, e := range j.Entries {
-		if e.Group == groupWrapper {
+		switch e.Group {
+		case groupWrapper:
 			wrappers = append(wrappers, e.Path)
+		case groupShim:
+			shims = append(shims, e.Path)
 		}
 	}
-	if len(wrappers) == 0 {
+	if len(wrappers) == 0 && len(shims) == 0 {
 		return nil, nil
 	}
 	var users []string
@@ -157,11 +163,11 @@ func wrapperUsers(opts Options, host fsplan.Host, j fsplan.Journal) ([]string, e
 		if err != nil {
 			return nil, err
 		}
-		shims, err := containerd.Shims(host, c.StateDir(), wrappers)
+		tasks, err := containerd.Users(host, c.StateDir(), shims, wrappers)
 		if err != nil {
 			return nil, err
 		}
-		users = append(users, shims...)
+		users = append(users, tasks...)
 	}
 	users = append(users, conmonUsers(host, wrappers)...)
 	return users, nil

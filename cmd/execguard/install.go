@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/execguard/execguard/install"
+	"github.com/execguard/execguard/install/containerd"
 )
 
 // exitNode is the status of install, uninstall and status when something
@@ -20,6 +21,7 @@ func nodeFlags(fs *pflag.FlagSet) *install.Options {
 	o.WrapperSource, o.PluginSource = install.DefaultSources()
 	p := &o.Paths
 	fs.StringVar(&p.Root, "root", p.Root, "where the node's / is mounted (a DaemonSet's host mount)")
+	fs.StringVar(&p.Shim, "shim-path", p.Shim, "where execguard's containerd shim is installed (the handlers' runtime_path)")
 	fs.StringSliceVar(&o.Engines, "engine", nil, "containerd or crio (repeatable, or comma-separated; default: every engine found)")
 	fs.StringSliceVar(&o.Runtimes, "runtime", nil, "runtime handler to wire (repeatable; default: every runc-type containerd handler, CRI-O's runc and crun)")
 	fs.StringVar((*string)(&o.NRI), "nri", string(install.NRIPreregistered), "how the NRI plugin runs: preregistered, systemd, external or none")
@@ -45,10 +47,13 @@ func nodeFlags(fs *pflag.FlagSet) *install.Options {
 func (a *app) installCommand() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "install [flags]",
+		Use: "install [flags]",
+		// The README shows this line (execguard --help); keep them together.
 		Short: "put the wrapper in front of containerd's and CRI-O's runtimes, register the NRI plugin",
-		Long: `Wires execguard into this node's container engines (containerd, CRI-O): the
-runtime wrapper in place of runc/crun, NRI on, the NRI plugin registered.
+		Long: `Wires execguard into this node's container engines (containerd, CRI-O):
+containerd's runc handlers run execguard's shim (--front shim, the default)
+or the runtime wrapper in place of runc (--front wrapper); CRI-O's runc and
+crun handlers run the wrapper; NRI on, the NRI plugin registered.
 Prints what changed and what to restart; --dry-run prints the exact diff
 and writes nothing. Running it again changes nothing.`,
 		Args: noArgs,
@@ -56,6 +61,13 @@ and writes nothing. Running it again changes nothing.`,
 	opts := nodeFlags(cmd.Flags())
 	cmd.Flags().StringVar(&opts.WrapperSource, "wrapper", opts.WrapperSource, "the wrapper binary to install (cmd/execguard-runtime)")
 	cmd.Flags().StringVar(&opts.PluginSource, "plugin", opts.PluginSource, "the NRI plugin binary to install (this execguard binary)")
+	opts.ShimSource = install.DefaultShimSource()
+	cmd.Flags().StringVar(&opts.ShimSource, "shim-binary", opts.ShimSource, "the containerd shim binary to install (containerd-shim-execguard-v2)")
+	cmd.Flags().StringVar((*string)(&opts.Front), "front", string(install.FrontAuto),
+		"how containerd's runc handlers are wired: shim (execguard's containerd shim), wrapper (BinaryName of containerd's runc shim) or auto (the shim for containerd, the wrapper for CRI-O, which has no shim front)")
+	cmd.Flags().StringVar(&opts.ShimRuntimeType, "shim-runtime-type", containerd.RuncV2,
+		"runtime_type of handlers on the shim (runtime_path starts the shim either way): "+containerd.RuncV2+" keeps containerd passing the runc shim's typed options; "+
+			containerd.ShimType+" makes containerd pass them as runtimeoptions.v1.Options (a TOML body the shim must decode)")
 	cmd.Flags().StringVar(&opts.PolicySource, "policy", "", "a policy file to install and configure (checked first)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the exact diff and write nothing")
 	cmd.RunE = a.action(func(*cobra.Command, []string) (int, error) {

@@ -31,7 +31,9 @@ func fakeNodeRoot(t *testing.T) (root string, args []string) {
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "w"), []byte("wrapper"), 0o755)
 	os.WriteFile(filepath.Join(src, "p"), []byte("plugin"), 0o755)
-	return root, []string{"--root", root, "--containerd-major", "2", "--wrapper", filepath.Join(src, "w"), "--plugin", filepath.Join(src, "p")}
+	os.WriteFile(filepath.Join(src, "s"), []byte("shim"), 0o755)
+	return root, []string{"--root", root, "--containerd-major", "2", "--wrapper", filepath.Join(src, "w"), "--plugin", filepath.Join(src, "p"),
+		"--shim-binary", filepath.Join(src, "s")}
 }
 
 // nodeCall runs an execguard command; errOut is what it wrote to stderr.
@@ -60,50 +62,75 @@ func nodeTree(t *testing.T, root string) string {
 }
 
 func TestInstallStatusUninstallCommands(t *testing.T) {
-	root, args := fakeNodeRoot(t)
-	before := nodeTree(t, root)
-	noPlugin := func(a []string) []string { return append(append([]string{}, a...), "--nri", "none") }
+	for _, tc := range []struct {
+		front     []string // install flags
+		installed string   // what install reports
+		status    string   // what status reports
+	}{
+		{nil, "containerd handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 -> /usr/sbin/runc",
+			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.runc.v2) -> /usr/sbin/runc (shim front)"},
+		{[]string{"--front", "wrapper"}, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc",
+			"handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapper front)"},
+		{[]string{"--front", "shim", "--shim-runtime-type", "io.containerd.execguard.v2"}, "containerd handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 -> /usr/sbin/runc",
+			"handler runc: shim /usr/local/bin/containerd-shim-execguard-v2 (io.containerd.execguard.v2) -> /usr/sbin/runc (shim front)"},
+	} {
+		t.Run(strings.Join(append([]string{"front"}, tc.front...), " "), func(t *testing.T) {
+			root, args := fakeNodeRoot(t)
+			args = append(args, tc.front...)
+			before := nodeTree(t, root)
+			noPlugin := func(a []string) []string { return append(append([]string{}, a...), "--nri", "none") }
 
-	code, out, errOut := nodeCall(append([]string{"install", "--dry-run"}, noPlugin(args)...)...)
-	if code != 0 || errOut != "" || !strings.Contains(out, "+++ /etc/containerd/conf.d/99-execguard.toml") || !strings.Contains(out, "dry run") {
-		t.Fatalf("dry run: %d %s\n%s", code, errOut, out)
-	}
-	if nodeTree(t, root) != before {
-		t.Fatal("dry run wrote")
-	}
-	code, out, errOut = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
-	if code != 0 || errOut != "" || !strings.Contains(out, "containerd handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc") || !strings.Contains(out, "restart containerd") {
-		t.Fatalf("install: %d %s\n%s", code, errOut, out)
-	}
-	code, out, _ = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
-	if code != 0 || !strings.Contains(out, "nothing to change") {
-		t.Errorf("second install: %d\n%s", code, out)
+			code, out, errOut := nodeCall(append([]string{"install", "--dry-run"}, noPlugin(args)...)...)
+			if code != 0 || errOut != "" || !strings.Contains(out, "+++ /etc/containerd/conf.d/99-execguard.toml") || !strings.Contains(out, "dry run") {
+				t.Fatalf("dry run: %d %s\n%s", code, errOut, out)
+			}
+			if nodeTree(t, root) != before {
+				t.Fatal("dry run wrote")
+			}
+			code, out, errOut = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
+			if code != 0 || errOut != "" || !strings.Contains(out, tc.installed) || !strings.Contains(out, "restart containerd") {
+				t.Fatalf("install: %d %s\n%s", code, errOut, out)
+			}
+			code, out, _ = nodeCall(append([]string{"install"}, noPlugin(args)...)...)
+			if code != 0 || !strings.Contains(out, "nothing to change") {
+				t.Errorf("second install: %d\n%s", code, out)
+			}
+
+			statusArgs := []string{"--root", root, "--containerd-major", "2"}
+			code, out, errOut = nodeCall(append([]string{"status"}, statusArgs...)...)
+			if code != exitNode || errOut != "" || !strings.Contains(out, tc.status) ||
+				!strings.Contains(out, "plugin:      unknown (no status file") {
+				t.Errorf("status: %d %s\n%s", code, errOut, out)
+			}
+			code, out, _ = nodeCall(append([]string{"status", "--json"}, statusArgs...)...)
+			var st install.Status
+			if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Installed || len(st.Engines) != 1 || !st.Engines[0].Configured() {
+				t.Errorf("status --json (%d): %v\n%s", code, err, out)
+			}
+
+			code, out, errOut = nodeCall(append([]string{"uninstall"}, statusArgs...)...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("uninstall: %d %s\n%s", code, errOut, out)
+			}
+			if after := nodeTree(t, root); after != before {
+				t.Errorf("tree after uninstall differs:\n%s\nbefore:\n%s", after, before)
+			}
+		})
 	}
 
-	statusArgs := []string{"--root", root, "--containerd-major", "2"}
-	code, out, errOut = nodeCall(append([]string{"status"}, statusArgs...)...)
-	if code != exitNode || errOut != "" || !strings.Contains(out, "handler runc: /usr/local/bin/execguard-runc -> /usr/sbin/runc (wrapped)") ||
-		!strings.Contains(out, "plugin:      unknown (no status file") {
-		t.Errorf("status: %d %s\n%s", code, errOut, out)
-	}
-	code, out, _ = nodeCall(append([]string{"status", "--json"}, statusArgs...)...)
-	var st install.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Installed || len(st.Engines) != 1 || !st.Engines[0].Configured() {
-		t.Errorf("status --json (%d): %v\n%s", code, err, out)
-	}
-
-	code, out, errOut = nodeCall(append([]string{"uninstall"}, statusArgs...)...)
-	if code != 0 || errOut != "" {
-		t.Fatalf("uninstall: %d %s\n%s", code, errOut, out)
-	}
-	if after := nodeTree(t, root); after != before {
-		t.Errorf("tree after uninstall differs:\n%s\nbefore:\n%s", after, before)
-	}
-
-	if code, _, errOut := nodeCall("install", "--nope"); code != exitUsage || !strings.Contains(errOut, "unknown flag: --nope") {
-		t.Errorf("unknown flag: %d %s", code, errOut)
-	}
-	if code, _, errOut := nodeCall(append([]string{"install", "--nri", "sideways"}, args...)...); code != exitNode || !strings.Contains(errOut, "sideways") {
-		t.Errorf("bad NRI mode: %d %s", code, errOut)
+	_, args := fakeNodeRoot(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"install", "--nope"}, exitUsage, "unknown flag: --nope"},
+		{append([]string{"install", "--nri", "sideways"}, args...), exitNode, "sideways"},
+		{append([]string{"install", "--front", "shim", "--engine", "crio"}, args...), exitNode, "CRI-O has no shim front"},
+		{append([]string{"install", "--front", "sideways"}, args...), exitNode, `front "sideways"`},
+	} {
+		if code, _, errOut := nodeCall(tc.args...); code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: %d %s, want %d and %q", tc.args, code, errOut, tc.code, tc.want)
+		}
 	}
 }

@@ -14,10 +14,13 @@ func (a *app) statusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [flags]",
 		Short: "runtime, NRI, plugin, coverage, policy and event log of this node",
-		Long: `Shows how this node stands: each engine detected and whether its handlers
-run the wrapper, NRI, the NRI plugin's connection and coverage (wrapper in
-use by N of M running containers), the policy in force and its revision,
-whether the event log can be written. Exit status 1 when something is wrong.`,
+		Long: `Shows how this node stands: each engine detected and which front each of
+its handlers runs (execguard's containerd shim, the wrapper, or neither),
+the shim binary's version and the containerd releases it was tested with,
+NRI, the NRI plugin's connection and coverage (N of M running containers
+run by the shim or carrying the wrapper's mark), the policy in force and
+its revision, whether the event log can be written. Exit status 1 when
+something is wrong.`,
 		Args: noArgs,
 	}
 	opts := nodeFlags(cmd.Flags())

@@ -1,8 +1,8 @@
 // Package containerd reads a node's containerd configuration the way
 // containerd does (main file, then imports in containerd's order, merged
 // with the semantics of the containerd release that reads them) and writes
-// execguard's drop-in: runc-type handlers' BinaryName pointed at the
-// wrapper, NRI on.
+// execguard's drop-in: runc-type handlers run execguard's shim (runtime_type
+// and runtime_path) or their BinaryName points at the wrapper; NRI on.
 //
 // Two merge semantics exist and both were checked against the real
 // binaries with `containerd config dump`:
@@ -47,6 +47,12 @@ const (
 	RuncV2 = "io.containerd.runc.v2"
 	// runcV1 is the deprecated runc shim; it reads BinaryName too.
 	runcV1 = "io.containerd.runc.v1"
+	// ShimType is execguard's shim (containerd-shim-execguard-v2), built on
+	// the runc shim: it takes the runc shim's options.
+	ShimType = "io.containerd.execguard.v2"
+	// ShimBinary is the shim's file name, which containerd derives from
+	// ShimType when no runtime_path is set.
+	ShimBinary = "containerd-shim-execguard-v2"
 
 	nriPlugin = "io.containerd.nri.v1.nri"
 	criV2     = "io.containerd.grpc.v1.cri"    // runtimes in config version 2
@@ -439,17 +445,36 @@ func table(m map[string]any, path ...string) map[string]any {
 
 // Handler is one CRI runtime handler.
 type Handler struct {
-	Name       string
-	Type       string // runtime_type
-	BinaryName string // options.BinaryName; "" means runc from PATH
+	Name        string
+	Type        string // runtime_type
+	RuntimePath string // runtime_path: the shim binary; "" means found from Type
+	BinaryName  string // options.BinaryName; "" means runc from PATH
 	// Implicit is true for containerd's built-in runc handler that no file
 	// configures.
 	Implicit bool
 }
 
 // RuncType reports whether the handler runs a runc-compatible binary that
-// BinaryName selects.
-func (h Handler) RuncType() bool { return h.Type == RuncV2 || h.Type == runcV1 }
+// BinaryName selects: the runc shim or execguard's shim built on it.
+func (h Handler) RuncType() bool { return h.Type == RuncV2 || h.Type == runcV1 || h.Type == ShimType }
+
+// Shim is the shim binary containerd starts for the handler: runtime_path,
+// else the file name containerd derives from the type (looked up in its
+// PATH).
+func (h Handler) Shim() string {
+	if h.RuntimePath != "" {
+		return h.RuntimePath
+	}
+	switch h.Type {
+	case ShimType:
+		return ShimBinary
+	case RuncV2, "":
+		return "containerd-shim-runc-v2"
+	case runcV1:
+		return "containerd-shim-runc-v1"
+	}
+	return ""
+}
 
 // Handlers lists the CRI runtime handlers, sorted by name.
 func (c *Config) Handlers() []Handler {
@@ -462,6 +487,7 @@ func (c *Config) Handlers() []Handler {
 		if h.Type == "" && name == "runc" && c.Major >= 2 {
 			h.Type = RuncV2 // merged with containerd's default runc handler
 		}
+		h.RuntimePath, _ = t["runtime_path"].(string)
 		h.BinaryName, _ = table(t, "options")["BinaryName"].(string)
 		out = append(out, h)
 	}
@@ -524,17 +550,26 @@ func (c *Config) StateDir() string {
 	return "/run/containerd"
 }
 
+// Set is what the drop-in sets on one handler; an empty field keeps what
+// the user's configuration says.
+type Set struct {
+	RuntimeType string // runtime_type
+	RuntimePath string // runtime_path: the shim binary containerd starts
+	BinaryName  string // options.BinaryName: the runtime the shim runs
+}
+
 // Wiring is what the drop-in sets.
 type Wiring struct {
-	// Binaries maps a handler name to the BinaryName it gets.
-	Binaries map[string]string
+	// Handlers maps a handler name to what it gets.
+	Handlers map[string]Set
 	// AllowConnections makes sure external NRI plugins may connect.
 	AllowConnections bool
 }
 
 // header opens every drop-in.
-const header = `# Written by execguard install. The runtime handlers below run every OCI
-# runtime call through the execguard wrapper, and NRI is on.
+const header = `# Written by execguard install. The runtime handlers below run execguard's
+# shim (runtime_type, runtime_path) or run every OCI runtime call through
+# the execguard wrapper (options.BinaryName), and NRI is on.
 # execguard uninstall removes this file and the import that pulls it in.
 `
 
@@ -552,8 +587,11 @@ func (c *Config) RenderDropIn(w Wiring) ([]byte, error) {
 	for _, h := range c.Handlers() {
 		handlers[h.Name] = h
 	}
-	names := make([]string, 0, len(w.Binaries))
-	for name := range w.Binaries {
+	names := make([]string, 0, len(w.Handlers))
+	for name, set := range w.Handlers {
+		if set == (Set{}) {
+			return nil, fmt.Errorf("containerd config %s: nothing to set on runtime handler %q", c.Path, name)
+		}
 		h, ok := handlers[name]
 		if !ok {
 			return nil, fmt.Errorf("containerd config %s: no runtime handler %q", c.Path, name)
@@ -589,7 +627,16 @@ func (c *Config) RenderDropIn(w Wiring) ([]byte, error) {
 				}
 			}
 		}
-		ensure(entry, "options")["BinaryName"] = w.Binaries[name]
+		set := w.Handlers[name]
+		if set.RuntimeType != "" {
+			entry["runtime_type"] = set.RuntimeType
+		}
+		if set.RuntimePath != "" {
+			entry["runtime_path"] = set.RuntimePath
+		}
+		if set.BinaryName != "" {
+			ensure(entry, "options")["BinaryName"] = set.BinaryName
+		}
 	}
 	nri["disable"] = false
 	if w.AllowConnections && !c.NRI().ConnectionsAllowed {
@@ -694,12 +741,18 @@ func Check(src Source, main, dropIn []byte, w Wiring) error {
 		got[h.Name] = h
 	}
 	var problems []string
-	for name, bin := range w.Binaries {
-		switch h := got[name]; {
-		case h.BinaryName != bin:
-			problems = append(problems, fmt.Sprintf("handler %s would run %q, not %s: overridden by %s, loaded after the drop-in",
-				name, h.BinaryName, bin, after()))
-		case !h.RuncType():
+	for name, set := range w.Handlers {
+		h := got[name]
+		want := func(key, have, want string) {
+			if want != "" && have != want {
+				problems = append(problems, fmt.Sprintf("handler %s would have %s %q, not %s: overridden by %s, loaded after the drop-in",
+					name, key, have, want, after()))
+			}
+		}
+		want("options.BinaryName", h.BinaryName, set.BinaryName)
+		want("runtime_type", h.Type, set.RuntimeType)
+		want("runtime_path", h.RuntimePath, set.RuntimePath)
+		if !h.RuncType() && set.RuntimeType == "" {
 			problems = append(problems, fmt.Sprintf("handler %s would have runtime_type %q, not %s", name, h.Type, RuncV2))
 		}
 	}
@@ -717,33 +770,86 @@ func Check(src Source, main, dropIn []byte, w Wiring) error {
 	return nil
 }
 
-// Shims lists the containers whose runc shim options (options.json in the
-// bundle under the state directory) name one of binaries, by
-// namespace/id. Containers keep the BinaryName they were created with.
-func Shims(h fsplan.Host, stateDir string, binaries []string) ([]string, error) {
-	pattern := filepath.Join(h.Local(stateDir), "io.containerd.runtime.v2.task", "*", "*", "options.json")
-	files, err := filepath.Glob(pattern)
+// Task is one container's bundle under containerd's state directory.
+type Task struct {
+	ID string // namespace/id
+	// Shim is the shim binary containerd started for it (shim-binary-path,
+	// which containerd 1.6 and later write into every bundle).
+	Shim string
+	// BinaryName is the runtime the runc shim was told to run
+	// (options.json); "" is runc from PATH.
+	BinaryName string
+	// Sandbox is a CRI pod sandbox (the pause container), from the
+	// annotations of the bundle's config.json.
+	Sandbox bool
+}
+
+// Tasks lists the container bundles of running shims, sorted by ID.
+// Containers keep the shim and BinaryName they were created with. A
+// container that joined its pod's shim (containerd 2.x, shims of bootstrap
+// version 3) has no shim-binary-path of its own but names the pod's sandbox
+// in its bundle: its shim is the sandbox's.
+func Tasks(h fsplan.Host, stateDir string) ([]Task, error) {
+	pattern := filepath.Join(h.Local(stateDir), "io.containerd.runtime.v2.task", "*", "*")
+	dirs, err := filepath.Glob(pattern)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue // the container went away
+	var out []Task
+	sandbox := map[string]string{} // task -> its sandbox's task, both namespace/id
+	shims := map[string]string{}
+	for _, d := range dirs {
+		ns := filepath.Base(filepath.Dir(d))
+		t := Task{ID: ns + "/" + filepath.Base(d)}
+		shim, serr := os.ReadFile(filepath.Join(d, "shim-binary-path"))
+		t.Shim = strings.TrimSpace(string(shim))
+		sb, berr := os.ReadFile(filepath.Join(d, "sandbox"))
+		data, oerr := os.ReadFile(filepath.Join(d, "options.json"))
+		if serr != nil && oerr != nil && berr != nil {
+			continue // not a bundle, or the container went away
+		}
+		if t.Shim == "" && berr == nil {
+			sandbox[t.ID] = ns + "/" + strings.TrimSpace(string(sb))
 		}
 		var opts struct {
 			BinaryName string `json:"binary_name"`
 		}
-		if err := json.Unmarshal(data, &opts); err != nil {
-			continue
+		if oerr == nil && json.Unmarshal(data, &opts) == nil {
+			t.BinaryName = opts.BinaryName
 		}
-		if slices.Contains(binaries, opts.BinaryName) {
-			dir := filepath.Dir(f)
-			out = append(out, filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir))
+		if spec, err := os.ReadFile(filepath.Join(d, "config.json")); err == nil {
+			var s struct {
+				Annotations map[string]string `json:"annotations"`
+			}
+			if json.Unmarshal(spec, &s) == nil {
+				t.Sandbox = s.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
+			}
+		}
+		shims[t.ID] = t.Shim
+		out = append(out, t)
+	}
+	for i, t := range out {
+		if sb, ok := sandbox[t.ID]; ok {
+			out[i].Shim = shims[sb]
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Users lists the containers, by namespace/id, whose shim is one of shims
+// or whose runc shim runs one of binaries.
+func Users(h fsplan.Host, stateDir string, shims, binaries []string) ([]string, error) {
+	tasks, err := Tasks(h, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range tasks {
+		if (t.Shim != "" && slices.Contains(shims, t.Shim)) || (t.BinaryName != "" && slices.Contains(binaries, t.BinaryName)) {
+			out = append(out, t.ID)
+		}
+	}
 	return out, nil
 }
 
@@ -776,21 +882,30 @@ func (c *Config) Stale(dropIn []byte) ([]string, error) {
 	}
 	cri, _ := deepCopy(plugins[c.criID()]).(map[string]any)
 	runtimes := table(cri, "containerd", "runtimes")
+	userRuntimes := table(c.Plugins, c.criID(), "containerd", "runtimes")
+	// Put back what execguard sets to the user's own values.
+	restore := func(dst, src map[string]any, key string) {
+		if v, ok := src[key]; ok {
+			dst[key] = v
+		} else {
+			delete(dst, key)
+		}
+	}
 	for name, v := range runtimes {
 		h, ok := user[name]
 		t, _ := v.(map[string]any)
 		switch {
 		case ok && h.Implicit:
 			delete(runtimes, name)
-		case ok:
-			opts := table(t, "options")
-			if h.BinaryName == "" && opts != nil {
-				delete(opts, "BinaryName")
-				if len(opts) == 0 && table(c.Plugins, c.criID(), "containerd", "runtimes", name, "options") == nil {
+		case ok && t != nil:
+			u, _ := userRuntimes[name].(map[string]any)
+			restore(t, u, "runtime_type")
+			restore(t, u, "runtime_path")
+			if opts := table(t, "options"); opts != nil {
+				restore(opts, table(u, "options"), "BinaryName")
+				if len(opts) == 0 && table(u, "options") == nil {
 					delete(t, "options")
 				}
-			} else if opts != nil {
-				opts["BinaryName"] = h.BinaryName
 			}
 		}
 	}

@@ -104,7 +104,7 @@ func TestDropIn2xIsMinimal(t *testing.T) {
 	if got, want := names(c.Handlers()), []string{"crun", "kata", "nvidia", "runc"}; !slices.Equal(got, want) {
 		t.Fatalf("handlers %v, want %v", got, want)
 	}
-	w := Wiring{Binaries: map[string]string{"runc": "/usr/local/bin/execguard-runc", "nvidia": "/usr/local/bin/execguard-nvidia"}}
+	w := Wiring{Handlers: map[string]Set{"runc": {BinaryName: "/usr/local/bin/execguard-runc"}, "nvidia": {BinaryName: "/usr/local/bin/execguard-nvidia"}}}
 	data, err := c.RenderDropIn(w)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestImplicitRuncHandler(t *testing.T) {
 	if len(hs) != 1 || !hs[0].Implicit {
 		t.Fatalf("1.x without runtimes: %+v", hs)
 	}
-	data, err := c.RenderDropIn(Wiring{Binaries: map[string]string{"runc": "/w"}})
+	data, err := c.RenderDropIn(Wiring{Handlers: map[string]Set{"runc": {BinaryName: "/w"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestImplicitRuncHandler(t *testing.T) {
 func TestDropIn1xCopiesSections(t *testing.T) {
 	h := host(t, "custom-1.7.toml", nil)
 	c := load(t, h, 1, true)
-	w := Wiring{Binaries: map[string]string{"runc": "/usr/local/bin/execguard-runc"}}
+	w := Wiring{Handlers: map[string]Set{"runc": {BinaryName: "/usr/local/bin/execguard-runc"}}}
 	data, err := c.RenderDropIn(w)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func TestCheckFindsLaterOverride(t *testing.T) {
 		later: "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\nBinaryName = '/usr/bin/vendor-runc'\n",
 	})
 	c := load(t, h, 2, true)
-	w := Wiring{Binaries: map[string]string{"runc": "/usr/local/bin/execguard-runc"}}
+	w := Wiring{Handlers: map[string]Set{"runc": {BinaryName: "/usr/local/bin/execguard-runc"}}}
 	data, err := c.RenderDropIn(w)
 	if err != nil {
 		t.Fatal(err)
@@ -332,15 +332,155 @@ func TestBadConfigs(t *testing.T) {
 	}
 }
 
-func TestShims(t *testing.T) {
+func TestTasksAndUsers(t *testing.T) {
+	const task = "/run/containerd/io.containerd.runtime.v2.task/"
 	h := host(t, "", map[string]string{
-		"/run/containerd/io.containerd.runtime.v2.task/k8s.io/aaa/options.json":  `{"binary_name":"/usr/local/bin/execguard-runc","root":"/run/containerd/runc"}`,
-		"/run/containerd/io.containerd.runtime.v2.task/k8s.io/bbb/options.json":  `{"root":"/run/containerd/runc"}`,
-		"/run/containerd/io.containerd.runtime.v2.task/default/ccc/options.json": `{"binary_name":"/usr/local/bin/execguard-runc"}`,
+		task + "k8s.io/aaa/options.json":      `{"binary_name":"/usr/local/bin/execguard-runc","root":"/run/containerd/runc"}`,
+		task + "k8s.io/aaa/shim-binary-path":  "/usr/local/bin/containerd-shim-runc-v2",
+		task + "k8s.io/bbb/options.json":      `{"root":"/run/containerd/runc"}`,
+		task + "k8s.io/bbb/shim-binary-path":  "/usr/local/bin/containerd-shim-execguard-v2",
+		task + "k8s.io/bbb/config.json":       `{"ociVersion":"1.2.0","annotations":{"io.kubernetes.cri.container-type":"sandbox"}}`,
+		task + "k8s.io/fff/config.json":       `{"ociVersion":"1.2.0","annotations":{"io.kubernetes.cri.container-type":"container"}}`,
+		task + "default/ccc/options.json":     `{"binary_name":"/usr/local/bin/execguard-runc"}`,
+		task + "default/ddd/shim-binary-path": "/usr/bin/containerd-shim-runc-v2",
+		task + "default/eee/other":            "not a bundle",
+		// A container that joined its pod's shim.
+		task + "k8s.io/fff/sandbox":      "bbb",
+		task + "k8s.io/fff/options.json": `{"root":"/run/containerd/runc"}`,
 	})
-	got, err := Shims(h, "/run/containerd", []string{"/usr/local/bin/execguard-runc"})
-	if err != nil || !slices.Equal(got, []string{"default/ccc", "k8s.io/aaa"}) {
-		t.Errorf("Shims = %v, %v", got, err)
+	tasks, err := Tasks(h, "/run/containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Task{
+		{ID: "default/ccc", BinaryName: "/usr/local/bin/execguard-runc"},
+		{ID: "default/ddd", Shim: "/usr/bin/containerd-shim-runc-v2"},
+		{ID: "k8s.io/aaa", Shim: "/usr/local/bin/containerd-shim-runc-v2", BinaryName: "/usr/local/bin/execguard-runc"},
+		{ID: "k8s.io/bbb", Shim: "/usr/local/bin/containerd-shim-execguard-v2", Sandbox: true},
+		{ID: "k8s.io/fff", Shim: "/usr/local/bin/containerd-shim-execguard-v2"},
+	}
+	if !slices.Equal(tasks, want) {
+		t.Errorf("Tasks = %+v\nwant %+v", tasks, want)
+	}
+	for _, tc := range []struct {
+		shims, binaries, want []string
+	}{
+		{nil, []string{"/usr/local/bin/execguard-runc"}, []string{"default/ccc", "k8s.io/aaa"}},
+		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, nil, []string{"k8s.io/bbb", "k8s.io/fff"}},
+		{[]string{"/usr/local/bin/containerd-shim-execguard-v2"}, []string{"/usr/local/bin/execguard-runc"}, []string{"default/ccc", "k8s.io/aaa", "k8s.io/bbb", "k8s.io/fff"}},
+		{[]string{"/nowhere"}, []string{""}, nil},
+	} {
+		got, err := Users(h, "/run/containerd", tc.shims, tc.binaries)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("Users(%v, %v) = %v, %v; want %v", tc.shims, tc.binaries, got, err, tc.want)
+		}
+	}
+}
+
+// TestDropInShim sets execguard's shim on the runc handlers of real
+// configuration files of both versions: the merged result has the shim's
+// type and path and keeps every other option; BinaryName is set only where
+// asked (back to the real runc after the wrapper).
+func TestDropInShim(t *testing.T) {
+	const shim = "/usr/local/bin/containerd-shim-execguard-v2"
+	for _, tc := range []struct {
+		file     string
+		major    int
+		set      map[string]Set
+		keepOpts map[string]any // options of runc that must survive
+	}{
+		{"containerd-2.2.9-default.toml", 2, map[string]Set{"runc": {RuntimeType: ShimType, RuntimePath: shim}}, map[string]any{"SystemdCgroup": false}},
+		{"containerd-1.7.35-default.toml", 1, map[string]Set{"runc": {RuntimeType: ShimType, RuntimePath: shim}}, map[string]any{"SystemdCgroup": false, "BinaryName": ""}},
+		{"custom-2.x.toml", 2, map[string]Set{"runc": {RuntimeType: ShimType, RuntimePath: shim, BinaryName: "/usr/sbin/runc"}, "crun": {RuntimeType: ShimType, RuntimePath: shim}},
+			map[string]any{"SystemdCgroup": true, "Root": "/run/containerd/runc", "BinaryName": "/usr/sbin/runc"}},
+		{"custom-1.7.toml", 1, map[string]Set{"runc": {RuntimeType: RuncV2, RuntimePath: shim}}, map[string]any{"SystemdCgroup": true}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			h := host(t, tc.file, nil)
+			c := load(t, h, tc.major, true)
+			w := Wiring{Handlers: tc.set}
+			data, err := c.RenderDropIn(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			main, _, err := c.RenderMain()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := Source{Host: h, Path: DefaultConfig, DropIn: dropIn, Major: tc.major}
+			if err := Check(src, main, data, w); err != nil {
+				t.Fatal(err)
+			}
+			src.Overlay = map[string][]byte{DefaultConfig: main, dropIn: data}
+			merged, err := Load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]Handler{}
+			for _, h := range merged.Handlers() {
+				got[h.Name] = h
+			}
+			for name, set := range tc.set {
+				hd := got[name]
+				if hd.Type != set.RuntimeType || hd.RuntimePath != shim || hd.Shim() != shim || !hd.RuncType() {
+					t.Errorf("%s: %+v, want type %s and path %s", name, hd, set.RuntimeType, shim)
+				}
+			}
+			opts := table(merged.Plugins, merged.criID(), "containerd", "runtimes", "runc", "options")
+			for k, v := range tc.keepOpts {
+				if opts[k] != v {
+					t.Errorf("runc option %s = %v, want %v (options %v)", k, opts[k], v, opts)
+				}
+			}
+			if tc.major >= 2 {
+				// Only the keys set, nothing copied.
+				tree, _ := tomledit.Parse("drop-in", data)
+				runc := table(tree, "plugins", criV3, "containerd", "runtimes", "runc")
+				if len(runc) != len(nonEmpty(tc.set["runc"])) {
+					t.Errorf("2.x drop-in sets %v on runc, want only %+v", runc, tc.set["runc"])
+				}
+			}
+			if st, err := c.Stale(data); err != nil || len(st) != 0 {
+				t.Errorf("fresh drop-in stale: %v, %v", st, err)
+			}
+		})
+	}
+}
+
+// nonEmpty lists the keys a Set writes at the handler's top level (options
+// counts once).
+func nonEmpty(s Set) []string {
+	var out []string
+	if s.RuntimeType != "" {
+		out = append(out, "runtime_type")
+	}
+	if s.RuntimePath != "" {
+		out = append(out, "runtime_path")
+	}
+	if s.BinaryName != "" {
+		out = append(out, "options")
+	}
+	return out
+}
+
+func TestCheckFindsShimOverride(t *testing.T) {
+	later := "/etc/containerd/conf.d/zz-vendor.toml"
+	h := host(t, "containerd-2.2.9-default.toml", map[string]string{
+		later: "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\nruntime_type = 'io.containerd.runc.v2'\n",
+	})
+	c := load(t, h, 2, true)
+	w := Wiring{Handlers: map[string]Set{"runc": {RuntimeType: ShimType, RuntimePath: "/usr/local/bin/containerd-shim-execguard-v2"}}}
+	data, err := c.RenderDropIn(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, _, _ := c.RenderMain()
+	err = Check(Source{Host: h, Path: DefaultConfig, DropIn: dropIn, Major: 2}, main, data, w)
+	if err == nil || !strings.Contains(err.Error(), later) || !strings.Contains(err.Error(), "runtime_type") {
+		t.Fatalf("Check = %v, want an error naming %s and runtime_type", err, later)
+	}
+	if _, err := c.RenderDropIn(Wiring{Handlers: map[string]Set{"runc": {}}}); err == nil {
+		t.Error("an empty Set rendered")
 	}
 }
 

@@ -225,6 +225,11 @@ func TestDaemonSet(t *testing.T) {
 		if mode, ok := strings.CutPrefix(a, "--nri="); ok && mode != string(install.NRIExternal) {
 			t.Errorf("--nri=%s: the plugin runs in the main container, want external", mode)
 		}
+		// One manifest for every node: --front=shim would refuse CRI-O nodes,
+		// --front=wrapper would keep containerd nodes off the shim.
+		if front, ok := strings.CutPrefix(a, "--front="); ok && front != string(install.FrontAuto) {
+			t.Errorf("--front=%s: want %s, the shim on containerd nodes and the wrapper on CRI-O nodes", front, install.FrontAuto)
+		}
 		if p, ok := strings.CutPrefix(a, "--policy="); ok {
 			mounted := slices.ContainsFunc(initC.VolumeMounts, func(m corev1.VolumeMount) bool {
 				return m.Name == "policy" && filepath.Dir(p) == m.MountPath
