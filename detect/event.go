@@ -74,12 +74,17 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An alert on an interactive entry leader is the seed rule's; a policy
-	// may also alert on other processes (a netcat, an exec in a namespace),
-	// and those alerts must not claim the interactive-exec rule.
-	extra := alertMembers
-	if !r.Decision.Interactive {
-		extra = policyAlertMembers
+	// An alert on an interactive entry leader is the seed rule's, one on an
+	// attached-stdin shell that rule's; a policy may also alert on other
+	// processes (a netcat, an exec in a namespace), and those alerts must
+	// not claim either rule.
+	extra, seed := alertMembers, RuleID
+	switch {
+	case r.Decision.Interactive:
+	case r.Decision.StdinShell:
+		extra, seed = stdinShellAlertMembers, StdinShellRuleID
+	default:
+		extra, seed = policyAlertMembers, PolicyAlertRuleID
 	}
 	size := len(event) + len(members) + 16
 	if r.Decision.Alert {
@@ -103,10 +108,6 @@ func Encode(r Record) ([]byte, error) {
 	alert, err := json.Marshal(&ev)
 	if err != nil {
 		return nil, err
-	}
-	seed := RuleID
-	if !r.Decision.Interactive {
-		seed = PolicyAlertRuleID
 	}
 	buf, err = appendRuleAlerts(appendLine(buf, alert, extra, members), r, doc.Event, members, seed)
 	if err != nil {
@@ -166,16 +167,19 @@ func newDocument(r Record) *document {
 			Type: "logs", Dataset: Dataset, Namespace: "default",
 		},
 		Execguard: execguardDoc{
-			Subcommand: f.Subcommand,
-			Action:     string(d.Action),
-			FailMode:   string(r.Policy.FailMode),
-			Reason:     d.Reason,
-			ExecID:     f.ExecID,
-			ExecKind:   string(f.ExecKind),
-			Caller:     f.Caller.Engine,
-			Bundle:     f.Container.Bundle,
-			Manager:    f.Container.Manager,
-			Type:       f.Container.Type,
+			Subcommand:  f.Subcommand,
+			Action:      string(d.Action),
+			FailMode:    string(r.Policy.FailMode),
+			Reason:      d.Reason,
+			ExecID:      f.ExecID,
+			ExecKind:    string(f.ExecKind),
+			Caller:      f.Caller.Engine,
+			Bundle:      f.Container.Bundle,
+			Manager:     f.Container.Manager,
+			Type:        f.Container.Type,
+			Stdin:       string(f.StdinKind()),
+			StdinSource: f.StdinSource,
+			StdinShell:  d.StdinShell,
 		},
 	}
 	switch {

@@ -119,8 +119,8 @@ type Facts struct {
 	// "file", "tty", "closed", or the shim's stdin path kind).
 	Stdin       Stdin
 	StdinSource string
-	Container Container
-	Caller    Caller
+	Container   Container
+	Caller      Caller
 	// ExecID names an exec where the caller gave one (containerd's pid file).
 	ExecID string
 	// ExecKind is set for execs.
