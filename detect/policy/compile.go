@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
 
@@ -38,6 +39,7 @@ type check struct {
 	args    []argsPattern
 	windows []window
 	rules   []string // detectionRule: rule ids or names, "*" for any
+	stdin   []detect.Stdin
 }
 
 type labelPattern struct {
@@ -219,8 +221,23 @@ func compileCond(sel *selector, c spec.Cond, selIndex int, errs, notes *spec.Lis
 			notes.Add(c.Pos.Line, c.Pos.Col, key(), fmt.Sprintf("selector %q matches fork only, which execguard never sees: it never matches", sel.name), "add exec or containerStart")
 		}
 		return
-	case cInteractive:
+	case cInteractive, cStdinShell:
 		ck.flag = c.Flag
+	case cStdin:
+		for _, v := range c.Values {
+			switch v.S {
+			case "terminal", "attached", "none":
+				ck.stdin = append(ck.stdin, detect.Stdin(v.S))
+			case "unknown":
+				ck.stdin = append(ck.stdin, detect.StdinUnknown)
+			default:
+				hint := "stdin is terminal, attached, none or unknown"
+				if sg := spec.Suggest(v.S, []string{"terminal", "attached", "none", "unknown"}); sg != "" {
+					hint = fmt.Sprintf("did you mean %s?", sg)
+				}
+				bad(v, fmt.Sprintf("unknown stdin %q", v.S), hint)
+			}
+		}
 	case cUserID, cUserName:
 		for _, v := range c.Values {
 			if def.kind == cUserName && v.S == "root" {
