@@ -38,6 +38,13 @@ process.interactive == true`
 	RuleQuery2026 = `process where host.os.type == "linux" and event.type == "start" and event.action == "exec" and process.name in ("bash","dash","sh","tcsh","csh","zsh","ksh","fish","busybox") and process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and container.id like "*"`
 )
 
+// StdinShellRuleQuery is the attached-stdin shell rule's EQL query: it
+// matches exactly the events of StdinShell calls (execguard.stdin_shell is
+// set from it), refused or not, so Elasticsearch finds them too.
+const StdinShellRuleQuery = `process where event.type in ("start", "denied") and event.action in ("exec", "container-start") and
+process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and
+process.interactive == false and execguard.stdin == "attached" and execguard.stdin_shell == true`
+
 // Host identifies the node in events.
 type Host struct {
 	Name string
