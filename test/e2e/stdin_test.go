@@ -5,6 +5,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -258,4 +259,54 @@ func TestStdinShellBlocked(t *testing.T) {
 			t.Errorf("tar raised %d alerts", len(alerts))
 		}
 	})
+}
+
+// streamExecStdin runs the runtime as CRI-O's ExecContainer does for an
+// exec with stdin and no terminal (kubectl exec -i): in the foreground, with
+// a pipe as stdin that input is written to.
+func (c *crio) streamExecStdin(input string, args ...string) (string, error) {
+	argv := []string{c.wrapper, "--root", c.root, "exec", "--process", c.processFile(false, args...), c.id}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = strings.NewReader(input)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// CRI-O: kubectl exec -i sh (a streaming exec with a stdin pipe) is
+// alerted and, under block, refused; an ExecSync's stdin is conmon's
+// /dev/null.
+func TestCRIOStdinShell(t *testing.T) {
+	c := newCRIO(t)
+	mark := c.e.mark()
+	out, err := c.streamExecStdin(stdinShellScript, "sh")
+	if err != nil || !strings.Contains(out, "stdin-shell-ran") || !strings.Contains(out, "no-terminal") {
+		t.Fatalf("kubectl exec -i sh: %v\n%s", err, out)
+	}
+	docs := c.e.since(mark)
+	checkStdinShell(t, "kubectl exec -i sh", docs, "exec", c.id, "start")
+	check(t, "kubectl exec -i sh", c.onlyExec(docs), []expectation{{"execguard.exec_kind", "stream"}})
+
+	mark = c.e.mark()
+	if out, err := c.execSync(false, "sh", "-c", "echo probe-ok"); err != nil || !strings.Contains(out, "probe-ok") {
+		t.Fatalf("ExecSync: %v\n%s", err, out)
+	}
+	check(t, "ExecSync", c.onlyExec(c.e.since(mark)), []expectation{
+		{"execguard.stdin", "none"}, {"execguard.stdin_source", "null"}, {"execguard.exec_kind", "sync"},
+	})
+
+	c.setAct("block")
+	mark = c.e.mark()
+	out, err = c.streamExecStdin("touch /tmp/stdin-marker\necho marker-written\n", "sh")
+	if err == nil || strings.Contains(out, "marker-written") {
+		t.Fatalf("kubectl exec -i sh ran in block mode (%v):\n%s", err, out)
+	}
+	if want := `execguard: shell with attached stdin in container "app" of pod crio-ns/web blocked by policy`; !strings.Contains(out, want) {
+		t.Errorf("the user saw:\n%s\nwant %q", out, want)
+	}
+	checkStdinShell(t, "kubectl exec -i sh blocked", c.e.since(mark), "exec", c.id, "denied")
+	if out, err := c.streamExec(false, "sh", "-c", "test -e /tmp/stdin-marker && echo present || echo absent"); err != nil || strings.TrimSpace(out) != "absent" {
+		t.Errorf("marker check: %v %q", err, out)
+	}
 }
