@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -381,5 +382,18 @@ func TestStdinEvent(t *testing.T) {
 				t.Errorf("alert rule name %q", al.Rule.Name)
 			}
 		})
+	}
+}
+
+// TestStdinDocListsCommands: docs/stdin.md names every command of the table.
+func TestStdinDocListsCommands(t *testing.T) {
+	doc, err := os.ReadFile("../docs/stdin.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range commands {
+		if !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "`"+name+" ") {
+			t.Errorf("docs/stdin.md does not name %s", name)
+		}
 	}
 }
