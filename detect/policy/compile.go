@@ -200,7 +200,7 @@ func noteAuthored(rs spec.Response, r response, authored [][]string, p *Policy, 
 			pos := rs.Exclude[k].Pos
 			notes.Add(pos.Line, pos.Col, key+".exclude",
 				fmt.Sprintf("selector %q exempts by %s, which a pod's author chooses: anyone who can create a pod can give it this exemption", p.selectors[x].name, strings.Join(authored[x], ", ")),
-				"exempt by what a pod's author cannot choose: kubernetesNamespace (with RBAC on who creates pods there), maintenanceWindow, processUserId")
+				"exempt by what a pod's author cannot choose: kubernetesNamespace (with RBAC on who may create pods there) or maintenanceWindow")
 		}
 		return
 	}
