@@ -333,3 +333,63 @@ func TestWrapperBlocksStdinShell(t *testing.T) {
 		})
 	}
 }
+
+// TestStdinFstatOnlyWhenDeciding: the wrapper looks at fd 0 (one fstat) on
+// an exec, and not at all on a call that passes through. Traced with strace,
+// up to the exec of the real runtime.
+func TestStdinFstatOnlyWhenDeciding(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not installed")
+	}
+	shProcess := `{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"}`
+	for _, tc := range []struct {
+		name  string
+		exec  bool
+		fstat int
+	}{
+		{"exec", true, 1},
+		{"state passes through", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			args := []string{"state", "22858e7c2c55d6b8fa2db42b"}
+			if tc.exec {
+				args, _, _ = e.containerdExec(shProcess)
+			}
+			trace := filepath.Join(e.dir, "trace")
+			cmd := exec.Command(strace, append([]string{"-o", trace, "-e", "trace=fstat,newfstatat,statx,execve", e.wrapper}, args...)...)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			cmd.Stdin = r
+			if res := e.runCmd(cmd); res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			data, err := os.ReadFile(trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			execs, fstats := 0, 0
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.HasPrefix(line, "execve(") {
+					if execs++; execs == 2 {
+						break // the real runtime from here on
+					}
+				}
+				if strings.HasPrefix(line, "fstat(0,") || strings.HasPrefix(line, `newfstatat(0, "",`) || strings.HasPrefix(line, `statx(0, "",`) {
+					fstats++
+				}
+			}
+			if execs != 2 {
+				t.Fatalf("the trace shows %d execs, want the wrapper's and the runtime's:\n%s", execs, data)
+			}
+			if fstats != tc.fstat {
+				t.Errorf("%d stats of fd 0 before the runtime ran, want %d:\n%s", fstats, tc.fstat, data)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -154,18 +155,40 @@ func TestStdinShellAlerts(t *testing.T) {
 		}
 	})
 
-	t.Run("crictl exec without stdin", func(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crictl exec without stdin, sync=%v", sync), func(t *testing.T) {
+			mark := e.mark()
+			args := []string{"exec", ctr, "sh"}
+			if sync {
+				args = []string{"exec", "--sync", ctr, "sh"}
+			}
+			if out, err := e.node.Crictl(args...); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			docs := e.since(mark)
+			check(t, "plain exec", oneDoc(t, "plain exec", docs, "event", "exec", ctr), []expectation{
+				{"execguard.stdin", "none"},
+				{"execguard.stdin_source", "null"},
+				{"process.args", []string{"sh"}},
+			})
+			if alerts := kinds(docs, "alert"); len(alerts) != 0 {
+				t.Errorf("sh without stdin raised %d alerts", len(alerts))
+			}
+		})
+	}
+
+	t.Run("ctr task exec from /dev/null", func(t *testing.T) {
+		// ctr attaches stdin whatever its own is: the runtime still gets a pipe.
 		mark := e.mark()
-		if _, err := e.node.Exec(ctr, "sh", "-c", "true"); err != nil {
-			t.Fatal(err)
+		if out, err := e.node.Ctr("task", "exec", "--fifo-dir", e.node.FIFODir, "--exec-id", "eg-null-1", ctr, "id"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
 		}
 		docs := e.since(mark)
-		check(t, "plain exec", oneDoc(t, "plain exec", docs, "event", "exec", ctr), []expectation{
-			{"execguard.stdin", "none"},
-			{"execguard.stdin_source", "null"},
+		check(t, "ctr task exec id", oneDoc(t, "ctr task exec id", docs, "event", "exec", ctr), []expectation{
+			{"execguard.stdin", "attached"}, {"execguard.stdin_source", "pipe"},
 		})
 		if alerts := kinds(docs, "alert"); len(alerts) != 0 {
-			t.Errorf("a plain exec raised %d alerts", len(alerts))
+			t.Errorf("id raised %d alerts", len(alerts))
 		}
 	})
 
