@@ -397,3 +397,22 @@ func TestStdinDocListsCommands(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadsStdin: any command line is classified without a panic, and env
+// in front of a command that is neither an option nor an assignment changes
+// nothing.
+func FuzzReadsStdin(f *testing.F) {
+	for _, tt := range stdinShellCases {
+		f.Add(strings.ReplaceAll(tt.cmd, " ", "\x00"))
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, "\x00")
+		got := ReadsStdin(args)
+		if len(args) > 4 || args[0] == "" || strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=") {
+			return
+		}
+		if wrapped := ReadsStdin(append([]string{"env"}, args...)); wrapped != got {
+			t.Errorf("ReadsStdin(%q) = %v, but behind env %v", args, got, wrapped)
+		}
+	})
+}
