@@ -239,6 +239,7 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 	if want := fmt.Sprintf(`execguard: shell with attached stdin in container %q blocked by policy`, name); !strings.Contains(out, want) {
 		t.Errorf("the user saw:\n%s\nwant %q", out, want)
 	}
+	t.Logf("podman exec -i sh refused; the user saw: %s", strings.TrimSpace(out))
 	checkStdinShell(t, "podman exec -i sh blocked", e.since(mark), "exec", ctr, "denied")
 	if out := p.must("exec", name, "sh", "-c", "test -e /tmp/stdin-marker && echo present || echo absent"); strings.TrimSpace(out) != "absent" {
 		t.Errorf("the refused shell ran: marker %s", out)
