@@ -416,3 +416,10 @@ func FuzzReadsStdin(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkReadsStdin(b *testing.B) {
+	args := []string{"/usr/bin/env", "-i", "PATH=/bin", "nice", "-n", "10", "python3", "-u", "app.py"}
+	for i := 0; i < b.N; i++ {
+		ReadsStdin(args)
+	}
+}

@@ -393,3 +393,9 @@ func TestStdinFstatOnlyWhenDeciding(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkReadStdin(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		readStdin()
+	}
+}
