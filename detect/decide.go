@@ -19,7 +19,8 @@ const (
 	FailClosed FailMode = "closed" // refuse execs whose interactivity or policy is unknown
 )
 
-// Policy is the decision setting: one action for interactive entry leaders.
+// Policy is the decision setting: one action for interactive entry leaders
+// and attached-stdin shells.
 type Policy struct {
 	Interactive Action
 	FailMode    FailMode
@@ -28,7 +29,8 @@ type Policy struct {
 	Err string
 }
 
-// DefaultPolicy alerts on interactive entry leaders and fails open.
+// DefaultPolicy alerts on interactive entry leaders and attached-stdin
+// shells, and fails open.
 func DefaultPolicy() Policy {
 	return Policy{Interactive: ActionAlert, FailMode: FailOpen}
 }
