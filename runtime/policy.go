@@ -20,8 +20,8 @@ import (
 //     fail mode decides.
 //   - no policy file: the built-in default policy (log everything, alert on
 //     interactive entry leaders and attached-stdin shells), unless
-//     interactive_action is log or block,
-//     the single-action shorthand that predates policies.
+//     interactive_action is log or block, the single-action shorthand that
+//     predates policies.
 //
 // The detection rules are evaluated first: the policy's detectionRule
 // conditions read which matched, and each matching rule other than the seed
