@@ -22,7 +22,8 @@ const (
 	FailClosed FailMode = "closed" // refuse execs whose interactivity or policy is unknown
 )
 
-// Policy is the decision setting: one action for interactive entry leaders.
+// Policy is the decision setting: one action for interactive entry leaders
+// and attached-stdin shells.
 type Policy struct {
 	Interactive Action
 	FailMode    FailMode
@@ -31,7 +32,8 @@ type Policy struct {
 	Err string
 }
 
-// DefaultPolicy alerts on interactive entry leaders and fails open.
+// DefaultPolicy alerts on interactive entry leaders and attached-stdin
+// shells, and fails open.
 func DefaultPolicy() Policy {
 	return Policy{Interactive: ActionAlert, FailMode: FailOpen}
 }
@@ -40,9 +42,13 @@ func DefaultPolicy() Policy {
 type Decision struct {
 	// Interactive is true when the rule fired.
 	Interactive bool
-	Action      Action
-	Alert       bool
-	Block       bool
+	// StdinShell is true when the attached-stdin shell rule fired (a shell
+	// without a terminal whose stdin is attached). It never fires together
+	// with Interactive.
+	StdinShell bool
+	Action     Action
+	Alert      bool
+	Block      bool
 	// Reason is shown to the user when the call is refused.
 	Reason string
 	// Selectors are the names of the policy selectors that matched.
@@ -70,9 +76,11 @@ func InteractiveEntryLeader(f Facts) bool {
 	return f.Process.Known && f.Process.Terminal
 }
 
-// Decide applies the rule and the policy to the facts of one call.
+// Decide applies the rules and the policy to the facts of one call. The one
+// action of the policy applies to interactive entry leaders and to
+// attached-stdin shells alike: interactive_action = "block" means no shells.
 func Decide(f Facts, p Policy) Decision {
-	d := Decision{Interactive: InteractiveEntryLeader(f), Action: ActionLog}
+	d := Decision{Interactive: InteractiveEntryLeader(f), StdinShell: StdinShell(f), Action: ActionLog}
 	// Only execs fail closed: other runtime calls are never refused because
 	// execguard could not work something out.
 	closed := p.FailMode == FailClosed && f.Operation == OpExec
@@ -82,12 +90,12 @@ func Decide(f Facts, p Policy) Decision {
 		d.Action = ActionBlock
 		d.Reason = fmt.Sprintf("execguard: exec into %s refused: its process spec could not be read and fail mode is closed", f.Container.label())
 		return d
-	case !d.Interactive:
+	case !d.Interactive && !d.StdinShell:
 		return d
 	case p.Err != "" && closed:
 		d.Alert, d.Block = true, true
 		d.Action = ActionBlock
-		d.Reason = fmt.Sprintf("execguard: interactive exec into %s refused: the configuration or policy could not be used and fail mode is closed", f.Container.label())
+		d.Reason = fmt.Sprintf("execguard: %s refused: the configuration or policy could not be used and fail mode is closed", d.what(f))
 		return d
 	}
 	d.Action = p.Interactive
@@ -96,13 +104,31 @@ func Decide(f Facts, p Policy) Decision {
 		d.Alert = true
 	case ActionBlock:
 		d.Alert, d.Block = true, true
-		if f.Operation == OpExec {
-			d.Reason = fmt.Sprintf("execguard: interactive exec into %s blocked by policy", f.Container.label())
-		} else {
-			d.Reason = fmt.Sprintf("execguard: interactive %s blocked by policy", f.Container.label())
-		}
+		d.Reason = fmt.Sprintf("execguard: %s blocked by policy", d.what(f))
 	}
 	return d
+}
+
+// what names the refused call for people.
+func (d Decision) what(f Facts) string {
+	return DescribeCall(f, d.Interactive, d.StdinShell)
+}
+
+// DescribeCall names a call for a refusal message: an interactive exec into
+// a container, a shell with attached stdin in a container, ...
+func DescribeCall(f Facts, interactive, stdinShell bool) string {
+	label := f.Container.label()
+	switch {
+	case stdinShell:
+		return "shell with attached stdin in " + label
+	case f.Operation == OpExec && interactive:
+		return "interactive exec into " + label
+	case f.Operation == OpExec:
+		return "exec into " + label
+	case interactive:
+		return "interactive " + label
+	}
+	return "start of " + label
 }
 
 // label names a container for people: pod/name when known, else its id.

@@ -147,12 +147,17 @@ type errorDoc struct {
 }
 
 type execguardDoc struct {
-	Subcommand     string `json:"subcommand,omitempty"`
-	Action         string `json:"action"`
-	FailMode       string `json:"fail_mode,omitempty"`
-	Reason         string `json:"reason,omitempty"`
-	ExecID         string `json:"exec_id,omitempty"`
-	ExecKind       string `json:"exec_kind,omitempty"`
+	Subcommand string `json:"subcommand,omitempty"`
+	Action     string `json:"action"`
+	FailMode   string `json:"fail_mode,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	ExecID     string `json:"exec_id,omitempty"`
+	ExecKind   string `json:"exec_kind,omitempty"`
+	// Stdin is terminal, attached or none (Facts.StdinKind); StdinSource
+	// what the front saw; StdinShell marks an attached-stdin shell.
+	Stdin          string `json:"stdin,omitempty"`
+	StdinSource    string `json:"stdin_source,omitempty"`
+	StdinShell     bool   `json:"stdin_shell,omitempty"`
 	Caller         string `json:"caller,omitempty"`
 	Bundle         string `json:"bundle,omitempty"`
 	Manager        string `json:"manager,omitempty"`
@@ -182,6 +187,27 @@ const policyAlertMembers = `"rule":{"id":"` + PolicyAlertRuleID + `","uuid":"` +
 	`"name":"execguard policy alert","description":"A process start matched an execguard policy response whose actions include alert; cloud_defend.matched_selectors names the selectors.",` +
 	`"category":"Policy","ruleset":"execguard"},` +
 	`"kibana":{"alert":{"severity":"medium","risk_score":47,"rule":{"rule_id":"` + PolicyAlertRuleID + `","name":"execguard policy alert"}}}`
+
+// The attached-stdin shell rule: a shell without a terminal whose stdin is
+// attached (crictl exec -i, podman exec -i, ctr task exec, crictl attach -i).
+const (
+	StdinShellRuleID   = "33445560-70c1-4ad9-9b9c-7e4eea06fc97"
+	StdinShellRuleName = "Shell with attached stdin in container"
+	// StdinShellRuleDescription is the rule's description, as in its TOML.
+	StdinShellRuleDescription = "A shell or command interpreter reading its commands from stdin was started without a terminal as the entry leader of a session in a running container, with stdin attached, as crictl exec -i, podman exec -i, ctr task exec or crictl attach -i to a container created with stdin give: a working shell that process.interactive does not show."
+)
+
+// stdinShellAlertMembers are the members an attached-stdin shell alert adds
+// to its event; TestAlertMembers checks they decode.
+const stdinShellAlertMembers = `"rule":{"id":"` + StdinShellRuleID + `","uuid":"` + StdinShellRuleID + `","name":"` + StdinShellRuleName + `",` +
+	`"description":"` + StdinShellRuleDescription + `",` +
+	`"category":"Execution","ruleset":"execguard","reference":"https://attack.mitre.org/techniques/T1609/"},` +
+	`"threat":{"framework":"MITRE ATT&CK",` +
+	`"tactic":{"id":["TA0002"],"name":["Execution"],"reference":["https://attack.mitre.org/tactics/TA0002/"]},` +
+	`"technique":{"id":["T1059","T1609"],"name":["Command and Scripting Interpreter","Container Administration Command"],` +
+	`"reference":["https://attack.mitre.org/techniques/T1059/","https://attack.mitre.org/techniques/T1609/"],` +
+	`"subtechnique":{"id":["T1059.004"],"name":["Unix Shell"],"reference":["https://attack.mitre.org/techniques/T1059/004/"]}}},` +
+	`"kibana":{"alert":{"severity":"` + RuleSeverity + `","risk_score":73,"rule":{"rule_id":"` + StdinShellRuleID + `","name":"` + StdinShellRuleName + `"}}}`
 
 // alertMembers are the members an alert adds to its event: the seed rule,
 // its ATT&CK mapping and the severity Elastic's alerts carry. They never

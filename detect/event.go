@@ -38,6 +38,13 @@ process.interactive == true`
 	RuleQuery2026 = `process where host.os.type == "linux" and event.type == "start" and event.action == "exec" and process.name in ("bash","dash","sh","tcsh","csh","zsh","ksh","fish","busybox") and process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and container.id like "*"`
 )
 
+// StdinShellRuleQuery is the attached-stdin shell rule's EQL query: it
+// matches exactly the events of StdinShell calls (execguard.stdin_shell is
+// set from it), refused or not, so Elasticsearch finds them too.
+const StdinShellRuleQuery = `process where event.type in ("start", "denied") and event.action in ("exec", "container-start") and
+process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and
+process.interactive == false and execguard.stdin == "attached" and execguard.stdin_shell == true`
+
 // Host identifies the node in events.
 type Host struct {
 	Name string
@@ -74,12 +81,17 @@ func Encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An alert on an interactive entry leader is the seed rule's; a policy
-	// may also alert on other processes (a netcat, an exec in a namespace),
-	// and those alerts must not claim the interactive-exec rule.
-	extra := alertMembers
-	if !r.Decision.Interactive {
-		extra = policyAlertMembers
+	// An alert on an interactive entry leader is the seed rule's, one on an
+	// attached-stdin shell that rule's; a policy may also alert on other
+	// processes (a netcat, an exec in a namespace), and those alerts must
+	// not claim either rule.
+	extra, seed := alertMembers, RuleID
+	switch {
+	case r.Decision.Interactive:
+	case r.Decision.StdinShell:
+		extra, seed = stdinShellAlertMembers, StdinShellRuleID
+	default:
+		extra, seed = policyAlertMembers, PolicyAlertRuleID
 	}
 	size := len(event) + len(members) + 16
 	if r.Decision.Alert {
@@ -103,10 +115,6 @@ func Encode(r Record) ([]byte, error) {
 	alert, err := json.Marshal(&ev)
 	if err != nil {
 		return nil, err
-	}
-	seed := RuleID
-	if !r.Decision.Interactive {
-		seed = PolicyAlertRuleID
 	}
 	buf, err = appendRuleAlerts(appendLine(buf, alert, extra, members), r, doc.Event, members, seed)
 	if err != nil {
@@ -166,16 +174,19 @@ func newDocument(r Record) *document {
 			Type: "logs", Dataset: Dataset, Namespace: "default",
 		},
 		Execguard: execguardDoc{
-			Subcommand: f.Subcommand,
-			Action:     string(d.Action),
-			FailMode:   string(r.Policy.FailMode),
-			Reason:     d.Reason,
-			ExecID:     f.ExecID,
-			ExecKind:   string(f.ExecKind),
-			Caller:     f.Caller.Engine,
-			Bundle:     f.Container.Bundle,
-			Manager:    f.Container.Manager,
-			Type:       f.Container.Type,
+			Subcommand:  f.Subcommand,
+			Action:      string(d.Action),
+			FailMode:    string(r.Policy.FailMode),
+			Reason:      d.Reason,
+			ExecID:      f.ExecID,
+			ExecKind:    string(f.ExecKind),
+			Caller:      f.Caller.Engine,
+			Bundle:      f.Container.Bundle,
+			Manager:     f.Container.Manager,
+			Type:        f.Container.Type,
+			Stdin:       string(f.StdinKind()),
+			StdinSource: f.StdinSource,
+			StdinShell:  d.StdinShell,
 		},
 	}
 	switch {

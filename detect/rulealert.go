@@ -148,7 +148,7 @@ func (ra RuleAlert) members() (string, error) {
 // before any decision (no block, no alert, no policy), decoded: the document
 // detection rules are evaluated on, exactly as Elasticsearch would see it.
 func EventDocument(r Record) (map[string]any, error) {
-	r.Decision = Decision{Interactive: InteractiveEntryLeader(r.Facts), Action: ActionLog}
+	r.Decision = Decision{Interactive: InteractiveEntryLeader(r.Facts), StdinShell: StdinShell(r.Facts), Action: ActionLog}
 	buf, err := Encode(r)
 	if err != nil {
 		return nil, err
@@ -171,6 +171,7 @@ func EventFields() func(name string) bool {
 		Facts: Facts{
 			Operation: OpExec,
 			Process:   Process{Args: []string{"/bin/sh", "-c", "id"}, Cwd: "/", Terminal: true, Known: true},
+			Stdin:     StdinAttached, StdinSource: "pipe",
 			Container: Container{
 				ID: "c", Name: "n", Image: "r/i:t", Runtime: "runc", Bundle: "/b", Type: "container",
 				SandboxID: "s", Manager: "containerd", PodName: "p", PodNamespace: "ns", PodUID: "u",
@@ -194,7 +195,7 @@ func EventFields() func(name string) bool {
 		// EventDocument drops the decision; put its members back.
 		doc["cloud_defend"] = map[string]any{"matched_selectors": []any{"s"}}
 		collectFields(doc, "", known)
-		for _, f := range []string{"execguard.policy_revision", "execguard.matched_rules", "execguard.truncated", "event.severity", "event.risk_score"} {
+		for _, f := range []string{"execguard.policy_revision", "execguard.matched_rules", "execguard.truncated", "execguard.stdin_shell", "event.severity", "event.risk_score"} {
 			known[f] = true
 		}
 	}

@@ -74,6 +74,8 @@ type document struct {
 		Action      string `json:"action"`
 		Reason      string `json:"reason"`
 		PolicyError string `json:"policy_error"`
+		Stdin       string `json:"stdin"`
+		StdinShell  bool   `json:"stdin_shell"`
 	} `json:"execguard"`
 }
 
@@ -194,11 +196,15 @@ func (e Event) Severity() string {
 	case e.Outcome() == "failure" || e.doc.Error != nil || e.doc.Execguard.PolicyError != "":
 		return "warning"
 	}
-	if tty, _ := e.TTY(); tty {
+	if tty, _ := e.TTY(); tty || e.doc.Execguard.StdinShell {
 		return "notice"
 	}
 	return "info"
 }
+
+// Stdin is execguard.stdin: terminal, attached or none ("" when the
+// document does not say).
+func (e Event) Stdin() string { return e.doc.Execguard.Stdin }
 
 // Summary says what happened, in a few words.
 func (e Event) Summary() string {
@@ -212,11 +218,15 @@ func (e Event) Summary() string {
 		what = "Exec"
 		if tty {
 			what = "Interactive exec"
+		} else if e.doc.Execguard.StdinShell {
+			what = "Shell with attached stdin"
 		}
 	case "container-start":
 		what = "Container started"
 		if tty {
 			what = "Interactive container started"
+		} else if e.doc.Execguard.StdinShell {
+			what = "Container started: shell with attached stdin"
 		}
 	case "end":
 		return "Interactive container ended"

@@ -45,6 +45,7 @@ func render(t *testing.T, file string, colour bool) string {
 }
 
 // The recorded files: the demo's events (the wrapper on a real containerd),
+// shells without a terminal and kubectl cp's tar (encoded by detect),
 // the NRI plugin's end and coverage documents, and hostile content.
 func TestGolden(t *testing.T) {
 	tests := []struct {
@@ -54,6 +55,7 @@ func TestGolden(t *testing.T) {
 		{"demo.ndjson", "demo.golden", false},
 		{"demo.ndjson", "demo-colour.golden", true},
 		{"plugin.ndjson", "plugin.golden", false},
+		{"stdin.ndjson", "stdin.golden", false},
 		{"hostile.ndjson", "hostile.golden", false},
 		{"hostile.ndjson", "hostile-colour.golden", true},
 	}

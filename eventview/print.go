@@ -82,6 +82,9 @@ func (p *Printer) Line(e Event) string {
 	if tty, ok := e.TTY(); ok {
 		field("tty", boolString(tty))
 	}
+	if e.Stdin() == "attached" {
+		field("stdin", "attached")
+	}
 	if pr := e.doc.Process; pr != nil && pr.User != nil {
 		field("user", pr.User.ID)
 	}

@@ -19,8 +19,9 @@ import (
 //     one (with the error recorded); when there never was a good one, the
 //     fail mode decides.
 //   - no policy file: the built-in default policy (log everything, alert on
-//     interactive entry leaders), unless interactive_action is log or block,
-//     the single-action shorthand that predates policies.
+//     interactive entry leaders and attached-stdin shells), unless
+//     interactive_action is log or block, the single-action shorthand that
+//     predates policies.
 //
 // The detection rules are evaluated first: the policy's detectionRule
 // conditions read which matched, and each matching rule other than the seed

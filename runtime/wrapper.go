@@ -75,6 +75,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 		f.Container.Runtime = name
 	} else {
 		f = Gather(c, name, cfg.StateDir)
+		GatherStdin(&f)
 	}
 	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
 	if real.note != "" {
@@ -119,9 +120,13 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 		diagf(c, "warning", "event spooled under %s, to be appended to the log when it can be written: %v", cfg.StateDir, err)
 	case eventlog.Lost:
 		diagf(c, "error", "event lost: %v", err)
-		if policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && d.Interactive && !d.Block {
+		if policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell) && !d.Block {
 			d.Block = true
-			d.Reason = "execguard: interactive exec refused: its event could not be recorded and fail mode is closed"
+			if d.StdinShell {
+				d.Reason = "execguard: shell with attached stdin refused: its event could not be recorded and fail mode is closed"
+			} else {
+				d.Reason = "execguard: interactive exec refused: its event could not be recorded and fail mode is closed"
+			}
 		}
 	}
 	if !d.Block {

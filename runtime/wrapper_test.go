@@ -508,7 +508,7 @@ func TestWrapperRefusalOnPTY(t *testing.T) {
 			e.config("block", "open", e.probe)
 			args, _, _ := e.containerdExec(ttyProcess)
 			args = append(args[:2:2], args[6:]...) // drop --log FILE --log-format json
-			master, slave := openPTY(t)
+			master, slave := openPTYPair(t)
 			if raw {
 				tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 				if err != nil {
@@ -536,9 +536,9 @@ func TestWrapperRefusalOnPTY(t *testing.T) {
 	}
 }
 
-// openPTY opens a pseudo-terminal pair, as CRI-O allocates one for a tty
-// exec.
-func openPTY(t *testing.T) (master, slave *os.File) {
+// openPTYPair opens a pseudo-terminal pair, as CRI-O allocates one for a
+// tty exec.
+func openPTYPair(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {

@@ -47,6 +47,9 @@ type sampleEvent struct {
 			Label json.RawMessage `json:"label"`
 		} `json:"resource"`
 	} `json:"orchestrator"`
+	Execguard struct {
+		Stdin string `json:"stdin"`
+	} `json:"execguard"`
 }
 
 // callsFromEvents reads one call per JSON document (NDJSON). Alert lines,
@@ -126,6 +129,9 @@ func callFromEvent(source string, doc []byte) (call, error) {
 		f.Process.Known = len(f.Process.Args) > 0
 		if p.Interactive != nil {
 			f.Process.Terminal = *p.Interactive
+		}
+		if st := detect.Stdin(ev.Execguard.Stdin); st == detect.StdinAttached || st == detect.StdinNone {
+			f.Stdin = st
 		}
 		if p.User != nil && len(p.User.ID) > 0 {
 			var s string

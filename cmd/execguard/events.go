@@ -37,7 +37,7 @@ func (a *app) eventsCommand() *cobra.Command {
 		Long: `Reads execguard's event log (the configuration's event_log, a FILE, or
 standard input for "-") and prints one line per event:
 
-  TIME SEVERITY WHAT (namespace=.. pod=.. container=.. image=.. command=.. tty=.. user=.. decision=..)
+  TIME SEVERITY WHAT (namespace=.. pod=.. container=.. image=.. command=.. tty=.. [stdin=attached] user=.. decision=..)
 
 Control characters in any value are shown escaped (\x1b, \u202e, \\), never
 sent to the terminal. Colour only on a terminal (--color). -o json passes

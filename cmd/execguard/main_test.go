@@ -127,6 +127,41 @@ func TestTestFlags(t *testing.T) {
 	}
 }
 
+// TestTestStdin: --stdin describes a call without a terminal whose stdin
+// is attached; the default policy alerts on a shell reading it.
+func TestTestStdin(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"shell with stdin attached", []string{"--stdin", "attached", "--command", "sh"}, 0, []string{
+			"call:       exec sh with stdin attached (a shell reading it)", "selectors:  allProcesses, stdinShells\n", "result:     alert",
+		}},
+		{"kubectl cp's tar", []string{"--stdin", "attached", "--command", "tar xf - -C /tmp"}, 0, []string{
+			"call:       exec tar xf - -C /tmp with stdin attached as", "selectors:  allProcesses\n", "result:     log",
+		}},
+		{"no stdin", []string{"--stdin", "none", "--command", "sh"}, 0, []string{"selectors:  allProcesses\n", "result:     log"}},
+		{"terminal", []string{"--stdin", "terminal"}, 0, []string{"with a terminal", "selectors:  allProcesses, interactiveProcesses\n"}},
+		{"bad stdin", []string{"--stdin", "pipe"}, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"policy", "test", "../../detect/policy/default.yaml"}, tt.args...)
+			code, out, errOut := runCLI(t, args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
 func TestTestInvalidPolicy(t *testing.T) {
 	code, out, _ := runCLI(t, "policy", "test", "testdata/invalid.yaml", "--tty")
 	if code != 1 || !strings.Contains(out, "testdata/invalid.yaml:8:7") {

@@ -88,6 +88,8 @@ func testRules(rulesDir, events string, builtin bool, stdout io.Writer) (int, er
 			switch {
 			case m.Seed():
 				how = "seed rule: alert per policy"
+			case m.PolicyDecided():
+				how = "alert per policy"
 			case !contains(r.Alerts, m.ID):
 				how = "same rule id as above"
 			}

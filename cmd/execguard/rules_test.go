@@ -65,7 +65,7 @@ func TestRulesTest(t *testing.T) {
 			"1 of 3 events matched",
 		}, []string{"line 1:", "line 5:"}, ""},
 		{"with the built-in rules", []string{"rules", "test", "--builtin", "testdata/rules", events}, 0, []string{
-			"3 rules run",
+			"4 rules run",
 			`line 1: exec in app "sh": Interactive Exec Command Launched Against A Running Container [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy); Interactive Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
 			"2 of 3 events matched",
 		}, nil, ""},

@@ -28,9 +28,9 @@ without a terminal, now.`
 // callFlags are the facts a user can give on the command line; nil means
 // not given.
 type callFlags struct {
-	namespace, pod, image, container, command, user, at, operation, clusterName, clusterID *string
-	tty                                                                                    *bool
-	labels                                                                                 []string
+	namespace, pod, image, container, command, user, at, operation, clusterName, clusterID, stdin *string
+	tty                                                                                           *bool
+	labels                                                                                        []string
 }
 
 func (a *app) testCommand() *cobra.Command {
@@ -46,6 +46,7 @@ func (a *app) testCommand() *cobra.Command {
 		Short: "show what a policy does with an exec or container start",
 		Long:  testSynopsis,
 		Example: `  execguard policy test policy.yaml --namespace shop --pod web-1 --tty --command "sh"
+  execguard policy test policy.yaml --namespace shop --stdin attached --command "sh"
   execguard policy test policy.yaml --event events.ndjson --namespace ops-eu`,
 		Args: exactArgs(1, "exactly one policy file"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) (int, error) {
@@ -58,7 +59,7 @@ func (a *app) testCommand() *cobra.Command {
 			cf := callFlags{
 				namespace: set("namespace"), pod: set("pod"), image: set("image"), container: set("container"),
 				command: set("command"), user: set("user"), at: set("time"), operation: set("operation"),
-				clusterName: set("cluster-name"), clusterID: set("cluster-id"), labels: labels,
+				clusterName: set("cluster-name"), clusterID: set("cluster-id"), stdin: set("stdin"), labels: labels,
 			}
 			if cmd.Flags().Changed("tty") {
 				cf.tty = &tty
@@ -80,6 +81,7 @@ func (a *app) testCommand() *cobra.Command {
 		{"operation", "exec or container-start"},
 		{"cluster-name", "Kubernetes cluster `name`"},
 		{"cluster-id", "Kubernetes cluster `id`"},
+		{"stdin", "what the process's stdin is: terminal (as --tty), attached (kubectl exec -i) or none"},
 	} {
 		values[f.name] = fl.String(f.name, "", f.usage)
 	}
@@ -219,6 +221,17 @@ func (cf *callFlags) apply(c *call) error {
 		}
 		f.Process.Args, f.Process.Known = words, true
 	}
+	if cf.stdin != nil {
+		switch st := detect.Stdin(*cf.stdin); st {
+		case detect.StdinTerminal:
+			f.Process.Terminal, f.Process.Known = true, true
+		case detect.StdinAttached, detect.StdinNone:
+			f.Stdin = st
+			f.Process.Terminal = false
+		default:
+			return fmt.Errorf("--stdin %q: want terminal, attached or none", *cf.stdin)
+		}
+	}
 	if cf.tty != nil {
 		f.Process.Terminal, f.Process.Known = *cf.tty, true
 	}
@@ -269,6 +282,8 @@ type callJSON struct {
 	Operation   string            `json:"operation"`
 	Args        []string          `json:"args,omitempty"`
 	Interactive bool              `json:"interactive"`
+	Stdin       string            `json:"stdin,omitempty"`
+	StdinShell  bool              `json:"stdin_shell,omitempty"`
 	UID         *uint32           `json:"uid,omitempty"`
 	Namespace   string            `json:"namespace,omitempty"`
 	Pod         string            `json:"pod,omitempty"`
@@ -300,6 +315,7 @@ func evaluate(p *policy.Policy, c call) testJSON {
 		Action: string(d.Action), Log: r.Log, Alert: r.Alert, Block: r.Block, Reason: d.Reason,
 		Call: callJSON{
 			Operation: string(f.Operation), Args: f.Process.Args, Interactive: detect.InteractiveEntryLeader(f),
+			Stdin: string(f.StdinKind()), StdinShell: detect.StdinShell(f),
 			Namespace: f.Container.PodNamespace, Pod: f.Container.PodName, Labels: f.Container.PodLabels,
 			Container: f.Container.Name, Image: f.Container.Image,
 			ClusterName: f.Cluster.Name, ClusterID: f.Cluster.ID, Time: c.at.Format(time.RFC3339),
@@ -391,8 +407,13 @@ func describeCall(c callJSON) string {
 	if len(c.Args) > 0 {
 		b.WriteString(" " + shellQuote(c.Args))
 	}
-	if c.Interactive {
+	switch {
+	case c.Interactive:
 		b.WriteString(" with a terminal")
+	case c.StdinShell:
+		b.WriteString(" with stdin attached (a shell reading it)")
+	case c.Stdin == string(detect.StdinAttached):
+		b.WriteString(" with stdin attached")
 	}
 	if c.UID != nil {
 		fmt.Fprintf(&b, " as uid %d", *c.UID)

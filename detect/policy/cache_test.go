@@ -277,3 +277,35 @@ func TestCacheNeverStandsInForTheFile(t *testing.T) {
 		t.Fatalf("last good after the rewrite: %v, %v", p, err)
 	}
 }
+
+// TestCacheKeepsStdinConditions: a policy on stdin decides the same once
+// read back from the node cache.
+func TestCacheKeepsStdinConditions(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.yaml")
+	state := filepath.Join(dir, "state")
+	writePolicy(t, path, "process:\n  selectors:\n    - name: shells\n      stdinShell: true\n    - name: piped\n      stdin: [attached]\n"+
+		"  responses:\n    - match: [shells]\n      actions: [alert, block]\n    - match: [piped]\n      actions: [log]\n")
+	first, err := LoadOrLastGood(path, state, parseSpecYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := readCache(cacheFile(state, path), path)
+	if entry == nil {
+		t.Fatal("no cache entry")
+	}
+	cached, errs := compile(path, entry.Spec)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for _, p := range []*Policy{first, cached} {
+		shell := facts(piped)
+		tar := facts(piped, args("tar", "xf", "-"))
+		if r := p.Evaluate(shell, noon); !r.Block || strings.Join(r.Selectors, ",") != "shells,piped" {
+			t.Errorf("exec -i sh: %+v", r)
+		}
+		if r := p.Evaluate(tar, noon); r.Block || r.Alert || strings.Join(r.Selectors, ",") != "piped" {
+			t.Errorf("exec -i tar: %+v", r)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/policy/internal/spec"
 )
 
@@ -38,6 +39,7 @@ type check struct {
 	args    []argsPattern
 	windows []window
 	rules   []string // detectionRule: rule ids or names, "*" for any
+	stdin   []detect.Stdin
 }
 
 type labelPattern struct {
@@ -94,6 +96,7 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 		}
 		p.selectors = append(p.selectors, sel)
 	}
+	authored := authoredKeys(s)
 	used := make([]bool, len(p.selectors))
 	p.responses = make([]response, 0, len(s.Responses))
 	for _, rs := range s.Responses {
@@ -124,6 +127,7 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 			errs.Add(rs.ActionsPos.Line, rs.ActionsPos.Col, key+".actions", "block without alert",
 				"D4C requires alert with block, and so does execguard: write actions: [alert, block]")
 		}
+		noteAuthored(rs, r, authored, p, notes)
 		for _, m := range r.match {
 			for _, x := range r.exclude {
 				if m == x {
@@ -143,6 +147,75 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 	}
 	p.notes = spec.Sort(notes.Errs)
 	return p, nil
+}
+
+// authorChosen are the conditions on what a pod's author chooses freely:
+// anyone who can create a pod can give it any name, label or image.
+var authorChosen = []string{"containerName", "kubernetesPodName", "kubernetesPodLabel",
+	"containerImageName", "containerImageFullName", "containerImageTag"}
+
+// authoredKeys lists, per selector, its conditions on what a pod's author
+// chooses, when nothing a pod's author cannot choose (its namespace, its
+// cluster) narrows it.
+func authoredKeys(s *spec.Spec) [][]string {
+	out := make([][]string, len(s.Selectors))
+	for i, ss := range s.Selectors {
+		var keys []string
+		narrowed := false
+		for _, c := range ss.Conds {
+			switch {
+			case c.Key == "kubernetesNamespace" || c.Key == "kubernetesClusterId" || c.Key == "kubernetesClusterName":
+				narrowed = true
+			case in(authorChosen, c.Key):
+				keys = append(keys, c.Key)
+			}
+		}
+		if !narrowed {
+			out[i] = keys
+		}
+	}
+	return out
+}
+
+func in(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// noteAuthored warns about exemptions a pod's author can give themselves:
+// a selector keyed on names, labels or images excluded from a response
+// that alerts or blocks, or matched by a response that only logs (actions
+// add up: such a response exempts nothing).
+func noteAuthored(rs spec.Response, r response, authored [][]string, p *Policy, notes *spec.List) {
+	key := fmt.Sprintf("process.responses[%d]", rs.Index)
+	if r.alert || r.block {
+		for k, x := range r.exclude {
+			if x >= len(authored) || len(authored[x]) == 0 {
+				continue
+			}
+			pos := rs.Exclude[k].Pos
+			notes.Add(pos.Line, pos.Col, key+".exclude",
+				fmt.Sprintf("selector %q exempts by %s, which a pod's author chooses: anyone who can create a pod can give it this exemption", p.selectors[x].name, strings.Join(authored[x], ", ")),
+				"exempt by what a pod's author cannot choose: kubernetesNamespace (with RBAC on who may create pods there) or maintenanceWindow")
+		}
+		return
+	}
+	if !r.log {
+		return
+	}
+	for k, m := range r.match {
+		if m >= len(authored) || len(authored[m]) == 0 || k >= len(rs.Match) {
+			continue
+		}
+		pos := rs.Match[k].Pos
+		notes.Add(pos.Line, pos.Col, key+".match",
+			fmt.Sprintf("selector %q, keyed on %s, only logs: this exempts nothing from other responses (actions add up), and an exemption keyed on it would be one a pod's author can give themselves", p.selectors[m].name, strings.Join(authored[m], ", ")),
+			"")
+	}
 }
 
 func checkName(name string) string {
@@ -219,8 +292,23 @@ func compileCond(sel *selector, c spec.Cond, selIndex int, errs, notes *spec.Lis
 			notes.Add(c.Pos.Line, c.Pos.Col, key(), fmt.Sprintf("selector %q matches fork only, which execguard never sees: it never matches", sel.name), "add exec or containerStart")
 		}
 		return
-	case cInteractive:
+	case cInteractive, cStdinShell:
 		ck.flag = c.Flag
+	case cStdin:
+		for _, v := range c.Values {
+			switch v.S {
+			case "terminal", "attached", "none":
+				ck.stdin = append(ck.stdin, detect.Stdin(v.S))
+			case "unknown":
+				ck.stdin = append(ck.stdin, detect.StdinUnknown)
+			default:
+				hint := "stdin is terminal, attached, none or unknown"
+				if sg := spec.Suggest(v.S, []string{"terminal", "attached", "none", "unknown"}); sg != "" {
+					hint = fmt.Sprintf("did you mean %s?", sg)
+				}
+				bad(v, fmt.Sprintf("unknown stdin %q", v.S), hint)
+			}
+		}
 	case cUserID, cUserName:
 		for _, v := range c.Values {
 			if def.kind == cUserName && v.S == "root" {

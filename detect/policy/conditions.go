@@ -8,6 +8,8 @@ type condKind uint8
 const (
 	cOperation condKind = iota
 	cInteractive
+	cStdin
+	cStdinShell
 	cUserID
 	cUserName
 	cNamespace
@@ -43,6 +45,10 @@ func condition(key string) (condDef, bool) {
 		return condDef{cProcessName, trailing}, true
 	case "sessionLeaderInteractive":
 		return condDef{cInteractive, trailing}, true
+	case "stdin":
+		return condDef{cStdin, trailing}, true
+	case "stdinShell":
+		return condDef{cStdinShell, trailing}, true
 	case "containerImageName":
 		return condDef{cImageName, trailing}, true
 	case "containerImageFullName":

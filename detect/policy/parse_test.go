@@ -51,6 +51,8 @@ func TestParseErrors(t *testing.T) {
 		{"malformed YAML", "process:\n  selectors: [\n", []wantErr{{2, 3, "", "invalid YAML", "indentation"}}},
 		{"tab indentation", "process:\n\tselectors: []\n", []wantErr{{2, 1, "", "invalid YAML", "tabs"}}},
 		{"two documents", selectorPolicy("processName: [sh]") + "---\nprocess: {}\n", []wantErr{{8, 1, "", "more than one YAML document", "---"}}},
+		{"unknown stdin", selectorPolicy("stdin: [attachd]"), []wantErr{{4, 15, "process.selectors[0].stdin", `unknown stdin "attachd"`, "did you mean attached?"}}},
+		{"stdinShell not a boolean", selectorPolicy("stdinShell: [yes]"), []wantErr{{4, 19, "process.selectors[0].stdinShell", "want a single value, got a list", ""}}},
 		{"unknown top-level key", "proces:\n  selectors: []\n", []wantErr{{1, 1, "proces", "unknown key", "did you mean process?"}}},
 		{"no process section", "file:\n  selectors: []\n", []wantErr{{1, 1, "process", "no process section", ""}}},
 		{"process not a mapping", "process: [a]\n", []wantErr{{1, 10, "process", "want a mapping, got a list", ""}}},
@@ -194,6 +196,43 @@ file:
 		`5:7 selector "unused" is not used by any response`,
 		`12:7 selector "s" is both matched and excluded: this response never applies through it`,
 		`15:1 file selectors and responses are not enforced by execguard and are ignored`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestNotesAuthorChosen: exemptions keyed on what a pod's author chooses
+// are warned about; one narrowed by namespace is not.
+func TestNotesAuthorChosen(t *testing.T) {
+	p := mustParse(t, `process:
+  selectors:
+    - name: shells
+      stdinShell: true
+    - name: debugPods
+      kubernetesPodLabel: ["debug:true"]
+    - name: debuggers
+      containerName: [debugger-*]
+    - name: opsDebuggers
+      kubernetesNamespace: [ops]
+      containerName: [debugger-*]
+    - name: trusted
+      containerImageName: [toolbox]
+  responses:
+    - match: [shells]
+      exclude: [debugPods, debuggers, opsDebuggers]
+      actions: [alert, block]
+    - match: [trusted]
+      actions: [log]
+`)
+	var got []string
+	for _, n := range p.Notes() {
+		got = append(got, fmt.Sprintf("%d:%d %s", n.Line, n.Column, n.Msg))
+	}
+	want := []string{
+		`16:17 selector "debugPods" exempts by kubernetesPodLabel, which a pod's author chooses: anyone who can create a pod can give it this exemption`,
+		`16:28 selector "debuggers" exempts by containerName, which a pod's author chooses: anyone who can create a pod can give it this exemption`,
+		`18:15 selector "trusted", keyed on containerImageName, only logs: this exempts nothing from other responses (actions add up), and an exemption keyed on it would be one a pod's author can give themselves`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -106,7 +106,8 @@ func unwrapPath(err error) error {
 }
 
 // Default is the policy used when none is configured: log every exec and
-// container start, alert on the interactive ones, block nothing. It is
+// container start, alert on the interactive ones and on attached-stdin
+// shells, block nothing. It is
 // default.yaml, compiled from a spec written out in Go (defaultSpec) so
 // that no YAML is parsed at run time; a test checks the two agree.
 func Default() *Policy {
@@ -131,10 +132,12 @@ func defaultSpec() *spec.Spec {
 		Selectors: []spec.Selector{
 			{Name: "allProcesses", Index: 0, Conds: []spec.Cond{ops}},
 			{Name: "interactiveProcesses", Index: 1, Conds: []spec.Cond{ops, {Key: "sessionLeaderInteractive", Flag: true}}},
+			{Name: "stdinShells", Index: 2, Conds: []spec.Cond{ops, {Key: "stdinShell", Flag: true}}},
 		},
 		Responses: []spec.Response{
 			{Index: 0, Match: v("allProcesses"), Actions: v("log")},
 			{Index: 1, Match: v("interactiveProcesses"), Actions: v("alert")},
+			{Index: 2, Match: v("stdinShells"), Actions: v("alert")},
 		},
 	}
 }
@@ -201,6 +204,8 @@ type view struct {
 	op          uint8
 	known       bool
 	interactive bool
+	stdin       detect.Stdin
+	stdinShell  bool
 	uid         uint32
 	executable  string
 	name        string
@@ -231,6 +236,8 @@ func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string
 	v := view{
 		known:       f.Process.Known,
 		interactive: detect.InteractiveEntryLeader(f),
+		stdin:       f.StdinKind(),
+		stdinShell:  detect.StdinShell(f),
 		uid:         f.Process.UID,
 		name:        f.Process.Name(),
 		args:        f.Process.Args,
@@ -331,6 +338,15 @@ func (c *check) matches(v *view) bool {
 	switch c.kind {
 	case cInteractive:
 		return v.known && v.interactive == c.flag
+	case cStdin:
+		for _, s := range c.stdin {
+			if s == v.stdin {
+				return true
+			}
+		}
+		return false
+	case cStdinShell:
+		return v.known && v.stdinShell == c.flag
 	case cUserID, cUserName:
 		if !v.known {
 			return false
@@ -440,6 +456,7 @@ func (a *argsPattern) match(args []string) bool {
 func Decision(f detect.Facts, r Result, revision string) detect.Decision {
 	d := detect.Decision{
 		Interactive:    detect.InteractiveEntryLeader(f),
+		StdinShell:     detect.StdinShell(f),
 		Action:         ActionNone,
 		Selectors:      r.Selectors,
 		PolicyRevision: revision,
@@ -447,7 +464,7 @@ func Decision(f detect.Facts, r Result, revision string) detect.Decision {
 	switch {
 	case r.Block:
 		d.Action, d.Alert, d.Block = detect.ActionBlock, true, true
-		d.Reason = reason(f, d.Interactive, r.Cause)
+		d.Reason = reason(f, d, r.Cause)
 	case r.Alert:
 		d.Action, d.Alert = detect.ActionAlert, true
 	case r.Log:
@@ -460,18 +477,8 @@ func Decision(f detect.Facts, r Result, revision string) detect.Decision {
 // recorded, as every exec and container start is.
 const ActionNone detect.Action = "none"
 
-func reason(f detect.Facts, interactive bool, cause []string) string {
-	var what string
-	switch {
-	case f.Operation == detect.OpExec && interactive:
-		what = "interactive exec into " + containerLabel(f.Container)
-	case f.Operation == detect.OpExec:
-		what = "exec into " + containerLabel(f.Container)
-	case interactive:
-		what = "interactive " + containerLabel(f.Container)
-	default:
-		what = "start of " + containerLabel(f.Container)
-	}
+func reason(f detect.Facts, d detect.Decision, cause []string) string {
+	what := detect.DescribeCall(f, d.Interactive, d.StdinShell)
 	by := ""
 	switch len(cause) {
 	case 0:
@@ -481,19 +488,4 @@ func reason(f detect.Facts, interactive bool, cause []string) string {
 		by = " (selectors " + strings.Join(cause, ", ") + ")"
 	}
 	return "execguard: " + what + " blocked by policy" + by
-}
-
-// containerLabel names a container for people, as detect's reasons do.
-func containerLabel(c detect.Container) string {
-	name := c.Name
-	if name == "" {
-		name = c.ID
-		if len(name) > 12 {
-			name = name[:12]
-		}
-	}
-	if c.PodName != "" {
-		return fmt.Sprintf("container %q of pod %s/%s", name, detect.NameForPeople(c.PodNamespace), detect.NameForPeople(c.PodName))
-	}
-	return fmt.Sprintf("container %q", name)
 }

@@ -29,6 +29,8 @@ func facts(opts ...opt) detect.Facts {
 }
 
 func tty(f *detect.Facts)   { f.Process.Terminal = true }
+func piped(f *detect.Facts) { f.Stdin, f.StdinSource = detect.StdinAttached, "pipe" }
+func null(f *detect.Facts)  { f.Stdin, f.StdinSource = detect.StdinNone, "null" }
 func start(f *detect.Facts) { f.Operation = detect.OpContainerStart }
 func unknownSpec(f *detect.Facts) {
 	f.Process = detect.Process{}
@@ -100,6 +102,21 @@ func TestConditions(t *testing.T) {
 		{"interactive true, spec unreadable", "sessionLeaderInteractive: true", facts(unknownSpec), false},
 		{"interactive false, spec unreadable", "sessionLeaderInteractive: false", facts(unknownSpec), false},
 		{"interactive container start", "sessionLeaderInteractive: true", facts(start, tty), true},
+
+		{"stdin attached", "stdin: [attached]", facts(piped), true},
+		{"stdin attached on none", "stdin: [attached]", facts(null), false},
+		{"stdin none", "stdin: [none]", facts(null), true},
+		{"stdin terminal on a tty exec", "stdin: [terminal]", facts(tty, null), true},
+		{"stdin attached on a tty exec with a pipe", "stdin: [attached]", facts(tty, piped), false},
+		{"stdin unknown", "stdin: [unknown]", facts(), true},
+		{"stdin any of", "stdin: [attached, terminal]", facts(tty), true},
+		{"stdinShell on exec -i sh", "stdinShell: true", facts(piped), true},
+		{"stdinShell on exec -i tar", "stdinShell: true", facts(piped, args("tar", "xf", "-")), false},
+		{"stdinShell on exec sh without stdin", "stdinShell: true", facts(null), false},
+		{"stdinShell on exec -it sh", "stdinShell: true", facts(piped, tty), false},
+		{"stdinShell on container start with stdin", "stdinShell: true", facts(start, piped), true},
+		{"stdinShell false", "stdinShell: false", facts(null), true},
+		{"stdinShell false, spec unreadable", "stdinShell: false", facts(unknownSpec), false},
 
 		{"processName", "processName: [bash, sh]", facts(), true},
 		{"processName of a path", "processName: [sh]", facts(args("/bin/sh", "-c", "x")), true},
@@ -350,6 +367,27 @@ func TestDecision(t *testing.T) {
 			`execguard: interactive exec into container "app" of pod shop/web-1 blocked by policy (selectors interactive, nc)`},
 		{"other call", facts(op(detect.OpUnknown)), ActionNone, false, false, ""},
 	}
+	shells := mustParse(t, `process:
+  selectors:
+    - name: shells
+      stdinShell: true
+  responses:
+    - match: [shells]
+      actions: [alert, block]
+`)
+	for _, tt := range []struct {
+		name   string
+		facts  detect.Facts
+		reason string
+	}{
+		{"exec -i sh", facts(piped), `execguard: shell with attached stdin in container "app" of pod shop/web-1 blocked by policy (selector shells)`},
+		{"container with stdin running sh", facts(start, piped), `execguard: shell with attached stdin in container "app" of pod shop/web-1 blocked by policy (selector shells)`},
+	} {
+		d := Decision(tt.facts, shells.Evaluate(tt.facts, noon), shells.Revision())
+		if !d.Block || !d.StdinShell || d.Interactive || d.Reason != tt.reason {
+			t.Errorf("%s: block %v stdin shell %v interactive %v reason %q, want a refusal %q", tt.name, d.Block, d.StdinShell, d.Interactive, d.Reason, tt.reason)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := p.Evaluate(tt.facts, noon)
@@ -386,6 +424,20 @@ func TestDefaultPolicy(t *testing.T) {
 		{"interactive exec", facts(tty), detect.ActionAlert},
 		{"interactive container start", facts(start, tty), detect.ActionAlert},
 		{"unreadable spec", facts(unknownSpec), detect.ActionLog},
+		{"exec -i sh", facts(piped), detect.ActionAlert},
+		{"exec -i python3 -", facts(piped, args("python3", "-")), detect.ActionAlert},
+		{"container with stdin running sh", facts(start, piped), detect.ActionAlert},
+		{"exec sh without stdin", facts(null), detect.ActionLog},
+		{"exec -i sh -c", facts(piped, args("sh", "-c", "id")), detect.ActionLog},
+		// kubectl cp and other readers of data on stdin.
+		{"kubectl cp: tar xf -", facts(piped, args("tar", "xmf", "-", "-C", "/tmp")), detect.ActionLog},
+		{"cat > file", facts(piped, args("sh", "-c", "cat > /tmp/f")), detect.ActionLog},
+		{"cat", facts(piped, args("cat")), detect.ActionLog},
+		{"tee", facts(piped, args("tee", "/tmp/f")), detect.ActionLog},
+		{"dd", facts(piped, args("dd", "of=/tmp/f")), detect.ActionLog},
+		{"gzip -d", facts(piped, args("gzip", "-d")), detect.ActionLog},
+		{"base64 -d", facts(piped, args("base64", "-d")), detect.ActionLog},
+		{"rsync --server", facts(piped, args("rsync", "--server", "-logDtpre.iLsfxC", ".", "/data")), detect.ActionLog},
 	}
 	for _, tt := range tests {
 		d := Decision(tt.facts, p.Evaluate(tt.facts, noon), p.Revision())

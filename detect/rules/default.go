@@ -37,15 +37,21 @@ func builtin() []Rule {
 			Severity: "low", RiskScore: 21, References: refs, Threat: threat,
 			Query: &eql.Query{}, // compiled from detect.RuleQuery2026 by Default
 		},
+		{
+			File: "default/stdin_shell.toml", ID: detect.StdinShellRuleID, Name: detect.StdinShellRuleName,
+			Description: detect.StdinShellRuleDescription + "\n",
+			Severity:    detect.RuleSeverity, RiskScore: detect.RuleRiskScore, References: refs, Threat: threat,
+			Query: &eql.Query{}, // compiled from detect.StdinShellRuleQuery by Default
+		},
 	}
 }
 
 // Default is execguard's built-in rules: the seed rule in its 2023 and
-// 2026 forms.
+// 2026 forms, and the attached-stdin shell rule.
 func Default() (*Set, error) {
 	rs := builtin()
 	set := &Set{}
-	for i, src := range []string{detect.RuleQuery2023, detect.RuleQuery2026} {
+	for i, src := range []string{detect.RuleQuery2023, detect.RuleQuery2026, detect.StdinShellRuleQuery} {
 		q, err := eql.Compile(src)
 		if err != nil {
 			return set, &Error{File: rs[i].File, Msg: "query: " + err.Error()}

@@ -64,6 +64,11 @@ func (r *Rule) Alert() detect.RuleAlert {
 // policy decides.
 func (r *Rule) Seed() bool { return r.ID == detect.RuleID }
 
+// PolicyDecided reports whether the rule's alert is the one the policy
+// decides: the seed rule's, and the attached-stdin shell rule's. Their
+// matches raise no alert of their own.
+func (r *Rule) PolicyDecided() bool { return r.Seed() || r.ID == detect.StdinShellRuleID }
+
 // Skipped is a valid rule file the runtime cannot evaluate, and why.
 type Skipped struct {
 	File, ID, Name, Reason string
@@ -382,8 +387,8 @@ func (s *Set) Match(doc map[string]any) []*Rule {
 
 // Outcome is what matched rules mean for one event: the names of the rules
 // that matched (execguard.matched_rules), and the alerts they raise: one
-// per rule id, the first matching file's, none for the seed rule (whose
-// alert the policy decides).
+// per rule id, the first matching file's, none for the seed rule and the
+// attached-stdin shell rule (whose alerts the policy decides).
 func Outcome(matched []*Rule) (names []string, alerts []detect.RuleAlert) {
 	seen := map[string]bool{}
 	named := map[string]bool{}
@@ -392,7 +397,7 @@ func Outcome(matched []*Rule) (names []string, alerts []detect.RuleAlert) {
 			named[r.Name] = true
 			names = append(names, r.Name)
 		}
-		if r.Seed() || seen[r.ID] {
+		if r.PolicyDecided() || seen[r.ID] {
 			continue
 		}
 		seen[r.ID] = true

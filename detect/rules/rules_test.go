@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -57,6 +59,87 @@ func event(t testing.TB, op detect.Operation, tty bool, args ...string) map[stri
 	return doc
 }
 
+// stdinEvent is event for a call without a terminal and with the given stdin.
+func stdinEvent(t testing.TB, op detect.Operation, stdin detect.Stdin, args ...string) map[string]any {
+	t.Helper()
+	f := stdinCall(op, stdin, args...)
+	doc, err := detect.EventDocument(detect.Record{Facts: f, Host: detect.Host{Name: "node-1"}, Time: time.Unix(1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func stdinCall(op detect.Operation, stdin detect.Stdin, args ...string) detect.Facts {
+	return detect.Facts{
+		Operation: op,
+		Process:   detect.Process{Args: args, Cwd: "/", Known: true},
+		Stdin:     stdin, StdinSource: "pipe",
+		Container: detect.Container{ID: "3f1c0ffee0ddba11", Name: "app", Runtime: "runc", PodName: "web", PodNamespace: "shop"},
+		Caller:    detect.Caller{PID: 7, Name: "containerd-shim", Engine: "containerd-shim"},
+	}
+}
+
+// TestStdinShellRuleExact: the shipped EQL query matches exactly the events
+// of the calls detect.StdinShell says are attached-stdin shells, allowed or
+// refused, over every command of the command table's cases and every stdin.
+func TestStdinShellRuleExact(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := &Set{Rules: set.Rules[2:3]}
+	cmds := [][]string{
+		{"sh"}, {"/bin/bash", "-i"}, {"busybox", "sh"}, {"/bin/busybox", "ash"}, {"env", "sh"}, {"nice", "sh"},
+		{"nohup", "sh"}, {"setsid", "sh"}, {"stdbuf", "-oL", "sh"}, {"python3"}, {"python3", "-"}, {"perl"},
+		{"ruby"}, {"node"}, {"php"}, {"lua"}, {"sh", "-s"}, {"bash", "-"}, {"zsh"}, {"dash"},
+		{"sh", "-c", "id"}, {"python3", "-c", "1"}, {"python3", "app.py"}, {"sh", "/entry.sh"},
+		{"tar", "xf", "-"}, {"cat"}, {"tee", "/f"}, {"dd", "of=/f"}, {"gzip", "-d"}, {"base64", "-d"},
+		{"rsync", "--server", "."}, {"id"}, {"top"},
+	}
+	n, matched := 0, 0
+	for _, op := range []detect.Operation{detect.OpExec, detect.OpContainerStart} {
+		for _, stdin := range []detect.Stdin{detect.StdinAttached, detect.StdinNone, detect.StdinUnknown, detect.StdinTerminal} {
+			for _, terminal := range []bool{false, true} {
+				for _, kind := range []detect.ExecKind{"", detect.ExecStream, detect.ExecSync} {
+					for _, block := range []bool{false, true} {
+						for _, args := range cmds {
+							f := stdinCall(op, stdin, args...)
+							f.Process.Terminal = terminal
+							f.ExecKind = kind
+							d := detect.Decide(f, detect.Policy{Interactive: detect.ActionAlert, FailMode: detect.FailOpen})
+							if block {
+								d = detect.Decide(f, detect.Policy{Interactive: detect.ActionBlock, FailMode: detect.FailOpen})
+							}
+							buf, err := detect.Encode(detect.Record{Facts: f, Decision: d, Host: detect.Host{Name: "n"}, Time: time.Unix(1, 0)})
+							if err != nil {
+								t.Fatal(err)
+							}
+							line := buf[:bytes.IndexByte(buf, '\n')]
+							var doc map[string]any
+							if err := json.Unmarshal(line, &doc); err != nil {
+								t.Fatal(err)
+							}
+							want := detect.StdinShell(f)
+							got := len(one.Match(doc)) == 1
+							n++
+							if want {
+								matched++
+							}
+							if got != want {
+								t.Errorf("%s %v stdin %q terminal %v kind %q block %v: rule matched %v, StdinShell %v", op, args, stdin, terminal, kind, block, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if matched == 0 || matched == n {
+		t.Errorf("%d of %d calls are attached-stdin shells: the test tells nothing apart", matched, n)
+	}
+}
+
 func names(rs []*Rule) []string {
 	var out []string
 	for _, r := range rs {
@@ -72,12 +155,12 @@ func TestDefaultRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Rules) != 2 || len(set.Skipped) != 0 {
-		t.Fatalf("default rules: %d rules, %d skipped, want 2 and 0", len(set.Rules), len(set.Skipped))
+	if len(set.Rules) != 3 || len(set.Skipped) != 0 {
+		t.Fatalf("default rules: %d rules, %d skipped, want 3 and 0", len(set.Rules), len(set.Skipped))
 	}
 	// Default is built in Go; it says what the shipped files say.
 	files, err := loadFS(defaultFS, "default", "default/", detect.EventFields(), nil)
-	if err != nil || len(files.Rules) != 2 || len(files.Skipped) != 0 {
+	if err != nil || len(files.Rules) != 3 || len(files.Skipped) != 0 {
 		t.Fatalf("default/*.toml: %v, %d rules, %d skipped", err, len(files.Rules), len(files.Skipped))
 	}
 	for i, f := range files.Rules {
@@ -92,14 +175,20 @@ func TestDefaultRules(t *testing.T) {
 			t.Errorf("%s would not run: %s", r.File, reason)
 		}
 	}
-	for i, want := range []string{detect.RuleQuery2023, detect.RuleQuery2026} {
+	for i, want := range []string{detect.RuleQuery2023, detect.RuleQuery2026, detect.StdinShellRuleQuery} {
 		r := set.Rules[i]
 		if got := strings.TrimSpace(r.Query.String()); got != want {
 			t.Errorf("%s query:\n%s\nwant detect's:\n%s", r.File, got, want)
 		}
-		if r.ID != detect.RuleID || !r.Seed() {
+		if i < 2 && (r.ID != detect.RuleID || !r.Seed()) {
 			t.Errorf("%s: rule_id %s, want the seed's", r.File, r.ID)
 		}
+		if !r.PolicyDecided() {
+			t.Errorf("%s: its alert is not the policy's", r.File)
+		}
+	}
+	if r := set.Rules[2]; r.ID != detect.StdinShellRuleID || r.Name != detect.StdinShellRuleName || r.Severity != "high" {
+		t.Errorf("%s: %s %q %s", r.File, r.ID, r.Name, r.Severity)
 	}
 	tests := []struct {
 		name string
@@ -111,6 +200,10 @@ func TestDefaultRules(t *testing.T) {
 		{"exec -it top", event(t, detect.OpExec, true, "top"), "[interactive_exec_2023.toml]"},
 		{"exec sh -c (probe)", event(t, detect.OpExec, false, "sh", "-c", "true"), "[interactive_exec_2026.toml]"},
 		{"exec id", event(t, detect.OpExec, false, "id"), "[]"},
+		{"exec -i sh", stdinEvent(t, detect.OpExec, detect.StdinAttached, "sh"), "[interactive_exec_2026.toml stdin_shell.toml]"},
+		{"exec -i python3", stdinEvent(t, detect.OpExec, detect.StdinAttached, "python3"), "[stdin_shell.toml]"},
+		{"container start with stdin, sh", stdinEvent(t, detect.OpContainerStart, detect.StdinAttached, "/bin/sh"), "[stdin_shell.toml]"},
+		{"exec -i tar xf -", stdinEvent(t, detect.OpExec, detect.StdinAttached, "tar", "xf", "-"), "[]"},
 		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml]"},
 		{"container start", event(t, detect.OpContainerStart, false, "nginx"), "[]"},
 	}

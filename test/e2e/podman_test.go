@@ -62,6 +62,17 @@ func (p *podman) must(args ...string) string {
 	return out
 }
 
+// stdin runs a podman command with input on its stdin (a pipe).
+func (p *podman) stdin(input string, args ...string) (string, error) {
+	argv := p.argv(args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin = strings.NewReader(input)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
 // tty runs a podman command on a pseudo-terminal (podman exec -it needs one).
 func (p *podman) tty(args ...string) (string, error) {
 	cmd := exec.Command("script", "-qec", shellJoin(p.argv(args...)), "/dev/null")
@@ -194,8 +205,45 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 		t.Errorf("want one alert of the rule, got %v", alerts)
 	}
 
+	// podman exec -i sh: a shell fed from stdin without a terminal, through
+	// conmon's stdin pipe. It works, and it is alerted on.
+	mark = e.mark()
+	out, err = p.stdin(stdinShellScript, "exec", "-i", name, "sh")
+	if err != nil || !strings.Contains(out, "stdin-shell-ran") || !strings.Contains(out, "no-terminal") {
+		t.Fatalf("podman exec -i sh: %v\n%s", err, out)
+	}
+	checkStdinShell(t, "podman exec -i sh", e.since(mark), "exec", ctr, "start")
+	// podman run -d -i ... sh: a container whose init is a shell on conmon's
+	// stdin pipe (podman attach feeds it).
+	mark = e.mark()
+	runOut = p.must("run", "-d", "-i", "--name", name+"-stdin", "--network", "host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+		"localhost/execguard-e2e:bb", "sh")
+	fields = strings.Fields(runOut)
+	checkStdinShell(t, "podman run -i sh", e.since(mark), "container-start", fields[len(fields)-1], "start")
+	p.must("rm", "--force", "--time", "0", name+"-stdin")
+
+	// podman exec without -i: fd 0 is conmon's /dev/null.
+	mark = e.mark()
+	p.must("exec", name, "true")
+	check(t, "podman exec", oneDoc(t, "podman exec", e.since(mark), "event", "exec", ctr), []expectation{
+		{"execguard.stdin", "none"}, {"execguard.stdin_source", "null"},
+	})
+
 	// Block mode: the reason reaches the user through conmon and Podman.
 	setConfig("block")
+	mark = e.mark()
+	out, err = p.stdin("touch /tmp/stdin-marker\necho marker-written\n", "exec", "-i", name, "sh")
+	if err == nil || strings.Contains(out, "marker-written") {
+		t.Fatalf("podman exec -i sh ran in block mode (%v):\n%s", err, out)
+	}
+	if want := fmt.Sprintf(`execguard: shell with attached stdin in container %q blocked by policy`, name); !strings.Contains(out, want) {
+		t.Errorf("the user saw:\n%s\nwant %q", out, want)
+	}
+	t.Logf("podman exec -i sh refused; the user saw: %s", strings.TrimSpace(out))
+	checkStdinShell(t, "podman exec -i sh blocked", e.since(mark), "exec", ctr, "denied")
+	if out := p.must("exec", name, "sh", "-c", "test -e /tmp/stdin-marker && echo present || echo absent"); strings.TrimSpace(out) != "absent" {
+		t.Errorf("the refused shell ran: marker %s", out)
+	}
 	mark = e.mark()
 	out, err = p.tty("exec", "-it", name, "sh", "-c", "touch /tmp/blocked-marker")
 	if err == nil {

@@ -201,7 +201,7 @@ func TestRulesAtTheRuntime(t *testing.T) {
 		t.Fatalf("execguard rules test: %v\n%s", err, cmdOut)
 	}
 	for _, w := range []string{
-		"4 rules run, 1 not applicable",
+		"5 rules run, 1 not applicable",
 		"not applicable: " + rulesDir + "/file.toml",
 		`"id": User Discovery in a Container [` + idRuleID + `] (alert)`,
 		`"sh -c echo tty-ok": Interactive Exec Command Launched Against A Running Container`,

@@ -61,6 +61,10 @@ func (n *Node) RunPodWithLabels(name, namespace string, labels map[string]string
 // CreateContainer creates and starts a busybox container running cmd in the
 // pod and returns its id. tty also opens stdin, as kubectl run -it does.
 func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (string, error) {
+	return n.createContainer(podID, name, tty, tty, cmd...)
+}
+
+func (n *Node) createContainer(podID, name string, tty, stdin bool, cmd ...string) (string, error) {
 	n.mu.Lock()
 	podFile, ok := n.pods[podID]
 	n.mu.Unlock()
@@ -73,7 +77,7 @@ func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (str
 		"command":  cmd,
 		"log_path": name + ".log",
 		"tty":      tty,
-		"stdin":    tty,
+		"stdin":    stdin,
 		"linux":    map[string]any{},
 	}
 	file := filepath.Join(filepath.Dir(podFile), strings.TrimSuffix(filepath.Base(podFile), ".json")+"_"+name+".json")

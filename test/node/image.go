@@ -32,7 +32,7 @@ func busyboxApplets() []string {
 	return []string{
 		"[", "cat", "date", "echo", "env", "false", "grep", "head", "hostname", "id", "kill",
 		"ls", "mkdir", "printf", "ps", "pwd", "rm", "sh", "sleep", "stty", "tail", "test",
-		"touch", "true", "tty", "uname", "wc",
+		"tar", "touch", "true", "tty", "uname", "wc",
 	}
 }
 

@@ -87,6 +87,8 @@ func Conditions() map[string]Shape {
 		"processExecutable":        Scalars,
 		"processName":              Scalars,
 		"sessionLeaderInteractive": Boolean,
+		"stdin":                    Scalars,
+		"stdinShell":               Boolean,
 		"containerImageName":       Scalars,
 		"containerImageFullName":   Scalars,
 		"containerImageTag":        Scalars,
