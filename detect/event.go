@@ -178,6 +178,9 @@ func newDocument(r Record) *document {
 			Type:       f.Container.Type,
 		},
 	}
+	if f.ExecKind == ExecSync && f.Process.Known && f.Process.Terminal {
+		doc.Execguard.TerminalRequested = true
+	}
 	switch {
 	case d.Block:
 		doc.Event.Type = []string{"denied"}
