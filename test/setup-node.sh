@@ -142,4 +142,4 @@ else
 	trap - EXIT
 fi
 crio_built || die "CRI-O $CRIO_VERSION missing in $CRIO_DIR after build"
-log "ready: $("$CRIO_DIR/bin/crio" --version 2>/dev/null | awk '$1 == "Version:" { print "crio " $2 }')"
+log "ready: $("$CRIO_DIR/bin/crio" --version 2>/dev/null | head -n1) in $CRIO_DIR/bin"

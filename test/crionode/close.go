@@ -32,7 +32,11 @@ func (n *Node) Close() error {
 		select {
 		case <-n.exited:
 		default:
-			if _, err := n.runTimeout(90*time.Second, nil, n.tools.crictl, "--config", n.CrictlConfig, "rmp", "--all", "--force"); err != nil {
+			err := n.stopContainers()
+			if err == nil {
+				_, err = n.runTimeout(90*time.Second, nil, n.tools.crictl, "--config", n.CrictlConfig, "rmp", "--all", "--force")
+			}
+			if err != nil {
 				select {
 				case <-n.exited: // CRI-O died: the cleanup below handles its pods
 				case <-time.After(time.Second):

@@ -107,8 +107,8 @@ func TestCRIOConfig(t *testing.T) {
 
 func TestCrioVersion(t *testing.T) {
 	tests := []struct{ out, want string }{
-		{"crio version 1.36.3\nVersion:        1.36.3\nGitCommit:      unknown\n", "1.36.3"},
-		{"Version: 1.37.0\n", "1.37.0"},
+		{"crio version 1.36.3\n   GitCommit:      unknown\n", "1.36.3"},
+		{"crio version 1.37.0-dev\n", "1.37.0-dev"},
 		{"no version here\n", ""},
 	}
 	for _, tt := range tests {

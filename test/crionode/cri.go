@@ -12,9 +12,20 @@ import (
 	"github.com/execguard/execguard/test/node"
 )
 
-// namespaceModeNode is CRI's NamespaceMode NODE: the pod uses the host's
-// network namespace, so no CNI is needed.
-const namespaceModeNode = 2
+// CRI's NamespaceMode: a pod uses the host's network namespace (NODE), so
+// no CNI is needed, and each container its own pid namespace (CONTAINER,
+// the kubelet's default), so CRI-O runs no infra container, whose
+// oom_score_adj of -998 needs CAP_SYS_RESOURCE.
+const (
+	namespaceModeContainer = 1
+	namespaceModeNode      = 2
+)
+
+// namespaceOptions are the pod's, which the kubelet repeats for every
+// container and CRI-O wants repeated.
+func namespaceOptions() map[string]any {
+	return map[string]any{"network": namespaceModeNode, "pid": namespaceModeContainer}
+}
 
 // Pod describes a host-network pod sandbox.
 type Pod struct {
@@ -50,7 +61,7 @@ func (n *Node) RunPodWith(p Pod) (string, error) {
 		"linux": map[string]any{
 			"cgroup_parent": n.CgroupParent,
 			"security_context": map[string]any{
-				"namespace_options": map[string]any{"network": namespaceModeNode},
+				"namespace_options": namespaceOptions(),
 			},
 		},
 	}
@@ -98,11 +109,7 @@ func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (str
 		"tty":      tty,
 		"stdin":    tty,
 		"linux": map[string]any{
-			// CRI-O wants the pod's namespace options repeated, as the
-			// kubelet does.
-			"security_context": map[string]any{
-				"namespace_options": map[string]any{"network": namespaceModeNode},
-			},
+			"security_context": map[string]any{"namespace_options": namespaceOptions()},
 		},
 	}
 	file := strings.TrimSuffix(podFile, ".json") + "_" + name + ".json"
@@ -122,6 +129,9 @@ func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (str
 
 // RemovePod stops and removes a pod and its containers.
 func (n *Node) RemovePod(podID string) error {
+	if err := n.stopContainers("--pod", podID); err != nil {
+		return fmt.Errorf("remove pod: %w", err)
+	}
 	if _, err := n.Crictl("rmp", "--force", podID); err != nil {
 		return fmt.Errorf("remove pod: %w", err)
 	}
@@ -129,6 +139,22 @@ func (n *Node) RemovePod(podID string) error {
 	delete(n.pods, podID)
 	n.mu.Unlock()
 	return nil
+}
+
+// stopContainers stops the running containers crictl ps selects with
+// filter at once: CRI-O's StopPodSandbox would give each the SIGTERM a busybox
+// PID 1 ignores and wait out its stop timeout.
+func (n *Node) stopContainers(filter ...string) error {
+	out, err := n.Crictl(append([]string{"ps", "--quiet"}, filter...)...)
+	if err != nil {
+		return err
+	}
+	ids := strings.Fields(out)
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = n.Crictl(append([]string{"stop", "--timeout", "0"}, ids...)...)
+	return err
 }
 
 // CrictlArgv is the full argv of a crictl call against the node.

@@ -51,7 +51,8 @@ type Options struct {
 	Dir string
 	// RuntimePaths maps each runtime handler to its runtime_path: the binary
 	// CRI-O and conmon run for every runtime call (default: runc ->
-	// /usr/sbin/runc).
+	// /usr/sbin/runc, crun -> /usr/bin/crun). Without a crun handler CRI-O
+	// adds its built-in one, whose runtime_root is /run/crun.
 	RuntimePaths map[string]string
 	// DefaultRuntime is the handler of pods that name none (default runc).
 	DefaultRuntime string
@@ -179,7 +180,7 @@ func cgroupParent(dir string) string {
 
 func withDefaults(o Options) Options {
 	if len(o.RuntimePaths) == 0 {
-		o.RuntimePaths = map[string]string{"runc": "/usr/sbin/runc"}
+		o.RuntimePaths = map[string]string{"runc": "/usr/sbin/runc", "crun": "/usr/bin/crun"}
 	}
 	if o.DefaultRuntime == "" {
 		o.DefaultRuntime = "runc"
@@ -303,11 +304,11 @@ func (n *Node) start(ctx context.Context) error {
 			return fmt.Errorf("start CRI-O: %w", err)
 		}
 	}
-	if out, err := n.runTimeout(10*time.Second, nil, n.tools.crio, "--version"); err != nil {
+	out, err := n.runTimeout(10*time.Second, nil, n.tools.crio, "--version")
+	if err != nil {
 		return fmt.Errorf("start CRI-O: %w", err)
-	} else {
-		n.Version = crioVersion(out)
 	}
+	n.Version = crioVersion(out)
 	if err := n.importImages(); err != nil {
 		return err
 	}
@@ -327,12 +328,11 @@ func (n *Node) start(ctx context.Context) error {
 	return nil
 }
 
-// crioVersion reads the Version line of crio --version.
+// crioVersion reads crio --version's first line, "crio version X".
 func crioVersion(out string) string {
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "Version" {
-			return strings.TrimSpace(v)
-		}
+	first, _, _ := strings.Cut(out, "\n")
+	if v, ok := strings.CutPrefix(strings.TrimSpace(first), "crio version "); ok {
+		return strings.TrimSpace(v)
 	}
 	return ""
 }

@@ -268,6 +268,11 @@ func TestCRIOExecSyncProbeTrap(t *testing.T) {
 				{"execguard.exec_kind", "sync"},
 				{"container.name", "app"},
 			})
+			// conmon gives the runtime --tty --console-socket when the
+			// container has a terminal: requested, nobody at it.
+			if got, _ := c.onlyExec(docs).get("execguard.terminal_requested"); (got == true) != tty {
+				t.Errorf("execguard.terminal_requested = %v, want it set only for a tty container", got)
+			}
 			if len(kinds(docs, "alert")) != 0 {
 				t.Errorf("a probe raised the interactive alert")
 			}
