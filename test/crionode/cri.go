@@ -53,7 +53,7 @@ func (n *Node) RunPodWith(p Pod) (string, error) {
 		"metadata": map[string]any{
 			"name":      p.Name,
 			"namespace": p.Namespace,
-			"uid":       p.Namespace + "-" + p.Name + "-uid",
+			"uid":       podUID(p),
 			"attempt":   0,
 		},
 		// No hostname: CRI refuses to set one for host-network pods.
@@ -65,9 +65,13 @@ func (n *Node) RunPodWith(p Pod) (string, error) {
 			},
 		},
 	}
-	if len(p.Labels) > 0 {
-		cfg["labels"] = p.Labels
+	// The kubelet labels every pod and container with its Kubernetes
+	// identity; CRI-O copies labels into the bundle's annotations.
+	labels := kubeletLabels(p, "")
+	for k, v := range p.Labels {
+		labels[k] = v
 	}
+	cfg["labels"] = labels
 	file := filepath.Join(n.l.podsDir(), p.Namespace+"_"+p.Name+".json")
 	if err := writeJSON(file, cfg); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
@@ -82,17 +86,40 @@ func (n *Node) RunPodWith(p Pod) (string, error) {
 	}
 	id := strings.TrimSpace(out)
 	n.mu.Lock()
-	n.pods[id] = file
+	n.pods[id] = podRecord{file: file, pod: p}
 	n.mu.Unlock()
 	return id, nil
 }
+
+// podRecord is what a node keeps of each pod it started.
+type podRecord struct {
+	file string // the pod config
+	pod  Pod
+}
+
+// kubeletLabels are the labels the kubelet gives a pod sandbox (container
+// "") or a container.
+func kubeletLabels(p Pod, container string) map[string]string {
+	l := map[string]string{
+		"io.kubernetes.pod.name":      p.Name,
+		"io.kubernetes.pod.namespace": p.Namespace,
+		"io.kubernetes.pod.uid":       podUID(p),
+	}
+	if container != "" {
+		l["io.kubernetes.container.name"] = container
+	}
+	return l
+}
+
+func podUID(p Pod) string { return p.Namespace + "-" + p.Name + "-uid" }
 
 // CreateContainer creates and starts a busybox container running cmd in the
 // pod and returns its id. tty also opens stdin, as kubectl run -it does.
 func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (string, error) {
 	n.mu.Lock()
-	podFile, ok := n.pods[podID]
+	rec, ok := n.pods[podID]
 	n.mu.Unlock()
+	podFile := rec.file
 	if !ok {
 		return "", fmt.Errorf("create container %s: pod %s was not started by this node", name, podID)
 	}
@@ -108,6 +135,7 @@ func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (str
 		"log_path": name + "/0.log",
 		"tty":      tty,
 		"stdin":    tty,
+		"labels":   kubeletLabels(rec.pod, name),
 		"linux": map[string]any{
 			"security_context": map[string]any{"namespace_options": namespaceOptions()},
 		},

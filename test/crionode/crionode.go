@@ -111,7 +111,7 @@ type Node struct {
 	logf   *os.File
 
 	mu     sync.Mutex
-	pods   map[string]string // pod id -> pod config file
+	pods   map[string]podRecord // by pod id
 	closed bool
 }
 
@@ -164,7 +164,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		l:            l,
 		tools:        t,
 		exited:       make(chan struct{}),
-		pods:         map[string]string{},
+		pods:         map[string]podRecord{},
 	}
 	if err := n.start(ctx); err != nil {
 		return nil, errors.Join(err, n.Close())

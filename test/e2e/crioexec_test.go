@@ -178,8 +178,8 @@ func TestCRIOExec(t *testing.T) {
 			t.Fatalf("crictl exec -it succeeded in block mode:\n%s", out)
 		}
 		want := "execguard: interactive exec into container \"app\" of pod shop/web blocked by policy\r\n" +
-			"time=\"<time>\" level=fatal msg=\"execing command in container: command terminated with exit code 1\"\r\n"
-		if got := maskCrictlTime(out); got != want {
+			"execing command in container " + ctr + ": command terminated with exit code 1\r\n"
+		if got := dropStreamResetNoise(out); got != want {
 			t.Errorf("the terminal showed\n%q\nwant\n%q", got, want)
 		}
 		docs := e.since(mark)
@@ -241,23 +241,19 @@ func TestCRIOExec(t *testing.T) {
 	})
 }
 
-// maskCrictlTime replaces the timestamp of crictl's logrus lines.
-func maskCrictlTime(s string) string {
+// dropStreamResetNoise removes the line crictl's streaming client logs when
+// it still writes (a terminal size) to an exec stream CRI-O has closed: a
+// race in crictl, not part of the refusal.
+func dropStreamResetNoise(s string) string {
+	lines := strings.SplitAfter(s, "\n")
 	var b strings.Builder
-	for {
-		i := strings.Index(s, `time="`)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
+	for _, l := range lines {
+		if strings.Contains(l, `"Unhandled Error"`) && strings.Contains(l, "connection reset by peer") {
+			continue
 		}
-		j := strings.Index(s[i+6:], `"`)
-		if j < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i] + `time="<time>"`)
-		s = s[i+6+j+1:]
+		b.WriteString(l)
 	}
+	return b.String()
 }
 
 // TestCRIOCrunHandler: a pod on the crun handler runs its calls through the

@@ -50,8 +50,11 @@ func TestCRIONRIPlugin(t *testing.T) {
 	if len(alerts) != 1 {
 		t.Fatalf("%d exec alerts, want 1:\n%v", len(alerts), docs)
 	}
+	// The pod's labels as the plugin published them: the test's and the
+	// kubelet's (CRI-O copies only the container's own into the bundle).
 	check(t, "exec alert", alerts[0], []expectation{
-		{"orchestrator.resource.label", labels},
+		{"orchestrator.resource.label.app", "web"},
+		{"orchestrator.resource.label.tier", "frontend"},
 		{"orchestrator.resource.name", "web"},
 		{"orchestrator.namespace", "shop"},
 		{"orchestrator.resource.id", "shop-web-uid"},
