@@ -248,7 +248,8 @@ func dropStreamResetNoise(s string) string {
 	lines := strings.SplitAfter(s, "\n")
 	var b strings.Builder
 	for _, l := range lines {
-		if strings.Contains(l, `"Unhandled Error"`) && strings.Contains(l, "connection reset by peer") {
+		if strings.Contains(l, `"Unhandled Error" err="write tcp `) &&
+			(strings.Contains(l, "connection reset by peer") || strings.Contains(l, "broken pipe")) {
 			continue
 		}
 		b.WriteString(l)
