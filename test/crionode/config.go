@@ -131,6 +131,9 @@ func crioConfig(l layout, p configParams) (string, error) {
 	// The pause image's own entrypoint (no /pause in it).
 	w("pause_command = ''")
 	w("short_name_mode = 'disabled'")
+	// CRI-O creates this directory at start (default /etc/crio/auth).
+	w("namespaced_auth_dir = %s", q(l.path("auth")))
+	w("big_files_temporary_dir = %s", q(l.tmp()))
 	w("")
 	w("[crio.network]")
 	w("network_dir = %s", q(l.path("cni", "net.d")))

@@ -68,7 +68,7 @@ func TestCRIONRIPlugin(t *testing.T) {
 // locations), whether it is closed normally or after CRI-O and conmon were
 // killed.
 func TestCRIONodeCloseLeavesNothing(t *testing.T) {
-	system := []string{"/var/run/crio", "/var/lib/crio", "/var/log/crio", "/etc/crio", "/etc/sysconfig/orig_irq_banned_cpus"}
+	system := []string{"/var/run/crio", "/var/lib/crio", "/var/log/crio", "/etc/crio", "/etc/crio/auth", "/etc/sysconfig/orig_irq_banned_cpus"}
 	for _, tc := range []struct {
 		name  string
 		crash bool
