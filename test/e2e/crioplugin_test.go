@@ -21,7 +21,8 @@ import (
 
 // TestCRIONRIPlugin runs the NRI plugin against CRI-O's NRI: it connects,
 // knows CRI-O's containers, and the pod labels it publishes (CRI-O's bundle
-// annotations have none) reach the wrapper's exec events.
+// annotations have none) reach the wrapper's exec events, also after CRI-O
+// restarted.
 func TestCRIONRIPlugin(t *testing.T) {
 	e := newCRIOEnv(t, "alert")
 	stateDir := filepath.Join(e.dir, "state")
@@ -61,6 +62,27 @@ func TestCRIONRIPlugin(t *testing.T) {
 		{"execguard.manager", "cri-o"},
 	})
 	waitStatus(t, stateDir, "the server container covered", func(s plugin.Status) bool { return slices.Contains(s.Covered, ctr) })
+
+	// CRI-O restarts: the plugin reconnects, and the labels still come.
+	restarted := time.Now()
+	if err := e.crio.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, stateDir, "the plugin reconnected to CRI-O", func(s plugin.Status) bool {
+		return s.Connected && s.Reconnects >= 1 && s.Synchronized.After(restarted)
+	})
+	mark = e.mark()
+	if out, err := e.crio.ExecTTY(ctr, "sh", "-c", "exit 0"); err != nil {
+		t.Fatalf("crictl exec -it after the restart: %v\n%s", err, out)
+	}
+	alerts = filter(e.since(mark), "alert", "exec", ctr)
+	if len(alerts) != 1 {
+		t.Fatalf("%d exec alerts after the restart, want 1", len(alerts))
+	}
+	check(t, "exec alert after the restart", alerts[0], []expectation{
+		{"orchestrator.resource.label.app", "web"},
+		{"orchestrator.resource.label.tier", "frontend"},
+	})
 }
 
 // The harness itself: a CRI-O node leaves nothing behind (processes
