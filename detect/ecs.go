@@ -175,6 +175,11 @@ type execguardDoc struct {
 	// Detected says when an end was seen later than it happened ("resync").
 	Detected  string `json:"detected,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
+
+	// TerminalRequested: the exec's process spec asks for a terminal nobody
+	// is at (conmon gives a CRI-O ExecSync on a tty container one), so the
+	// process is not interactive.
+	TerminalRequested bool `json:"terminal_requested,omitempty"`
 }
 
 // PolicyAlertRuleID names alerts a policy raises on anything but an

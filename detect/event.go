@@ -189,6 +189,9 @@ func newDocument(r Record) *document {
 			StdinShell:  d.StdinShell,
 		},
 	}
+	if f.ExecKind == ExecSync && f.Process.Known && f.Process.Terminal {
+		doc.Execguard.TerminalRequested = true
+	}
 	switch {
 	case d.Block:
 		doc.Event.Type = []string{"denied"}

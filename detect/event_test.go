@@ -153,6 +153,10 @@ func TestEncodeVariants(t *testing.T) {
 	unreadable.AddProblem("process spec: open /tmp/x: no such file or directory")
 	start := ttyExec()
 	start.Operation = OpContainerStart
+	ttySync := ttyExec()
+	ttySync.ExecKind = ExecSync
+	plainSync := plain
+	plainSync.ExecKind = ExecSync
 
 	tests := []struct {
 		name    string
@@ -167,6 +171,33 @@ func TestEncodeVariants(t *testing.T) {
 			check: func(t *testing.T, doc map[string]any) {
 				if field(doc, "process.interactive") != false {
 					t.Errorf("process.interactive = %v", field(doc, "process.interactive"))
+				}
+			}},
+		{name: "plain exec: no terminal requested", facts: plain, policy: Policy{ActionAlert, FailOpen, ""}, docs: 1, typ: "start", outcome: "success",
+			check: func(t *testing.T, doc map[string]any) {
+				if v := field(doc, "execguard.terminal_requested"); v != nil {
+					t.Errorf("execguard.terminal_requested = %v", v)
+				}
+			}},
+		{name: "sync exec asking for a terminal: recorded, not interactive, not blocked", facts: ttySync, policy: Policy{ActionBlock, FailOpen, ""}, docs: 1, typ: "start", outcome: "success",
+			check: func(t *testing.T, doc map[string]any) {
+				if v := field(doc, "execguard.terminal_requested"); v != true {
+					t.Errorf("execguard.terminal_requested = %v, want true", v)
+				}
+				if v := field(doc, "process.interactive"); v != false {
+					t.Errorf("process.interactive = %v, want false", v)
+				}
+			}},
+		{name: "sync exec without a terminal", facts: plainSync, policy: Policy{ActionBlock, FailOpen, ""}, docs: 1, typ: "start", outcome: "success",
+			check: func(t *testing.T, doc map[string]any) {
+				if v := field(doc, "execguard.terminal_requested"); v != nil {
+					t.Errorf("execguard.terminal_requested = %v", v)
+				}
+			}},
+		{name: "interactive stream exec: the terminal is not merely requested", facts: ttyExec(), policy: Policy{ActionAlert, FailOpen, ""}, docs: 2, typ: "start", outcome: "success",
+			check: func(t *testing.T, doc map[string]any) {
+				if v := field(doc, "execguard.terminal_requested"); v != nil {
+					t.Errorf("execguard.terminal_requested = %v", v)
 				}
 			}},
 		{name: "log action: no alert", facts: ttyExec(), policy: Policy{ActionLog, FailOpen, ""}, docs: 1, typ: "start", outcome: "success"},

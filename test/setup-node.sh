@@ -122,3 +122,62 @@ for tool in /usr/sbin/runc /usr/bin/crun /bin/busybox /usr/bin/script; do
 	[ -x "$tool" ] || die "$tool missing after install"
 done
 log "ready: $("$BIN_DIR/containerd" --version), $("$CONTAINERD_1_7_BIN_DIR/containerd" --version), $(/usr/sbin/runc --version | head -n1)"
+
+# --- CRI-O (own directory) -------------------------------------------------
+# crio, pinns and copyimg (loads OCI archives into CRI-O's storage) built from
+# the cri-o module source the Go module proxy serves, into a directory of their
+# own so nothing replaces a system CRI-O. Skipped when the stamp names this
+# version. conmon and crictl come from above.
+
+CRIO_VERSION="${CRIO_VERSION:-v1.36.3}"
+CRIO_DIR="${CRIO_DIR:-/usr/local/lib/execguard-e2e/crio-${CRIO_VERSION#v}}"
+CRIO_APT_PACKAGES=(libseccomp-dev libgpgme-dev pkg-config gcc make libc6-dev conmon)
+CRIO_TAGS="containers_image_ostree_stub exclude_graphdriver_btrfs btrfs_noversion seccomp"
+
+crio_built() {
+	local tool
+	[ "$(cat "$CRIO_DIR/VERSION" 2>/dev/null)" = "$CRIO_VERSION" ] || return 1
+	for tool in crio pinns copyimg; do
+		[ -x "$CRIO_DIR/bin/$tool" ] || return 1
+	done
+}
+
+if crio_built; then
+	log "CRI-O $CRIO_VERSION already built in $CRIO_DIR"
+else
+	crio_missing=()
+	for pkg in "${CRIO_APT_PACKAGES[@]}"; do
+		[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" = "install ok installed" ] ||
+			crio_missing+=("$pkg")
+	done
+	if [ "${#crio_missing[@]}" -gt 0 ]; then
+		log "installing Debian packages for CRI-O: ${crio_missing[*]}"
+		apt-get update </dev/null
+		apt-get install -y --no-install-recommends "${crio_missing[@]}" </dev/null
+	fi
+
+	log "building CRI-O $CRIO_VERSION into $CRIO_DIR"
+	crio_mod="$(go mod download -json "github.com/cri-o/cri-o@$CRIO_VERSION" </dev/null |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+	[ -d "$crio_mod/cmd/crio" ] || die "cri-o $CRIO_VERSION: module source not found (got '$crio_mod')"
+	crio_work="$(mktemp -d)"
+	trap 'rm -rf "$crio_work"' EXIT
+	# The module cache is read-only and -mod=mod may rewrite go.mod/go.sum.
+	cp -r "$crio_mod" "$crio_work/src"
+	chmod -R u+w "$crio_work/src"
+	mkdir -p "$crio_work/bin"
+	(
+		cd "$crio_work/src"
+		GOFLAGS=-buildvcs=false go build -mod=mod -tags "$CRIO_TAGS" -o "$crio_work/bin/crio" ./cmd/crio
+		GOFLAGS=-buildvcs=false go build -mod=mod -tags "$CRIO_TAGS" -o "$crio_work/bin/copyimg" ./test/copyimg
+		cc -static -O2 -o "$crio_work/bin/pinns" pinns/src/*.c
+	) </dev/null
+	mkdir -p "$CRIO_DIR"
+	rm -rf "$CRIO_DIR/bin"
+	mv "$crio_work/bin" "$CRIO_DIR/bin"
+	printf '%s\n' "$CRIO_VERSION" >"$CRIO_DIR/VERSION"
+	rm -rf "$crio_work"
+	trap - EXIT
+fi
+crio_built || die "CRI-O $CRIO_VERSION missing in $CRIO_DIR after build"
+log "ready: $("$CRIO_DIR/bin/crio" --version 2>/dev/null | head -n1) in $CRIO_DIR/bin"

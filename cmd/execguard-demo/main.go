@@ -1,11 +1,11 @@
-// Command execguard-demo shows execguard at work on a private containerd:
-// a pod, an interactive exec and the alert it raises, then block mode and
-// the refused exec as the user sees it. Everything it starts it tears down;
-// the events it produced are left in .demo/events.ndjson.
+// Command execguard-demo shows execguard at work on a private containerd or
+// CRI-O: a pod, an interactive exec and the alert it raises, then block mode
+// and the refused exec as the user sees it. Everything it starts it tears
+// down; the events it produced are left in .demo/events.ndjson.
 //
-// Run as root, from the repository (make demo):
+// Run as root, from the repository (make demo, make demo ENGINE=crio):
 //
-//	execguard-demo -wrapper bin/execguard-runc
+//	execguard-demo -wrapper bin/execguard-runc [-engine crio]
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/execguard/execguard/test/crionode"
 	"github.com/execguard/execguard/test/node"
 )
 
@@ -29,8 +30,9 @@ func main() {
 	wrapper := flag.String("wrapper", "bin/execguard-runc", "the execguard runtime wrapper, named execguard-runc")
 	runc := flag.String("runc", "/usr/sbin/runc", "the real runc")
 	out := flag.String("out", ".demo", "directory for the copy of the events")
+	engine := flag.String("engine", "containerd", "the engine to run: containerd or crio")
 	flag.Parse()
-	if err := run(os.Stdout, *wrapper, *runc, *out); err != nil {
+	if err := run(os.Stdout, *engine, *wrapper, *runc, *out); err != nil {
 		fmt.Fprintf(os.Stderr, "execguard-demo: %v\n", err)
 		os.Exit(1)
 	}
@@ -42,12 +44,26 @@ type demo struct {
 	eventLog string
 	stateDir string
 	runc     string
-	n        *node.Node
+	n        engine
 }
 
-func run(w io.Writer, wrapper, runc, out string) (err error) {
+// engine is a private node the demo drives: a containerd (test/node) or a
+// CRI-O (test/crionode).
+type engine interface {
+	RunPod(name, namespace string) (string, error)
+	CreateContainer(podID, name string, tty bool, cmd ...string) (string, error)
+	ExecTTY(ctrID string, cmd ...string) (string, error)
+	Exec(ctrID string, cmd ...string) (string, error)
+	RemovePod(podID string) error
+	Close() error
+}
+
+func run(w io.Writer, engineName, wrapper, runc, out string) (err error) {
+	if engineName != "containerd" && engineName != "crio" {
+		return fmt.Errorf("-engine %q: want containerd or crio", engineName)
+	}
 	if os.Geteuid() != 0 {
-		return errors.New("must run as root (it starts a private containerd)")
+		return errors.New("must run as root (it starts a private container engine)")
 	}
 	wrapper, err = filepath.Abs(wrapper)
 	if err != nil {
@@ -62,18 +78,24 @@ func run(w io.Writer, wrapper, runc, out string) (err error) {
 	}
 	defer os.RemoveAll(work)
 	d := &demo{w: w, runc: runc,
-		cfgPath:  filepath.Join(work, "config.toml"),
+		cfgPath:  filepath.Join(work, "libexec", "execguard.toml"),
 		eventLog: filepath.Join(work, "log", "events.ndjson"),
 		stateDir: filepath.Join(work, "state"),
+	}
+	if err := os.MkdirAll(filepath.Dir(d.cfgPath), 0o755); err != nil {
+		return err
 	}
 	if err := d.configure("alert"); err != nil {
 		return err
 	}
 
-	d.say("Starting a private containerd (its own root, state and socket) whose runc handler runs %s.", wrapper)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	d.n, err = node.Start(ctx, node.Options{WrapperPath: wrapper, WrapperConfig: d.cfgPath})
+	if engineName == "crio" {
+		err = d.startCRIO(ctx, wrapper)
+	} else {
+		err = d.startContainerd(ctx, wrapper)
+	}
 	if err != nil {
 		return err
 	}
@@ -82,8 +104,6 @@ func run(w io.Writer, wrapper, runc, out string) (err error) {
 		err = errors.Join(err, d.n.Close())
 		err = errors.Join(err, d.keepEvents(out))
 	}()
-	d.say("  containerd socket: %s", d.n.Socket)
-	d.say("  wrapper config:    %s (EXECGUARD_CONFIG)", d.cfgPath)
 	d.say("  event log:         %s", d.eventLog)
 
 	pod, err := d.n.RunPod("web", "demo")
@@ -149,6 +169,39 @@ func run(w io.Writer, wrapper, runc, out string) (err error) {
 		return err
 	}
 	d.say("\nThe pod was stopped and removed as usual.")
+	return nil
+}
+
+func (d *demo) startContainerd(ctx context.Context, wrapper string) error {
+	d.say("Starting a private containerd (its own root, state and socket) whose runc handler runs %s.", wrapper)
+	n, err := node.Start(ctx, node.Options{WrapperPath: wrapper, WrapperConfig: d.cfgPath})
+	if err != nil {
+		return err
+	}
+	d.n = n
+	d.say("  containerd socket: %s", n.Socket)
+	d.say("  wrapper config:    %s (EXECGUARD_CONFIG)", d.cfgPath)
+	return nil
+}
+
+// startCRIO lays the wrapper out as execguard install --engine crio does:
+// the runc handler's runtime_path is a link named runc, with the wrapper's
+// configuration beside it (conmon passes runtime calls no environment of
+// CRI-O's).
+func (d *demo) startCRIO(ctx context.Context, wrapper string) error {
+	link := filepath.Join(filepath.Dir(d.cfgPath), "runc")
+	if err := os.Symlink(wrapper, link); err != nil {
+		return err
+	}
+	d.say("Starting a private CRI-O %s (its own root, run root, socket and configuration) whose runc handler's runtime_path is %s -> %s.",
+		crionode.Version, link, wrapper)
+	n, err := crionode.Start(ctx, crionode.Options{RuntimePaths: map[string]string{"runc": link, "crun": "/usr/bin/crun"}})
+	if err != nil {
+		return err
+	}
+	d.n = n
+	d.say("  CRI-O socket:      %s", n.Socket)
+	d.say("  wrapper config:    %s (beside the runtime_path)", d.cfgPath)
 	return nil
 }
 

@@ -13,9 +13,10 @@ import (
 	"testing"
 )
 
-// CRI-O cannot run here. These tests replay, against a real runc container
-// and with the wrapper in runc's place, the exact runtime calls CRI-O makes
-// (reference: runtime-calls.md): a streaming exec, which CRI-O runs itself in
+// Beside the tests on a real CRI-O (crioexec_test.go), these replay, against
+// a real runc container and with the wrapper in runc's place, the exact
+// runtime calls CRI-O makes, so that their shape stays pinned whatever CRI-O
+// build is at hand (reference: runtime-calls.md): a streaming exec, which CRI-O runs itself in
 // the foreground on a pty it allocated, and an ExecSync (probes, crictl exec
 // --sync), which it runs through a real conmon started with CRI-O's arguments.
 
@@ -268,6 +269,11 @@ func TestCRIOExecSyncProbeTrap(t *testing.T) {
 				{"execguard.exec_kind", "sync"},
 				{"container.name", "app"},
 			})
+			// conmon gives the runtime --tty --console-socket when the
+			// container has a terminal: requested, nobody at it.
+			if got, _ := c.onlyExec(docs).get("execguard.terminal_requested"); (got == true) != tty {
+				t.Errorf("execguard.terminal_requested = %v, want it set only for a tty container", got)
+			}
 			if len(kinds(docs, "alert")) != 0 {
 				t.Errorf("a probe raised the interactive alert")
 			}
