@@ -11,7 +11,13 @@ import (
 
 // crictl exec -it: one exec event marked interactive, and one alert.
 func TestCrictlExecTTYAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testCrictlExecTTYAlerts(t, fr) })
+	}
+}
+
+func testCrictlExecTTYAlerts(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	_, ctr := e.startPod("web", "shop", "app")
 
 	mark := e.mark()
@@ -30,6 +36,7 @@ func TestCrictlExecTTYAlerts(t *testing.T) {
 	}
 	ev := execs[0]
 	checkCommon(t, "exec event", ev)
+	e.checkFront(t, "exec event", ev)
 	checkPod(t, "exec event", ev, "web", "shop", "app")
 	check(t, "exec event", ev, []expectation{
 		{"event.type", []string{"start"}},

@@ -32,6 +32,7 @@ func (l layout) imageArchive() string { return l.path("images.tar") }
 // configParams is what varies between nodes in the containerd config.
 type configParams struct {
 	RuntimeBinary string // options.BinaryName of the runc handler
+	ShimPath      string // execguard's shim for the runc handler; "" for containerd's runc shim
 	Snapshotter   string
 	SandboxImage  string
 }
@@ -42,7 +43,7 @@ func containerdConfig(l layout, p configParams) (string, error) {
 	q := func(s string) string {
 		return "'" + s + "'"
 	}
-	for _, s := range []string{l.Dir, p.RuntimeBinary, p.Snapshotter, p.SandboxImage} {
+	for _, s := range []string{l.Dir, p.RuntimeBinary, p.ShimPath, p.Snapshotter, p.SandboxImage} {
 		if strings.ContainsAny(s, "'\n") {
 			return "", fmt.Errorf("containerd config: value %q cannot be a TOML literal string", s)
 		}
@@ -73,7 +74,12 @@ func containerdConfig(l layout, p configParams) (string, error) {
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd]")
 	w("  default_runtime_name = 'runc'")
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]")
-	w("  runtime_type = 'io.containerd.runc.v2'")
+	if p.ShimPath != "" {
+		w("  runtime_type = 'io.containerd.execguard.v2'")
+		w("  runtime_path = %s", q(p.ShimPath))
+	} else {
+		w("  runtime_type = 'io.containerd.runc.v2'")
+	}
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]")
 	w("  BinaryName = %s", q(p.RuntimeBinary))
 	// Without Root the shim uses /run/containerd/runc.

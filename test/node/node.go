@@ -45,6 +45,11 @@ type Options struct {
 	// WrapperPath is the runc handler's options.BinaryName: the binary the
 	// shim runs for every runtime call (default /usr/sbin/runc).
 	WrapperPath string
+	// ShimPath, when set, runs the runc handler with execguard's shim
+	// (runtime type io.containerd.execguard.v2, this binary as its
+	// runtime_path) instead of containerd's runc shim; WrapperPath stays
+	// options.BinaryName.
+	ShimPath string
 	// WrapperConfig is passed to containerd, hence to the shim and the
 	// runtime, as EXECGUARD_CONFIG. Empty leaves the variable unset.
 	WrapperConfig string
@@ -250,6 +255,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	cfg, err := containerdConfig(n.l, configParams{
 		RuntimeBinary: n.opts.WrapperPath,
+		ShimPath:      n.opts.ShimPath,
 		Snapshotter:   n.Snapshotter,
 		SandboxImage:  PauseImage,
 	})
