@@ -12,6 +12,8 @@ targets=(
 	./runtime/:FuzzParse
 	./runtime/:FuzzProcessSpec
 	./runtime/:FuzzBundleConfig
+	./runtime/shim/:FuzzExecRequest
+	./runtime/shim/:FuzzCreateRequest
 	./detect/:FuzzEncode
 	./detect/eql/:FuzzCompile
 	./eventview/:FuzzLine

@@ -97,7 +97,7 @@ func (g *guard) logf(level, format string, args ...any) {
 // create decides a container start. runtimeName is the runtime the shim
 // runs (runc).
 func (g *guard) create(r *taskAPI.CreateTaskRequest, runtimeName string) (v verdict, st *started) {
-	defer g.recoverCreate(r.ID)
+	defer g.recoverCreate(r.GetID())
 	cfg, cfgErr := g.src.config()
 	f := createFacts(r, runtimeName, g.self, cfg.StateDir)
 	res := g.decide(f, cfg, cfgErr)
@@ -127,7 +127,7 @@ func createFacts(r *taskAPI.CreateTaskRequest, runtimeName string, self detect.C
 
 // exec decides an exec before anything of it starts.
 func (g *guard) exec(r *taskAPI.ExecProcessRequest) (v verdict, st *started) {
-	defer g.recoverExec(r.ID, &v)
+	defer g.recoverExec(r.GetID(), &v)
 	cfg, cfgErr := g.src.config()
 	g.mu.Lock()
 	ctr, known := g.ctrs[r.ID]

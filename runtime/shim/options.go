@@ -52,4 +52,3 @@ func runcOptions(opts *anypb.Any) (out *anypb.Any, binary string, err error) {
 		return nil, "", fmt.Errorf("runtime options: %T is neither runc's options nor a runtime's TOML table", v)
 	}
 }
-

@@ -29,6 +29,7 @@ const racyWindow = 2 * time.Second
 type sources struct {
 	cfgPath string
 	files   core.FileSources
+	now     func() time.Time
 
 	mu     sync.Mutex
 	loaded bool
@@ -47,14 +48,14 @@ type sources struct {
 }
 
 func newSources(cfgPath string) *sources {
-	return &sources{cfgPath: cfgPath, files: core.FileSources{Parse: policyfile.ParseSpec}}
+	return &sources{cfgPath: cfgPath, files: core.FileSources{Parse: policyfile.ParseSpec}, now: time.Now}
 }
 
 // config is the configuration in force, and why it is not the file's.
 func (s *sources) config() (config.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := statKey(s.cfgPath, time.Now())
+	key := statKey(s.cfgPath, s.now())
 	if key == "" || key != s.cfgKey {
 		s.cfg, s.cfgErr = config.Load(s.cfgPath)
 		s.cfgKey, s.loaded = key, true
@@ -77,7 +78,7 @@ func (s *sources) lastConfig() config.Config {
 func (s *sources) Policy(cfg config.Config) (*policy.Policy, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := statKey(cfg.PolicyFile, time.Now())
+	key := statKey(cfg.PolicyFile, s.now())
 	if key == "" || key != s.polKey || cfg.PolicyFile != s.polPath {
 		s.pol, s.polErr = s.files.Policy(cfg)
 		s.polPath, s.polKey = cfg.PolicyFile, key
@@ -92,7 +93,7 @@ func (s *sources) Rules(cfg config.Config) (*rules.Set, []string) {
 	defer s.mu.Unlock()
 	key := "none"
 	if filepath.IsAbs(cfg.RulesDir) {
-		key = dirKey(cfg.RulesDir, time.Now())
+		key = dirKey(cfg.RulesDir, s.now())
 	}
 	key = cfg.RulesDir + "\x00" + key
 	if strings.HasSuffix(key, "\x00") || key != s.rulesKey || s.rules == nil {

@@ -67,7 +67,13 @@ func testCrictlExecTTYAlerts(t *testing.T, fr front) {
 
 // crictl exec without a terminal: one exec event, not interactive, no alert.
 func TestCrictlExecNoTTYNoAlert(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testCrictlExecNoTTYNoAlert(t, fr) })
+	}
+}
+
+func testCrictlExecNoTTYNoAlert(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	_, ctr := e.startPod("batch", "jobs", "worker")
 
 	mark := e.mark()
@@ -85,6 +91,7 @@ func TestCrictlExecNoTTYNoAlert(t *testing.T) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "exec event", execs[0])
+	e.checkFront(t, "exec event", execs[0])
 	checkPod(t, "exec event", execs[0], "batch", "jobs", "worker")
 	check(t, "exec event", execs[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -101,7 +108,13 @@ func TestCrictlExecNoTTYNoAlert(t *testing.T) {
 
 // ctr task exec --tty goes through the containerd API, not CRI: still an alert.
 func TestCtrTaskExecTTYAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testCtrTaskExecTTYAlerts(t, fr) })
+	}
+}
+
+func testCtrTaskExecTTYAlerts(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	_, ctr := e.startPod("api", "prod", "server")
 
 	mark := e.mark()
@@ -116,6 +129,7 @@ func TestCtrTaskExecTTYAlerts(t *testing.T) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "exec event", execs[0])
+	e.checkFront(t, "exec event", execs[0])
 	checkPod(t, "exec event", execs[0], "api", "prod", "server")
 	check(t, "exec event", execs[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -132,7 +146,13 @@ func TestCtrTaskExecTTYAlerts(t *testing.T) {
 // A container created with tty: its init is an interactive entry leader
 // (kubectl run -it, debug containers); one created without is not.
 func TestTTYContainerStartAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testTTYContainerStartAlerts(t, fr) })
+	}
+}
+
+func testTTYContainerStartAlerts(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	podID, err := e.node.RunPod("debug", "ops")
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +169,7 @@ func TestTTYContainerStartAlerts(t *testing.T) {
 		t.Fatalf("got %d container-start events for tty container %s, want 1:\n%v", len(starts), ttyCtr, docs)
 	}
 	checkCommon(t, "container-start", starts[0])
+	e.checkFront(t, "container-start", starts[0])
 	checkPod(t, "container-start", starts[0], "debug", "ops", "console")
 	check(t, "container-start", starts[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -180,7 +201,13 @@ func TestTTYContainerStartAlerts(t *testing.T) {
 // Block mode refuses interactive execs, with the reason where the user sees
 // it, and leaves everything else working.
 func TestBlockMode(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testBlockMode(t, fr) })
+	}
+}
+
+func testBlockMode(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	podID, ctr := e.startPod("shell", "blocked", "app")
 	e.setAction("block")
 
@@ -189,9 +216,14 @@ func TestBlockMode(t *testing.T) {
 	if err == nil {
 		t.Fatalf("crictl exec -it succeeded in block mode:\n%s", out)
 	}
-	if !strings.Contains(out, "OCI runtime exec failed") || !strings.Contains(out, "execguard:") ||
-		!strings.Contains(out, "blocked") {
-		t.Errorf("crictl exec -it output lacks the wrapper's reason:\n%s", out)
+	// The wrapper's reason comes back through runc's log; the shim's is
+	// the exec request's error.
+	want := map[front]string{
+		frontWrapper: "OCI runtime exec failed",
+		frontShim:    `execguard: interactive exec into container "app" of pod blocked/shell blocked by policy`,
+	}[fr]
+	if !strings.Contains(out, want) || !strings.Contains(out, "execguard:") || !strings.Contains(out, "blocked") {
+		t.Errorf("crictl exec -it output lacks the reason (%q):\n%s", want, out)
 	}
 	if strings.Contains(out, "marker-written") {
 		t.Errorf("the blocked command ran:\n%s", out)
@@ -203,6 +235,7 @@ func TestBlockMode(t *testing.T) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "denied event", execs[0])
+	e.checkFront(t, "denied event", execs[0])
 	checkPod(t, "denied event", execs[0], "shell", "blocked", "app")
 	check(t, "denied event", execs[0], []expectation{
 		{"event.type", []string{"denied"}},
@@ -264,8 +297,14 @@ func TestBlockMode(t *testing.T) {
 
 // Many execs at once: one complete line each, none lost, none torn.
 func TestConcurrentExecs(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testConcurrentExecs(t, fr) })
+	}
+}
+
+func testConcurrentExecs(t *testing.T, fr front) {
 	const n = 50
-	e := newEnv(t, "alert")
+	e := newFrontEnv(t, "alert", fr)
 	_, ctr := e.startPod("load", "stress", "app")
 
 	mark := e.mark()
