@@ -47,7 +47,9 @@ type Options struct {
 	WrapperPath string
 	// ShimPath, when set, runs the runc handler with execguard's shim
 	// (runtime type io.containerd.execguard.v2, this binary as its
-	// runtime_path) instead of containerd's runc shim; WrapperPath stays
+	// runtime_path, and its directory first on containerd's PATH, where
+	// containerd looks for the shims of running tasks when it restarts)
+	// instead of containerd's runc shim; WrapperPath stays
 	// options.BinaryName.
 	ShimPath string
 	// WrapperConfig is passed to containerd, hence to the shim and the
@@ -342,7 +344,13 @@ func (n *Node) containerdEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "PATH="+searchPath())
+	path := searchPath()
+	if n.opts.ShimPath != "" {
+		// containerd finds a running task's shim by its runtime type on
+		// PATH when it restarts; runtime_path only serves new tasks.
+		path = filepath.Dir(n.opts.ShimPath) + ":" + path
+	}
+	env = append(env, "PATH="+path)
 	if n.opts.WrapperConfig != "" {
 		env = append(env, "EXECGUARD_CONFIG="+n.opts.WrapperConfig)
 	}
