@@ -95,7 +95,7 @@ func newFrontEnv(t *testing.T, action string, fr front) *env {
 	e.node = n
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("containerd log tail:\n%s", n.LogTail(400))
+			t.Logf("containerd log tail:\n%s", n.LogTail(40))
 			if b, err := os.ReadFile(e.eventLog); err == nil {
 				t.Logf("event log:\n%s", tail(string(b), 20))
 			}
