@@ -62,7 +62,7 @@ func Decide(in Input) Result {
 		f.AddProblem("%v", in.ConfigErr)
 	}
 	d := Evaluate(&f, cfg, &policy, in.Sources)
-	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: state.LocalHost(), Time: time.Now(), Agent: in.Agent}
+	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: in.Sources.Host(), Time: time.Now(), Agent: in.Agent}
 	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
 		// The mark tells the NRI plugin this container's calls pass through
 		// execguard (containers without one are reported as not covered),
@@ -72,7 +72,7 @@ func Decide(in Input) Result {
 			rec.Facts.AddProblem("coverage mark: %v", err)
 		}
 	}
-	red, err := cfg.Redactor()
+	red, err := in.Sources.Redactor(cfg)
 	if err != nil { // Load fell back to the default patterns; cannot fail twice
 		rec.Facts.AddProblem("%v", err)
 	}

@@ -24,6 +24,10 @@ type Sources interface {
 	// Rules are the detection rules in force (the built-in ones and those
 	// of rules_dir), with the problems met loading them.
 	Rules(cfg config.Config) (*rules.Set, []string)
+	// Redactor is cfg's redactor (see config.Config.Redactor).
+	Redactor(cfg config.Config) (*detect.Redactor, error)
+	// Host identifies the node.
+	Host() detect.Host
 }
 
 // FileSources read the policy and the rules from their files for every
@@ -48,6 +52,12 @@ func (s FileSources) Policy(cfg config.Config) (*policy.Policy, error) {
 func (FileSources) Rules(cfg config.Config) (*rules.Set, []string) {
 	return LoadRules(cfg)
 }
+
+// Redactor compiles cfg's redaction patterns.
+func (FileSources) Redactor(cfg config.Config) (*detect.Redactor, error) { return cfg.Redactor() }
+
+// Host reads the node's name and machine id.
+func (FileSources) Host() detect.Host { return state.LocalHost() }
 
 // LoadRules reads the built-in rules and those of cfg.RulesDir; rule files
 // left out, and why, are in the problems.
@@ -156,7 +166,7 @@ func MatchRules(f *detect.Facts, cfg config.Config, p detect.Policy, src Sources
 	if set == nil || len(set.Rules) == 0 {
 		return nil
 	}
-	doc, err := detect.EventDocument(detect.Record{Facts: *f, Policy: p, Host: state.LocalHost(), Time: time.Now()})
+	doc, err := detect.EventDocument(detect.Record{Facts: *f, Policy: p, Host: src.Host(), Time: time.Now()})
 	if err != nil {
 		f.AddProblem("rules: event document: %v", err)
 		return nil

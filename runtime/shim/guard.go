@@ -262,7 +262,8 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 		return
 	}
 	cfg, _ := g.src.config()
-	buf, err := endEvent(e, k.exec, st, cfg)
+	red, _ := g.src.Redactor(cfg) // an invalid configuration falls back to the default patterns
+	buf, err := endEvent(e, k.exec, st, cfg, red, g.src.Host())
 	out := eventlog.Lost
 	if err == nil {
 		out, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir, LockWait: LockWait}.Write(buf)
@@ -276,7 +277,7 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 }
 
 // endEvent encodes the end of process st (exec execID, "" for the init).
-func endEvent(e *eventstypes.TaskExit, execID string, st *started, cfg config.Config) ([]byte, error) {
+func endEvent(e *eventstypes.TaskExit, execID string, st *started, cfg config.Config, red *detect.Redactor, host detect.Host) ([]byte, error) {
 	end := time.Now()
 	if e.ExitedAt != nil && e.ExitedAt.IsValid() {
 		end = e.ExitedAt.AsTime()
@@ -286,12 +287,11 @@ func endEvent(e *eventstypes.TaskExit, execID string, st *started, cfg config.Co
 	if pid == 0 {
 		pid = st.pid
 	}
-	red, _ := cfg.Redactor() // an invalid configuration falls back to the default patterns
 	return detect.EncodeEnd(detect.End{
 		Lifecycle: detect.Lifecycle{
 			Container: st.container,
 			Cluster:   detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName},
-			Host:      state.LocalHost(),
+			Host:      host,
 			Time:      end,
 			Agent:     Agent,
 		},

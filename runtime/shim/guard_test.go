@@ -24,7 +24,7 @@ const podConfig = `{"process":{"args":["sleep","3600"],"cwd":"/","user":{"uid":0
 
 // guardEnv is a guard with its configuration, event log and one container.
 type guardEnv struct {
-	t      *testing.T
+	t      testing.TB
 	g      *guard
 	cfg    string
 	events string
@@ -32,7 +32,7 @@ type guardEnv struct {
 	bundle string
 }
 
-func newGuardEnv(t *testing.T, action, failMode string) *guardEnv {
+func newGuardEnv(t testing.TB, action, failMode string) *guardEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &guardEnv{t: t, cfg: filepath.Join(dir, "execguard.toml"), events: filepath.Join(dir, "events.ndjson"),
@@ -50,7 +50,7 @@ func newGuardEnv(t *testing.T, action, failMode string) *guardEnv {
 	return e
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
@@ -113,7 +113,7 @@ func (e *guardEnv) create() *started {
 	return st
 }
 
-func execReq(t *testing.T, id string, tty bool, args ...string) *taskAPI.ExecProcessRequest {
+func execReq(t testing.TB, id string, tty bool, args ...string) *taskAPI.ExecProcessRequest {
 	return &taskAPI.ExecProcessRequest{ID: "c1", ExecID: id, Terminal: tty, Spec: specAny(t, &specs.Process{Args: args, Terminal: tty, Cwd: "/"})}
 }
 

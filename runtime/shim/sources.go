@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/execguard/execguard/config"
+	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/policy"
 	"github.com/execguard/execguard/detect/policy/policyfile"
 	"github.com/execguard/execguard/detect/rules"
 	"github.com/execguard/execguard/runtime/core"
+	"github.com/execguard/execguard/state"
 )
 
 // racyWindow is how old a file's last change must be before its stat key is
@@ -31,11 +33,15 @@ type sources struct {
 	files   core.FileSources
 	now     func() time.Time
 
+	host detect.Host
+
 	mu     sync.Mutex
 	loaded bool
 	cfgKey string
 	cfg    config.Config
 	cfgErr error
+	red    *detect.Redactor
+	redErr error
 
 	polPath string
 	polKey  string
@@ -48,7 +54,7 @@ type sources struct {
 }
 
 func newSources(cfgPath string) *sources {
-	return &sources{cfgPath: cfgPath, files: core.FileSources{Parse: policyfile.ParseSpec}, now: time.Now}
+	return &sources{cfgPath: cfgPath, files: core.FileSources{Parse: policyfile.ParseSpec}, now: time.Now, host: state.LocalHost()}
 }
 
 // config is the configuration in force, and why it is not the file's.
@@ -58,6 +64,7 @@ func (s *sources) config() (config.Config, error) {
 	key := statKey(s.cfgPath, s.now())
 	if key == "" || key != s.cfgKey {
 		s.cfg, s.cfgErr = config.Load(s.cfgPath)
+		s.red, s.redErr = s.cfg.Redactor()
 		s.cfgKey, s.loaded = key, true
 	}
 	return s.cfg, s.cfgErr
@@ -73,6 +80,17 @@ func (s *sources) lastConfig() config.Config {
 	}
 	return s.cfg
 }
+
+// Redactor implements core.Sources: the redactor of the configuration
+// config last returned, compiled when it was loaded.
+func (s *sources) Redactor(config.Config) (*detect.Redactor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.red, s.redErr
+}
+
+// Host implements core.Sources: the node as it was when the shim started.
+func (s *sources) Host() detect.Host { return s.host }
 
 // Policy implements core.Sources.
 func (s *sources) Policy(cfg config.Config) (*policy.Policy, error) {
