@@ -40,6 +40,10 @@ type Input struct {
 	Agent string
 	// LockWait bounds the wait for the event log's lock (0: no bound).
 	LockWait time.Duration
+	// WritesEnds: the front writes the end events of the processes it
+	// starts, so the container's coverage mark tells the NRI plugin to
+	// write none.
+	WritesEnds bool
 }
 
 // Result is what was decided and where its event went.
@@ -68,6 +72,9 @@ func Decide(in Input) Result {
 		// execguard (containers without one are reported as not covered),
 		// and what its end event pairs with.
 		mark := state.Mark{EntityID: detect.ProcessEntityID(rec), Time: detect.Timestamp(rec), Interactive: d.Interactive}
+		if in.WritesEnds {
+			mark.EndsBy = agentName(in.Agent)
+		}
 		if err := state.MarkCovered(cfg.StateDir, f.Container.ID, mark); err != nil {
 			rec.Facts.AddProblem("coverage mark: %v", err)
 		}
@@ -89,6 +96,13 @@ func Decide(in Input) Result {
 	}
 	res.Record, res.Decision = rec, d
 	return res
+}
+
+func agentName(a string) string {
+	if a == "" {
+		return "execguard-runtime"
+	}
+	return a
 }
 
 // Diagnostic describes where the event went when not to the log, for the

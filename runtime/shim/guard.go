@@ -79,7 +79,7 @@ func newGuard(cfgPath, workDir string, log *logrus.Entry) *guard {
 
 // decide decides and records one process start.
 func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error) core.Result {
-	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait})
+	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true})
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
 		g.logf(level, "%s", msg)
 	}

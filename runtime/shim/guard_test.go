@@ -123,8 +123,8 @@ func execReq(t testing.TB, id string, tty bool, args ...string) *taskAPI.ExecPro
 func TestGuardLifecycle(t *testing.T) {
 	e := newGuardEnv(t, "block", "open")
 	e.create()
-	if ok, err := state.Covered(e.state, "c1"); !ok || err != nil {
-		t.Fatalf("container not marked covered: %v %v", ok, err)
+	if m, ok, err := state.ReadMark(e.state, "c1"); !ok || err != nil || m.EndsBy != Agent || m.EntityID == "" {
+		t.Fatalf("coverage mark %+v, %v, %v: want one saying the shim writes the ends", m, ok, err)
 	}
 
 	v, _ := e.g.exec(execReq(t, "tty", true, "sh"))
