@@ -1,12 +1,18 @@
 package shim
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 
+	"github.com/containerd/containerd/api/types"
 	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
+	"github.com/containerd/containerd/v2/pkg/shim"
 	"github.com/containerd/typeurl/v2"
 	"github.com/pelletier/go-toml/v2"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/execguard/execguard/runtime/core"
@@ -51,4 +57,35 @@ func runcOptions(opts *anypb.Any) (out *anypb.Any, binary string, err error) {
 	default:
 		return nil, "", fmt.Errorf("runtime options: %T is neither runc's options nor a runtime's TOML table", v)
 	}
+}
+
+// infoManager is containerd's runc shim manager answering containerd's
+// runtime info requests (shim -info, options on stdin) with the options
+// translated as for Create.
+type infoManager struct {
+	shim.Manager
+}
+
+func (m infoManager) Info(ctx context.Context, optionsR io.Reader) (*types.RuntimeInfo, error) {
+	data, err := io.ReadAll(io.LimitReader(optionsR, core.MaxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("runtime options: %w", err)
+	}
+	if len(data) > core.MaxSpecBytes {
+		return nil, fmt.Errorf("runtime options: larger than %d bytes", core.MaxSpecBytes)
+	}
+	if len(data) > 0 {
+		var in anypb.Any
+		if err := proto.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("runtime options: %w", err)
+		}
+		out, _, err := runcOptions(&in)
+		if err != nil {
+			return nil, err
+		}
+		if data, err = proto.Marshal(out); err != nil {
+			return nil, fmt.Errorf("runtime options: %w", err)
+		}
+	}
+	return m.Manager.Info(ctx, bytes.NewReader(data))
 }

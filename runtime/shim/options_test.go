@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,7 +10,9 @@ import (
 
 	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
+	"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2/manager"
 	"github.com/containerd/typeurl/v2"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -76,5 +80,37 @@ func TestRuntimeName(t *testing.T) {
 		if got := runtimeName(in); got != want {
 			t.Errorf("runtimeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// containerd asks the shim for its runtime info with the handler's options:
+// as CRI passes them for this runtime type (a TOML table), the runc shim's
+// manager would refuse them; translated, it answers with runc's features.
+func TestInfoTranslatesOptions(t *testing.T) {
+	if _, err := os.Stat("/usr/sbin/runc"); err != nil {
+		t.Fatalf("runc required: %v", err)
+	}
+	in, err := typeurl.MarshalAnyToProto(&runtimeoptions.Options{ConfigBody: []byte("BinaryName = '/usr/sbin/runc'\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := proto.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := infoManager{manager.NewShimManager(RuntimeType)}
+	info, err := m.Info(context.Background(), bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	v, err := typeurl.UnmarshalAny(info.GetOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := v.(*runcoptions.Options); !ok || o.BinaryName != "/usr/sbin/runc" || info.GetName() != RuntimeType || len(info.GetFeatures().GetValue()) == 0 {
+		t.Errorf("info %v, options %v: want runc's options, the runtime type and runc's features", info, v)
+	}
+	if _, err := (infoManager{manager.NewShimManager(RuntimeType)}).Info(context.Background(), bytes.NewReader([]byte("\xff\xff"))); err == nil {
+		t.Errorf("Info of undecodable options: no error")
 	}
 }
