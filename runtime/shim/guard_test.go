@@ -14,8 +14,11 @@ import (
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v3"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/runtime/core"
 	"github.com/execguard/execguard/state"
 )
 
@@ -234,5 +237,47 @@ func TestStatKey(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "g"), nil, 0o644)
 	if d2 := dirKey(dir, later); d2 == d1 || d2 == "" {
 		t.Errorf("directory key %q unchanged or empty after a file was added", d2)
+	}
+}
+
+// A log another writer keeps locked costs an exec a bounded wait: its
+// event goes to the spool and the exec goes on.
+func TestGuardLockedLogSpools(t *testing.T) {
+	e := newGuardEnv(t, "alert", "open")
+	e.create()
+	f, err := os.OpenFile(e.events, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if v, st := e.g.exec(execReq(t, "locked", true, "sh")); v.block || st == nil {
+		t.Fatalf("exec with the log locked: %+v", v)
+	}
+	if n, err := eventlog.Pending(e.state); n != 1 || err != nil {
+		t.Fatalf("%d records spooled (%v), want the exec's", n, err)
+	}
+}
+
+// An interactive exec whose event can be neither logged nor spooled is
+// refused in fail mode closed, as by the wrapper.
+func TestGuardLostEventFailsClosed(t *testing.T) {
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newGuardEnv(t, "alert", mode)
+			blocker := filepath.Join(t.TempDir(), "file")
+			os.WriteFile(blocker, nil, 0o600)
+			e.events, e.state = filepath.Join(blocker, "events.ndjson"), filepath.Join(blocker, "state")
+			e.configure("alert", mode)
+			v, _ := e.g.exec(execReq(t, "lost", true, "sh"))
+			if v.block != (mode == "closed") || v.block && v.reason != core.LostReason {
+				t.Errorf("exec whose event is lost: %+v", v)
+			}
+			if v, _ := e.g.exec(execReq(t, "lost-plain", false, "id")); v.block {
+				t.Errorf("non-interactive exec whose event is lost refused: %q", v.reason)
+			}
+		})
 	}
 }
