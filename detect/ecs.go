@@ -34,11 +34,14 @@ type eventDoc struct {
 	Severity  int      `json:"severity,omitempty"`
 	RiskScore int      `json:"risk_score,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
-	Created   string   `json:"created"`
-	Ingested  string   `json:"ingested"`
+	// Duration is an end event's process run time in nanoseconds.
+	Duration int64  `json:"duration,omitempty"`
+	Created  string `json:"created"`
+	Ingested string `json:"ingested"`
 }
 
 type processDoc struct {
+	PID              uint32     `json:"pid,omitempty"`
 	EntityID         string     `json:"entity_id,omitempty"`
 	Name             string     `json:"name,omitempty"`
 	Executable       string     `json:"executable,omitempty"`

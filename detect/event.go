@@ -62,6 +62,9 @@ type Record struct {
 	// Redactor rewrites arguments and environment for the documents; nil
 	// records arguments as they are and environment variable names only.
 	Redactor *Redactor
+	// Agent names the front that wrote the record (agent.name); "" is the
+	// runtime wrapper.
+	Agent string
 }
 
 // Encode renders the record as NDJSON: the event line and, when the decision
@@ -169,7 +172,7 @@ func newDocument(r Record) *document {
 		},
 		Container: containerDoc{ID: f.Container.ID, Name: f.Container.Name, Runtime: f.Container.Runtime},
 		Host:      hostDoc{Name: r.Host.Name, Hostname: r.Host.Name, ID: r.Host.ID, OS: osDoc{Type: "linux"}},
-		Agent:     agentDoc{Type: "execguard", Name: "execguard-runtime"},
+		Agent:     agentDoc{Type: "execguard", Name: agentName(r.Agent)},
 		DataStream: dataStreamDoc{
 			Type: "logs", Dataset: Dataset, Namespace: "default",
 		},
@@ -220,6 +223,13 @@ func newDocument(r Record) *document {
 		doc.Execguard.Truncated = doc.Process.Truncated
 	}
 	return doc
+}
+
+func agentName(a string) string {
+	if a == "" {
+		return "execguard-runtime"
+	}
+	return a
 }
 
 func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *processDoc {

@@ -52,14 +52,27 @@ type End struct {
 	ExitCode      *int32
 	// Detected is "resync" for an end found on reconnecting, else empty.
 	Detected string
+	// PID is the ended process's pid (process.pid), 0 when unknown.
+	PID uint32
+	// ExecID names the exec whose process ended; "" for a container's init.
+	ExecID string
+	// NotInteractive marks the end of a process that was no interactive
+	// entry leader: the shim ends every process it started, the plugin only
+	// interactive inits.
+	NotInteractive bool
 }
 
 // EncodeEnd renders an end event as one NDJSON line.
 func EncodeEnd(e End) ([]byte, error) {
 	d := e.document("event", ActionEnd)
 	d.Event.Type = []string{"end"}
-	interactive := true
+	interactive := !e.NotInteractive
+	if start, err := time.Parse(time.RFC3339Nano, e.StartTime); err == nil && !e.Time.Before(start) {
+		d.Event.Duration = e.Time.Sub(start).Nanoseconds()
+	}
+	d.Execguard.ExecID = e.ExecID
 	p := &processDoc{
+		PID:         e.PID,
 		EntityID:    e.StartEntityID,
 		Args:        e.Args,
 		Interactive: &interactive,

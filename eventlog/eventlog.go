@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,12 +25,19 @@ import (
 // Append writes buf (complete lines) to the log at path in one write(2),
 // creating the file and its directory when missing.
 func Append(path string, buf []byte) error {
-	err := appendOnce(path, buf)
+	return AppendWait(path, buf, 0)
+}
+
+// AppendWait is Append waiting at most lockWait for the log's lock (0: as
+// long as it takes): a long-running process must not hang on a log another
+// writer holds.
+func AppendWait(path string, buf []byte, lockWait time.Duration) error {
+	err := appendOnce(path, buf, lockWait)
 	if errors.Is(err, os.ErrNotExist) {
 		if mkErr := os.MkdirAll(filepath.Dir(path), 0o750); mkErr != nil {
 			return fmt.Errorf("event log %s: %w", path, mkErr)
 		}
-		err = appendOnce(path, buf)
+		err = appendOnce(path, buf, lockWait)
 	}
 	if err != nil {
 		return fmt.Errorf("event log %s: %w", path, err)
@@ -37,7 +45,7 @@ func Append(path string, buf []byte) error {
 	return nil
 }
 
-func appendOnce(path string, buf []byte) error {
+func appendOnce(path string, buf []byte, lockWait time.Duration) error {
 	// O_NONBLOCK: opening a FIFO for writing would otherwise wait for a
 	// reader; regular files ignore it.
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
@@ -61,7 +69,7 @@ func appendOnce(path string, buf []byte) error {
 	// Writers hold the lock across the write so that one cut short (a full
 	// file system) can be taken back before anyone appends after it: the
 	// log never keeps half a line.
-	if err := flock(fd, unix.LOCK_EX); err != nil {
+	if err := lockBounded(fd, lockWait); err != nil {
 		return &os.PathError{Op: "lock", Path: path, Err: err}
 	}
 	if err := writeWhole(fd, buf); err != nil {
@@ -91,6 +99,30 @@ func writeWhole(fd int, buf []byte) error {
 			return err
 		}
 		return err
+	}
+}
+
+// ErrLockTimeout: the log's lock was not free within the wait.
+var ErrLockTimeout = errors.New("locked by another writer for too long")
+
+// lockBounded takes the exclusive lock on fd, waiting at most wait (0: no
+// bound). flock(2) has no timeout: a bounded wait polls.
+func lockBounded(fd int, wait time.Duration) error {
+	if wait <= 0 {
+		return flock(fd, unix.LOCK_EX)
+	}
+	deadline := time.Now().Add(wait)
+	pause := 50 * time.Microsecond
+	for {
+		err := flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EWOULDBLOCK {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return ErrLockTimeout
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Writers in other processes run this test binary with EVENTLOG_WRITER set.
@@ -117,5 +121,39 @@ func TestAppendErrors(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "ok.ndjson")); !bytes.Equal(data, []byte("{}\n")) {
 		t.Errorf("content %q", data)
+	}
+}
+
+// A writer that holds the log's lock makes a bounded write give up and the
+// record go to the spool; an unbounded one would wait.
+func TestWriteLockWaitSpools(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.ndjson")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if err := unix.Flock(int(holder.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	l := Log{Path: path, StateDir: filepath.Join(dir, "state"), LockWait: 20 * time.Millisecond}
+	out, err := l.Write([]byte("{\"a\":1}\n"))
+	if out != Spooled || !errors.Is(err, ErrLockTimeout) {
+		t.Fatalf("Write with the log locked: %v, %v; want spooled, %v", out, err, ErrLockTimeout)
+	}
+	if n, _ := Pending(l.StateDir); n != 1 {
+		t.Fatalf("%d records spooled, want 1", n)
+	}
+	unix.Flock(int(holder.Fd()), unix.LOCK_UN)
+	if out, err := l.Write([]byte("{\"b\":2}\n")); out != Written || err != nil {
+		t.Fatalf("Write with the log free: %v, %v", out, err)
+	}
+	data, _ := os.ReadFile(path)
+	if string(data) != "{\"b\":2}\n{\"a\":1}\n" {
+		t.Fatalf("log holds %q, want the new record and the replayed one", data)
 	}
 }

@@ -64,12 +64,15 @@ type Log struct {
 	StateDir string
 	// Syslog is the socket a loss is reported to; "" is SyslogSocket.
 	Syslog string
+	// LockWait bounds the wait for the log's lock; a record that would wait
+	// longer is spooled. 0 waits as long as it takes.
+	LockWait time.Duration
 }
 
 // Write records buf (one record: complete lines). It returns where the
 // record went and, unless Written, why the log could not take it.
 func (l Log) Write(buf []byte) (Outcome, error) {
-	err := Append(l.Path, buf)
+	err := AppendWait(l.Path, buf, l.LockWait)
 	if err == nil {
 		if l.StateDir != "" && l.pending() {
 			l.Replay(ReplayBatch) // its failures leave records in the spool
@@ -225,7 +228,7 @@ func (l Log) replayOne(path string) (bool, error) {
 		l.reject(path)
 		return false, nil
 	}
-	if err := Append(l.Path, buf); err != nil {
+	if err := AppendWait(l.Path, buf, l.LockWait); err != nil {
 		return false, err
 	}
 	if err := os.Remove(path); err != nil {

@@ -593,10 +593,11 @@ func (p *Plugin) alertUncovered(e *ctrEntry, now time.Time) {
 }
 
 // endIfInteractive writes the end event of a container whose init was an
-// interactive entry leader, once. c, when given, is the runtime's view of the
-// stopped container (its exit code).
+// interactive entry leader, once, unless the front that started it writes
+// its end itself (execguard's shim). c, when given, is the runtime's view of
+// the stopped container (its exit code).
 func (p *Plugin) endIfInteractive(e *ctrEntry, c *api.Container, detected string) {
-	if e.ended || e.start == nil || !e.start.Interactive {
+	if e.ended || e.start == nil || !e.start.Interactive || e.start.EndsBy != "" {
 		return
 	}
 	var exit *int32

@@ -17,6 +17,9 @@ type startInfo struct {
 	// coverage mark) or "env" (a mark without start facts, from an older
 	// wrapper: TERM=xterm only, no entity id to pair with).
 	Source string `json:"source"`
+	// EndsBy names the front that writes the container's end events
+	// itself (the mark's ends_by); the plugin then writes none.
+	EndsBy string `json:"ends_by,omitempty"`
 }
 
 const (
@@ -35,5 +38,5 @@ func startFromMark(m state.Mark, tty bool) startInfo {
 	// A time that does not parse leaves process.start out of the end event;
 	// the entity id still pairs.
 	t, _ := time.Parse(time.RFC3339Nano, m.Time)
-	return startInfo{EntityID: m.EntityID, Time: t, Interactive: m.Interactive, Source: sourceMark}
+	return startInfo{EntityID: m.EntityID, Time: t, Interactive: m.Interactive, Source: sourceMark, EndsBy: m.EndsBy}
 }

@@ -112,3 +112,14 @@ func TestEndPairsWithStart(t *testing.T) {
 		})
 	}
 }
+
+// A mark from a front that writes its own end events says so, and the
+// plugin's start facts carry it (endIfInteractive then writes no end).
+func TestStartFromMarkEndsBy(t *testing.T) {
+	for _, endsBy := range []string{"", "execguard-shim"} {
+		si := startFromMark(state.Mark{EntityID: "e", Time: "2026-03-04T05:06:07Z", Interactive: true, EndsBy: endsBy}, false)
+		if si.EndsBy != endsBy || !si.Interactive || si.Source != sourceMark {
+			t.Errorf("mark ending by %q: start %+v", endsBy, si)
+		}
+	}
+}

@@ -13,12 +13,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/runtime/core"
 	"github.com/execguard/execguard/state"
 )
 
 // maxSpecBytes bounds what the wrapper reads of a process spec or bundle
 // config; real ones are a few KiB.
-const maxSpecBytes = 4 << 20
+const maxSpecBytes = core.MaxSpecBytes
 
 // Gather collects the facts of a decision call: the process about to start
 // and its container, from the command line, the process spec, the bundle's
@@ -154,17 +155,7 @@ func execProcess(c Call, f *detect.Facts) detect.Process {
 	return p
 }
 
-func fromSpec(p *specs.Process) detect.Process {
-	return detect.Process{
-		Known:    true,
-		Args:     p.Args,
-		Env:      p.Env,
-		Cwd:      p.Cwd,
-		Terminal: p.Terminal,
-		UID:      p.User.UID,
-		GID:      p.User.GID,
-	}
-}
+func fromSpec(p *specs.Process) detect.Process { return core.FromSpec(p) }
 
 // parseUser reads runc's --user UID[:GID].
 func parseUser(s string) (uid, gid uint32, err error) {

@@ -5,14 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/detect"
-	"github.com/execguard/execguard/eventlog"
-	"github.com/execguard/execguard/state"
+	"github.com/execguard/execguard/runtime/core"
 )
 
 // Main runs the wrapper for argv. It returns only when the call is refused or
@@ -77,7 +75,6 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 		f = Gather(c, name, cfg.StateDir)
 		GatherStdin(&f)
 	}
-	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
 	if real.note != "" {
 		f.AddProblem("%s", real.note)
 		diagf(c, "warning", "%s", real.note)
@@ -88,47 +85,14 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 			f.Process = detect.Process{} // flags unread: nothing about it is known
 		}
 	}
-	policy := cfg.Policy()
 	if cfgErr != nil {
-		policy.Err = cfgErr.Error()
-		f.AddProblem("%v", cfgErr)
 		diagf(c, "warning", "%v", cfgErr)
 	}
-	d := decideCall(&f, cfg, &policy)
-	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: state.LocalHost(), Time: time.Now()}
-	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
-		// The mark tells the NRI plugin this container's calls pass through
-		// the wrapper (containers without one are reported as not covered),
-		// and what its end event pairs with.
-		mark := state.Mark{EntityID: detect.ProcessEntityID(rec), Time: detect.Timestamp(rec), Interactive: d.Interactive}
-		if err := state.MarkCovered(cfg.StateDir, f.Container.ID, mark); err != nil {
-			rec.Facts.AddProblem("coverage mark: %v", err)
-		}
+	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: sources(cfg)})
+	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
+		diagf(c, level, "%s", msg)
 	}
-	red, err := cfg.Redactor()
-	if err != nil { // Load fell back to the default patterns; cannot fail twice
-		rec.Facts.AddProblem("%v", err)
-	}
-	rec.Redactor = red
-	out := eventlog.Lost
-	buf, err := detect.Encode(rec)
-	if err == nil {
-		out, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir}.Write(buf)
-	}
-	switch out {
-	case eventlog.Spooled:
-		diagf(c, "warning", "event spooled under %s, to be appended to the log when it can be written: %v", cfg.StateDir, err)
-	case eventlog.Lost:
-		diagf(c, "error", "event lost: %v", err)
-		if policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell) && !d.Block {
-			d.Block = true
-			if d.StdinShell {
-				d.Reason = "execguard: shell with attached stdin refused: its event could not be recorded and fail mode is closed"
-			} else {
-				d.Reason = "execguard: interactive exec refused: its event could not be recorded and fail mode is closed"
-			}
-		}
-	}
+	d := res.Decision
 	if !d.Block {
 		return 0, false
 	}

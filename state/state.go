@@ -79,6 +79,10 @@ type Mark struct {
 	EntityID    string `json:"entity_id"`
 	Time        string `json:"time"`
 	Interactive bool   `json:"interactive"`
+	// EndsBy names the front that writes the end events of the
+	// container's processes itself (execguard's shim); the NRI plugin then
+	// writes none for it.
+	EndsBy string `json:"ends_by,omitempty"`
 }
 
 // LocalHost identifies this node as events name it: its host name and

@@ -14,6 +14,8 @@ targets=(
 	./runtime/:FuzzBundleConfig
 	./runtime/ocispec/:FuzzDecodeConfig
 	./runtime/ocispec/:FuzzDecodeProcess
+	./runtime/shim/:FuzzExecRequest
+	./runtime/shim/:FuzzCreateRequest
 	./detect/:FuzzEncode
 	./detect/eql/:FuzzCompile
 	./eventview/:FuzzLine

@@ -17,6 +17,11 @@
 //
 //	execguard-bench -wrapper ./execguard-runc -load
 //
+// -shim compares crictl exec -it through execguard's containerd shim with
+// containerd's runc shim, and their memory (shim.go):
+//
+//	execguard-bench -shim ./containerd-shim-execguard-v2
+//
 // crun 1.8 refuses a hybrid cgroup layout (v1 controllers plus a cgroup2
 // mount such as /sys/fs/cgroup/unified); there a crun run re-executes itself
 // in a private mount namespace with the cgroup2 mount covered (mountns.go),
@@ -71,9 +76,14 @@ func main() {
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
 	var lo loadOptions
 	lo.register(flag.CommandLine)
+	var so shimOptions
+	so.register(flag.CommandLine)
 	flag.Parse()
 	if lo.enabled {
 		os.Exit(mainLoad(lo, o, shapeName))
+	}
+	if so.path != "" {
+		os.Exit(mainShim(so, o))
 	}
 	var errs []error
 	sh, err := parseShape(shapeName)

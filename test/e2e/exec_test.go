@@ -10,10 +10,14 @@ import (
 )
 
 // crictl exec -it: one exec event marked interactive, and one alert.
-func TestCrictlExecTTYAlerts(t *testing.T) { crictlExecTTYAlerts(t) }
+func TestCrictlExecTTYAlerts(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { crictlExecTTYAlerts(t, fr) })
+	}
+}
 
-func crictlExecTTYAlerts(t *testing.T, opts ...envOption) {
-	e := newEnv(t, "alert", opts...)
+func crictlExecTTYAlerts(t *testing.T, fr front, opts ...envOption) {
+	e := newFrontEnv(t, "alert", fr, opts...)
 	_, ctr := e.startPod("web", "shop", "app")
 
 	mark := e.mark()
@@ -32,6 +36,7 @@ func crictlExecTTYAlerts(t *testing.T, opts ...envOption) {
 	}
 	ev := execs[0]
 	checkCommon(t, "exec event", ev)
+	e.checkFront(t, "exec event", ev)
 	checkPod(t, "exec event", ev, "web", "shop", "app")
 	check(t, "exec event", ev, []expectation{
 		{"event.type", []string{"start"}},
@@ -61,10 +66,14 @@ func crictlExecTTYAlerts(t *testing.T, opts ...envOption) {
 }
 
 // crictl exec without a terminal: one exec event, not interactive, no alert.
-func TestCrictlExecNoTTYNoAlert(t *testing.T) { crictlExecNoTTYNoAlert(t) }
+func TestCrictlExecNoTTYNoAlert(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { crictlExecNoTTYNoAlert(t, fr) })
+	}
+}
 
-func crictlExecNoTTYNoAlert(t *testing.T, opts ...envOption) {
-	e := newEnv(t, "alert", opts...)
+func crictlExecNoTTYNoAlert(t *testing.T, fr front, opts ...envOption) {
+	e := newFrontEnv(t, "alert", fr, opts...)
 	_, ctr := e.startPod("batch", "jobs", "worker")
 
 	mark := e.mark()
@@ -82,6 +91,7 @@ func crictlExecNoTTYNoAlert(t *testing.T, opts ...envOption) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "exec event", execs[0])
+	e.checkFront(t, "exec event", execs[0])
 	checkPod(t, "exec event", execs[0], "batch", "jobs", "worker")
 	check(t, "exec event", execs[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -97,10 +107,14 @@ func crictlExecNoTTYNoAlert(t *testing.T, opts ...envOption) {
 }
 
 // ctr task exec --tty goes through the containerd API, not CRI: still an alert.
-func TestCtrTaskExecTTYAlerts(t *testing.T) { ctrTaskExecTTYAlerts(t) }
+func TestCtrTaskExecTTYAlerts(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { ctrTaskExecTTYAlerts(t, fr) })
+	}
+}
 
-func ctrTaskExecTTYAlerts(t *testing.T, opts ...envOption) {
-	e := newEnv(t, "alert", opts...)
+func ctrTaskExecTTYAlerts(t *testing.T, fr front, opts ...envOption) {
+	e := newFrontEnv(t, "alert", fr, opts...)
 	_, ctr := e.startPod("api", "prod", "server")
 
 	mark := e.mark()
@@ -115,6 +129,7 @@ func ctrTaskExecTTYAlerts(t *testing.T, opts ...envOption) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "exec event", execs[0])
+	e.checkFront(t, "exec event", execs[0])
 	checkPod(t, "exec event", execs[0], "api", "prod", "server")
 	check(t, "exec event", execs[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -130,10 +145,14 @@ func ctrTaskExecTTYAlerts(t *testing.T, opts ...envOption) {
 
 // A container created with tty: its init is an interactive entry leader
 // (kubectl run -it, debug containers); one created without is not.
-func TestTTYContainerStartAlerts(t *testing.T) { ttyContainerStartAlerts(t) }
+func TestTTYContainerStartAlerts(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { ttyContainerStartAlerts(t, fr) })
+	}
+}
 
-func ttyContainerStartAlerts(t *testing.T, opts ...envOption) {
-	e := newEnv(t, "alert", opts...)
+func ttyContainerStartAlerts(t *testing.T, fr front, opts ...envOption) {
+	e := newFrontEnv(t, "alert", fr, opts...)
 	podID, err := e.node.RunPod("debug", "ops")
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +169,7 @@ func ttyContainerStartAlerts(t *testing.T, opts ...envOption) {
 		t.Fatalf("got %d container-start events for tty container %s, want 1:\n%v", len(starts), ttyCtr, docs)
 	}
 	checkCommon(t, "container-start", starts[0])
+	e.checkFront(t, "container-start", starts[0])
 	checkPod(t, "container-start", starts[0], "debug", "ops", "console")
 	check(t, "container-start", starts[0], []expectation{
 		{"event.type", []string{"start"}},
@@ -180,10 +200,14 @@ func ttyContainerStartAlerts(t *testing.T, opts ...envOption) {
 
 // Block mode refuses interactive execs, with the reason where the user sees
 // it, and leaves everything else working.
-func TestBlockMode(t *testing.T) { blockMode(t) }
+func TestBlockMode(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { blockMode(t, fr) })
+	}
+}
 
-func blockMode(t *testing.T, opts ...envOption) {
-	e := newEnv(t, "alert", opts...)
+func blockMode(t *testing.T, fr front, opts ...envOption) {
+	e := newFrontEnv(t, "alert", fr, opts...)
 	podID, ctr := e.startPod("shell", "blocked", "app")
 	e.setAction("block")
 
@@ -192,9 +216,14 @@ func blockMode(t *testing.T, opts ...envOption) {
 	if err == nil {
 		t.Fatalf("crictl exec -it succeeded in block mode:\n%s", out)
 	}
-	if !strings.Contains(out, "OCI runtime exec failed") || !strings.Contains(out, "execguard:") ||
-		!strings.Contains(out, "blocked") {
-		t.Errorf("crictl exec -it output lacks the wrapper's reason:\n%s", out)
+	// The wrapper's reason comes back through runc's log; the shim's is
+	// the exec request's error.
+	want := map[front]string{
+		frontWrapper: "OCI runtime exec failed",
+		frontShim:    `execguard: interactive exec into container "app" of pod blocked/shell blocked by policy`,
+	}[fr]
+	if !strings.Contains(out, want) || !strings.Contains(out, "execguard:") || !strings.Contains(out, "blocked") {
+		t.Errorf("crictl exec -it output lacks the reason (%q):\n%s", want, out)
 	}
 	if strings.Contains(out, "marker-written") {
 		t.Errorf("the blocked command ran:\n%s", out)
@@ -206,6 +235,7 @@ func blockMode(t *testing.T, opts ...envOption) {
 		t.Fatalf("got %d exec events for %s, want 1:\n%v", len(execs), ctr, docs)
 	}
 	checkCommon(t, "denied event", execs[0])
+	e.checkFront(t, "denied event", execs[0])
 	checkPod(t, "denied event", execs[0], "shell", "blocked", "app")
 	check(t, "denied event", execs[0], []expectation{
 		{"event.type", []string{"denied"}},
@@ -267,8 +297,14 @@ func blockMode(t *testing.T, opts ...envOption) {
 
 // Many execs at once: one complete line each, none lost, none torn.
 func TestConcurrentExecs(t *testing.T) {
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testConcurrentExecs(t, fr) })
+	}
+}
+
+func testConcurrentExecs(t *testing.T, fr front) {
 	const n = 50
-	e := newEnv(t, "alert")
+	e := newFrontEnv(t, "alert", fr)
 	_, ctr := e.startPod("load", "stress", "app")
 
 	mark := e.mark()

@@ -27,10 +27,11 @@ const (
 	ruleID   = "420e5bb4-93bf-40a3-8f4a-4cc1af90eca1"
 )
 
-// env is one test's node, wrapper and event log.
+// env is one test's node, execguard front and event log.
 type env struct {
 	t          *testing.T
 	node       *node.Node
+	front      front
 	dir        string
 	configPath string
 	eventLog   string
@@ -45,10 +46,30 @@ func onContainerd(install string) envOption {
 	return func(o *node.Options) { o.Containerd = install }
 }
 
-// newEnv checks the prerequisites, builds the wrapper, writes its config with
-// the given interactive action and starts a node whose runc handler runs
-// every runtime call through the wrapper.
+// front is the part of execguard that sees the node's runtime calls.
+type front string
+
+const (
+	// frontWrapper: containerd's runc shim runs the runtime wrapper for
+	// every runtime call.
+	frontWrapper front = "wrapper"
+	// frontShim: execguard's shim serves the runc handler and runs runc.
+	frontShim front = "shim"
+)
+
+// fronts are the fronts the containerd tests run against.
+func fronts() []front { return []front{frontWrapper, frontShim} }
+
+// newEnv is newFrontEnv with the runtime wrapper.
 func newEnv(t *testing.T, action string, opts ...envOption) *env {
+	t.Helper()
+	return newFrontEnv(t, action, frontWrapper, opts...)
+}
+
+// newFrontEnv checks the prerequisites, builds the front, writes its config
+// with the given interactive action and starts a node whose runc handler
+// runs every container start and exec through the front.
+func newFrontEnv(t *testing.T, action string, fr front, opts ...envOption) *env {
 	t.Helper()
 	nodeOpts := node.Options{}
 	for _, o := range opts {
@@ -58,6 +79,7 @@ func newEnv(t *testing.T, action string, opts ...envOption) *env {
 	dir := t.TempDir()
 	e := &env{
 		t:          t,
+		front:      fr,
 		dir:        dir,
 		configPath: filepath.Join(dir, "execguard.toml"),
 		eventLog:   filepath.Join(dir, "events", "events.ndjson"),
@@ -65,12 +87,19 @@ func newEnv(t *testing.T, action string, opts ...envOption) *env {
 	if err := os.MkdirAll(filepath.Dir(e.eventLog), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	wrapper := buildWrapper(t, dir)
+	nodeOpts.WrapperConfig = e.configPath
+	switch fr {
+	case frontWrapper:
+		nodeOpts.WrapperPath = buildWrapper(t, dir)
+	case frontShim:
+		nodeOpts.WrapperPath = realRunc
+		nodeOpts.ShimPath = buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(dir, "bin", "containerd-shim-execguard-v2"))
+	default:
+		t.Fatalf("unknown front %q", fr)
+	}
 	e.setAction(action)
 
 	start := time.Now()
-	nodeOpts.WrapperPath = wrapper
-	nodeOpts.WrapperConfig = e.configPath
 	n, err := node.Start(context.Background(), nodeOpts)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
@@ -380,4 +409,15 @@ func buildCommand(t *testing.T, pkg, out string) string {
 func buildWrapper(t *testing.T, dir string) string {
 	t.Helper()
 	return buildCommand(t, "./cmd/execguard-runtime", filepath.Join(dir, "bin", "execguard-runc"))
+}
+
+// checkFront checks that the document was written by the env's front.
+func (e *env) checkFront(t *testing.T, what string, d doc) {
+	t.Helper()
+	agent := map[front]string{frontWrapper: "execguard-runtime", frontShim: "execguard-shim"}[e.front]
+	check(t, what, d, []expectation{
+		{"agent.name", agent},
+		{"execguard.caller", "containerd-shim"},
+		{"container.runtime", "runc"},
+	})
 }

@@ -60,7 +60,14 @@ type policyEnv struct {
 
 func newPolicyEnv(t *testing.T, failMode, src string) *policyEnv {
 	t.Helper()
-	e := newEnv(t, "alert")
+	return newPolicyFrontEnv(t, failMode, src, frontWrapper)
+}
+
+// newPolicyFrontEnv is newPolicyEnv for either front; the shim parses
+// policies itself.
+func newPolicyFrontEnv(t *testing.T, failMode, src string, fr front) *policyEnv {
+	t.Helper()
+	e := newFrontEnv(t, "alert", fr)
 	buildCommand(t, "./cmd/execguard", filepath.Join(e.dir, "bin", "execguard"))
 	pe := &policyEnv{
 		env:        e,
@@ -108,7 +115,8 @@ func (pe *policyEnv) execTTY(ctr, marker string) (refused bool, out string) {
 	pe.t.Helper()
 	out, err := pe.node.ExecTTY(ctr, "sh", "-c", "touch /tmp/"+marker+"; echo ran-"+marker)
 	refused = err != nil
-	if refused && (!strings.Contains(out, "OCI runtime exec failed") || !strings.Contains(out, "execguard:")) {
+	// The wrapper's reason comes back through runc's log.
+	if refused && (pe.front == frontWrapper && !strings.Contains(out, "OCI runtime exec failed") || !strings.Contains(out, "execguard:")) {
 		pe.t.Errorf("exec failed without execguard's reason:\n%s", out)
 	}
 	if !refused && !strings.Contains(out, "ran-"+marker) {
@@ -250,7 +258,13 @@ func TestPolicyPodLabelExclusion(t *testing.T) {
 // A changed policy applies to the next exec, with no restart; an invalid one
 // leaves the last good policy in force and an error event saying why.
 func TestPolicyReloadAndLastGood(t *testing.T) {
-	pe := newPolicyEnv(t, "open", alertPolicy)
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testPolicyReloadAndLastGood(t, fr) })
+	}
+}
+
+func testPolicyReloadAndLastGood(t *testing.T, fr front) {
+	pe := newPolicyFrontEnv(t, "open", alertPolicy, fr)
 	_, ctr := pe.startPod("web", "shop", "app")
 
 	if refused, out := pe.execTTY(ctr, "m-1"); refused {
@@ -292,7 +306,13 @@ func TestPolicyReloadAndLastGood(t *testing.T) {
 // With no good policy ever loaded, the fail mode decides: closed refuses
 // interactive execs, and non-interactive ones still run.
 func TestPolicyInvalidWithoutLastGoodFailsClosed(t *testing.T) {
-	pe := newPolicyEnv(t, "closed", "process:\n  selectors: [\n")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { testPolicyInvalidWithoutLastGoodFailsClosed(t, fr) })
+	}
+}
+
+func testPolicyInvalidWithoutLastGoodFailsClosed(t *testing.T, fr front) {
+	pe := newPolicyFrontEnv(t, "closed", "process:\n  selectors: [\n", fr)
 	_, ctr := pe.startPod("web", "shop", "app")
 	mark := pe.mark()
 	if refused, out := pe.execTTY(ctr, "m-closed"); !refused {

@@ -32,11 +32,12 @@ func (l layout) imageArchive() string { return l.path("images.tar") }
 // configParams is what varies between nodes in the containerd config.
 type configParams struct {
 	RuntimeBinary string // options.BinaryName of the runc handler
+	ShimPath      string // the runc handler's runtime_path: execguard's shim; "" for containerd's runc shim
 	Snapshotter   string
 	SandboxImage  string
 	// RuntimeType is the runc handler's runtime_type (default
-	// io.containerd.runc.v2) and RuncOptions are options beside BinaryName
-	// and Root; containerdConfigV2 renders both.
+	// io.containerd.runc.v2, as execguard install sets it for its shim) and
+	// RuncOptions are options beside BinaryName and Root.
 	RuntimeType string
 	RuncOptions map[string]any
 }
@@ -47,10 +48,18 @@ func containerdConfig(l layout, p configParams) (string, error) {
 	q := func(s string) string {
 		return "'" + s + "'"
 	}
-	for _, s := range []string{l.Dir, p.RuntimeBinary, p.Snapshotter, p.SandboxImage} {
+	runtimeType := p.RuntimeType
+	if runtimeType == "" {
+		runtimeType = defaultRuntimeType
+	}
+	for _, s := range []string{l.Dir, p.RuntimeBinary, p.ShimPath, p.Snapshotter, p.SandboxImage, runtimeType} {
 		if strings.ContainsAny(s, "'\n") {
 			return "", fmt.Errorf("containerd config: value %q cannot be a TOML literal string", s)
 		}
+	}
+	runcOptions, err := tomlOptions(p.RuncOptions, "BinaryName", "Root")
+	if err != nil {
+		return "", fmt.Errorf("containerd config: %w", err)
 	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -78,11 +87,17 @@ func containerdConfig(l layout, p configParams) (string, error) {
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd]")
 	w("  default_runtime_name = 'runc'")
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]")
-	w("  runtime_type = 'io.containerd.runc.v2'")
+	w("  runtime_type = %s", q(runtimeType))
+	if p.ShimPath != "" {
+		w("  runtime_path = %s", q(p.ShimPath))
+	}
 	w("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]")
 	w("  BinaryName = %s", q(p.RuntimeBinary))
 	// Without Root the shim uses /run/containerd/runc.
 	w("  Root = %s", q(l.runcRoot()))
+	for _, kv := range runcOptions {
+		w("  %s", kv)
+	}
 	w("[plugins.'io.containerd.cri.v1.runtime'.cni]")
 	w("  bin_dirs = [%s]", q(l.path("cni", "bin")))
 	w("  conf_dir = %s", q(l.path("cni", "net.d")))

@@ -21,7 +21,7 @@ func containerdConfigV2(l layout, p configParams) (string, error) {
 	if runtimeType == "" {
 		runtimeType = defaultRuntimeType
 	}
-	for _, s := range []string{l.Dir, p.RuntimeBinary, p.Snapshotter, p.SandboxImage, runtimeType} {
+	for _, s := range []string{l.Dir, p.RuntimeBinary, p.ShimPath, p.Snapshotter, p.SandboxImage, runtimeType} {
 		if strings.ContainsAny(s, "'\n") {
 			return "", fmt.Errorf("containerd config: value %q cannot be a TOML literal string", s)
 		}
@@ -56,6 +56,9 @@ func containerdConfigV2(l layout, p configParams) (string, error) {
 	w("  default_runtime_name = 'runc'")
 	w("%s.containerd.runtimes.runc]", cri)
 	w("  runtime_type = %s", q(runtimeType))
+	if p.ShimPath != "" {
+		w("  runtime_path = %s", q(p.ShimPath))
+	}
 	w("%s.containerd.runtimes.runc.options]", cri)
 	w("  BinaryName = %s", q(p.RuntimeBinary))
 	// Without Root the shim uses /run/containerd/runc.

@@ -52,6 +52,16 @@ type Options struct {
 	// WrapperPath is the runc handler's options.BinaryName: the binary the
 	// shim runs for every runtime call (default /usr/sbin/runc).
 	WrapperPath string
+	// ShimPath, when set, runs the runc handler with execguard's shim (this
+	// binary as its runtime_path, as execguard install sets it, and its
+	// directory first on containerd's PATH, where containerd looks for the
+	// shims of running tasks when it restarts) instead of containerd's runc
+	// shim; WrapperPath stays options.BinaryName.
+	ShimPath string
+	// ShimRuntimeType is the handler's runtime_type with ShimPath: empty
+	// for io.containerd.runc.v2 (execguard install's default), or
+	// io.containerd.execguard.v2.
+	ShimRuntimeType string
 	// WrapperConfig is passed to containerd, hence to the shim and the
 	// runtime, as EXECGUARD_CONFIG. Empty leaves the variable unset.
 	WrapperConfig string
@@ -279,6 +289,8 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	cfg, err := n.render(n.l, configParams{
 		RuntimeBinary: n.opts.WrapperPath,
+		ShimPath:      n.opts.ShimPath,
+		RuntimeType:   n.opts.ShimRuntimeType,
 		Snapshotter:   n.Snapshotter,
 		SandboxImage:  PauseImage,
 	})
@@ -369,6 +381,12 @@ func (n *Node) containerdEnv() []string {
 	if n.opts.Containerd != "" {
 		// containerd finds its shims in PATH: the install's own come first.
 		path = filepath.Dir(n.tools.shim) + ":" + path
+	}
+	if n.opts.ShimPath != "" {
+		// containerd finds a running task's shim by its runtime on PATH
+		// when it restarts and the bundle names no shim binary (containers
+		// that joined their pod's shim); runtime_path only serves new tasks.
+		path = filepath.Dir(n.opts.ShimPath) + ":" + path
 	}
 	env = append(env, "PATH="+path)
 	if n.opts.WrapperConfig != "" {

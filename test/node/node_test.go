@@ -231,3 +231,35 @@ func TestRuntimeReady(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerdConfigShim(t *testing.T) {
+	l := layout{Dir: "/tmp/egnode-x"}
+	for _, shim := range []string{"", "/opt/eg/containerd-shim-execguard-v2"} {
+		text, err := containerdConfig(l, configParams{RuntimeBinary: "/usr/sbin/runc", ShimPath: shim, Snapshotter: "overlayfs", SandboxImage: PauseImage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			Plugins map[string]struct {
+				Containerd struct {
+					Runtimes map[string]struct {
+						Type    string            `toml:"runtime_type"`
+						Path    string            `toml:"runtime_path"`
+						Options map[string]string `toml:"options"`
+					} `toml:"runtimes"`
+				} `toml:"containerd"`
+			} `toml:"plugins"`
+		}
+		if err := toml.Unmarshal([]byte(text), &cfg); err != nil {
+			t.Fatalf("config is not TOML: %v\n%s", err, text)
+		}
+		runc := cfg.Plugins["io.containerd.cri.v1.runtime"].Containerd.Runtimes["runc"]
+		wantType := "io.containerd.runc.v2"
+		if shim != "" {
+			wantType = "io.containerd.execguard.v2"
+		}
+		if runc.Type != wantType || runc.Path != shim || runc.Options["BinaryName"] != "/usr/sbin/runc" {
+			t.Errorf("shim %q: runc handler %+v, want type %s, path %q, BinaryName /usr/sbin/runc", shim, runc, wantType, shim)
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package shim
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	eventstypes "github.com/containerd/containerd/api/events"
+	taskAPI "github.com/containerd/containerd/api/runtime/task/v3"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/runtime/core"
+	"github.com/execguard/execguard/state"
+)
+
+const podConfig = `{"process":{"args":["sleep","3600"],"cwd":"/","user":{"uid":0,"gid":0}},` +
+	`"annotations":{"io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"web-1","io.kubernetes.cri.sandbox-namespace":"shop"}}`
+
+// guardEnv is a guard with its configuration, event log and one container.
+type guardEnv struct {
+	t      testing.TB
+	g      *guard
+	cfg    string
+	events string
+	state  string
+	bundle string
+}
+
+func newGuardEnv(t testing.TB, action, failMode string) *guardEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &guardEnv{t: t, cfg: filepath.Join(dir, "execguard.toml"), events: filepath.Join(dir, "events.ndjson"),
+		state: filepath.Join(dir, "state"), bundle: filepath.Join(dir, "bundles", "c1")}
+	e.configure(action, failMode)
+	if err := os.MkdirAll(e.bundle, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.bundle, "config.json"), []byte(podConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(testWriter{t})
+	e.g = newGuard(e.cfg, e.bundle, logrus.NewEntry(log))
+	return e
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func (e *guardEnv) configure(action, failMode string) {
+	e.t.Helper()
+	text := fmt.Sprintf("event_log = %q\nstate_dir = %q\ninteractive_action = %q\nfail_mode = %q\n", e.events, e.state, action, failMode)
+	tmp := e.cfg + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, e.cfg); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *guardEnv) docs() []map[string]any {
+	e.t.Helper()
+	f, err := os.Open(e.events)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var d map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			e.t.Fatalf("event log line %q: %v", sc.Text(), err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func get(d map[string]any, path string) any {
+	var cur any = d
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+func (e *guardEnv) create() *started {
+	e.t.Helper()
+	v, st := e.g.create(&taskAPI.CreateTaskRequest{ID: "c1", Bundle: e.bundle}, "runc")
+	if v.block || st == nil {
+		e.t.Fatalf("container start refused: %q", v.reason)
+	}
+	return st
+}
+
+func execReq(t testing.TB, id string, tty bool, args ...string) *taskAPI.ExecProcessRequest {
+	return &taskAPI.ExecProcessRequest{ID: "c1", ExecID: id, Terminal: tty, Spec: specAny(t, &specs.Process{Args: args, Terminal: tty, Cwd: "/"})}
+}
+
+// The guard's whole round: a container start marked covered, a tty exec
+// refused with the reason the user sees, a plain exec allowed, and its end
+// event paired with its start.
+func TestGuardLifecycle(t *testing.T) {
+	e := newGuardEnv(t, "block", "open")
+	e.create()
+	if m, ok, err := state.ReadMark(e.state, "c1"); !ok || err != nil || m.EndsBy != Agent || m.EntityID == "" {
+		t.Fatalf("coverage mark %+v, %v, %v: want one saying the shim writes the ends", m, ok, err)
+	}
+
+	v, _ := e.g.exec(execReq(t, "tty", true, "sh"))
+	want := `execguard: interactive exec into container "app" of pod shop/web-1 blocked by policy`
+	if !v.block || v.reason != want {
+		t.Fatalf("tty exec: %+v, want refused with %q", v, want)
+	}
+	if got := refusal(v.reason).Error(); !strings.Contains(got, want) {
+		t.Errorf("refusal error %q lacks the reason", got)
+	}
+
+	v, st := e.g.exec(execReq(t, "plain", false, "sh", "-c", "exit 3"))
+	if v.block || st == nil {
+		t.Fatalf("plain exec refused: %+v", v)
+	}
+	k := procKey{"c1", "plain"}
+	e.g.track(k, st)
+	e.g.setPID(k, 4242)
+	e.g.exited(&eventstypes.TaskExit{ContainerID: "c1", ID: "plain", Pid: 4242, ExitStatus: 3, ExitedAt: timestamppb.New(time.Now())})
+	e.g.exited(&eventstypes.TaskExit{ContainerID: "c1", ID: "plain", Pid: 4242, ExitStatus: 3}) // a second exit writes nothing
+
+	docs := e.docs()
+	var actions []string
+	for _, d := range docs {
+		actions = append(actions, fmt.Sprint(get(d, "event.kind"), "/", get(d, "event.action"), "/", get(d, "event.type")))
+	}
+	wantActions := "[event/container-start/[start] event/exec/[denied] alert/exec/[denied] event/exec/[start] event/end/[end]]"
+	if fmt.Sprint(actions) != wantActions {
+		t.Fatalf("events %v, want %s", actions, wantActions)
+	}
+	start, end := docs[3], docs[4]
+	for path, want := range map[string]any{
+		"agent.name": "execguard-shim", "process.exit_code": 3.0, "process.pid": 4242.0, "execguard.exec_id": "plain",
+		"process.entity_id": get(start, "process.entity_id"), "process.start": get(start, "@timestamp"),
+		"process.interactive": false, "container.name": "app", "orchestrator.resource.name": "web-1",
+	} {
+		if got := get(end, path); got != want {
+			t.Errorf("end event %s = %v, want %v", path, got, want)
+		}
+	}
+	if d, ok := get(end, "event.duration").(float64); !ok || d < 0 {
+		t.Errorf("end event.duration = %v, want a run time in ns", get(end, "event.duration"))
+	}
+	if get(start, "process.parent.pid") != float64(os.Getpid()) || get(start, "execguard.caller") != "containerd-shim" {
+		t.Errorf("start event caller %v/%v, want the shim itself", get(start, "process.parent.pid"), get(start, "execguard.caller"))
+	}
+}
+
+// A request execguard cannot handle at all (here none) is decided by the
+// fail mode, and never takes the shim down.
+func TestGuardFailMode(t *testing.T) {
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newGuardEnv(t, "alert", mode)
+			e.create()
+			v, st := e.g.exec(nil)
+			if v.block != (mode == "closed") || st != nil {
+				t.Errorf("exec of a nil request: %+v, %v; want refused only in fail mode closed", v, st)
+			}
+			if v, _ := e.g.create(nil, "runc"); v.block {
+				t.Errorf("container start of a nil request refused: %q", v.reason)
+			}
+		})
+	}
+}
+
+// A changed configuration applies to the next decision.
+func TestGuardReloadsConfig(t *testing.T) {
+	e := newGuardEnv(t, "alert", "open")
+	later := time.Now().Add(time.Minute) // every file is past the racy window
+	e.g.src.now = func() time.Time { return later }
+	e.create()
+	if v, _ := e.g.exec(execReq(t, "a", true, "sh")); v.block {
+		t.Fatalf("alert mode refused: %q", v.reason)
+	}
+	e.configure("block", "open")
+	if v, _ := e.g.exec(execReq(t, "b", true, "sh")); !v.block {
+		t.Fatalf("block mode, after the change, allowed a tty exec")
+	}
+	e.configure("alert", "open")
+	if v, _ := e.g.exec(execReq(t, "c", true, "sh")); v.block {
+		t.Fatalf("alert mode, after the change back, refused: %q", v.reason)
+	}
+}
+
+func TestStatKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	os.WriteFile(path, []byte("one"), 0o644)
+	now := time.Now()
+	later := now.Add(time.Minute)
+	if k := statKey(path, now); k != "" {
+		t.Errorf("key of a file just written %q, want none (racy)", k)
+	}
+	k1 := statKey(path, later)
+	if k1 == "" || statKey(path, later) != k1 {
+		t.Fatalf("key of an old file %q: want a stable one", k1)
+	}
+	os.WriteFile(path, []byte("two!"), 0o644)
+	if k2 := statKey(path, later); k2 == k1 {
+		t.Errorf("key unchanged after the file changed")
+	}
+	if k := statKey(filepath.Join(dir, "none"), later); k != "missing" {
+		t.Errorf("key of a missing file %q", k)
+	}
+	d1 := dirKey(dir, later)
+	os.WriteFile(filepath.Join(dir, "g"), nil, 0o644)
+	if d2 := dirKey(dir, later); d2 == d1 || d2 == "" {
+		t.Errorf("directory key %q unchanged or empty after a file was added", d2)
+	}
+}
+
+// A log another writer keeps locked costs an exec a bounded wait: its
+// event goes to the spool and the exec goes on.
+func TestGuardLockedLogSpools(t *testing.T) {
+	e := newGuardEnv(t, "alert", "open")
+	e.create()
+	f, err := os.OpenFile(e.events, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if v, st := e.g.exec(execReq(t, "locked", true, "sh")); v.block || st == nil {
+		t.Fatalf("exec with the log locked: %+v", v)
+	}
+	if n, err := eventlog.Pending(e.state); n != 1 || err != nil {
+		t.Fatalf("%d records spooled (%v), want the exec's", n, err)
+	}
+}
+
+// An interactive exec whose event can be neither logged nor spooled is
+// refused in fail mode closed, as by the wrapper.
+func TestGuardLostEventFailsClosed(t *testing.T) {
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newGuardEnv(t, "alert", mode)
+			blocker := filepath.Join(t.TempDir(), "file")
+			os.WriteFile(blocker, nil, 0o600)
+			e.events, e.state = filepath.Join(blocker, "events.ndjson"), filepath.Join(blocker, "state")
+			e.configure("alert", mode)
+			v, _ := e.g.exec(execReq(t, "lost", true, "sh"))
+			if v.block != (mode == "closed") || v.block && v.reason != core.LostReason {
+				t.Errorf("exec whose event is lost: %+v", v)
+			}
+			if v, _ := e.g.exec(execReq(t, "lost-plain", false, "id")); v.block {
+				t.Errorf("non-interactive exec whose event is lost refused: %q", v.reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,229 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// endOf finds the end event paired with the start event st.
+func endOf(t *testing.T, docs []doc, st doc) doc {
+	t.Helper()
+	id := st.str("process.entity_id")
+	var found []doc
+	for _, d := range docs {
+		if d.str("event.action") == "end" && d.str("process.entity_id") == id {
+			found = append(found, d)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("got %d end events for start %s, want 1:\n%v", len(found), id, docs)
+	}
+	return found[0]
+}
+
+// checkEnd checks an end event against its start: same container and exec,
+// the exit code, the pid, and the run time.
+func checkEnd(t *testing.T, what string, end, start doc, exitCode int) {
+	t.Helper()
+	check(t, what, end, []expectation{
+		{"event.kind", "event"},
+		{"event.type", []string{"end"}},
+		{"agent.name", "execguard-shim"},
+		{"container.id", start.str("container.id")},
+		{"process.start", start.str("@timestamp")},
+		{"process.exit_code", exitCode},
+		{"process.args", start.strs("process.args")},
+	})
+	if x := start.str("execguard.exec_id"); end.str("execguard.exec_id") != x {
+		t.Errorf("%s: execguard.exec_id %q, want the start's %q", what, end.str("execguard.exec_id"), x)
+	}
+	if pid, _ := end.get("process.pid"); pid == nil || pid.(float64) <= 0 {
+		t.Errorf("%s: process.pid %v, want the process's pid", what, pid)
+	}
+	if d, ok := end.get("event.duration"); !ok || d.(float64) < 0 {
+		t.Errorf("%s: event.duration %v, want the run time", what, d)
+	}
+	if end.str("process.end") == "" {
+		t.Errorf("%s: process.end missing", what)
+	}
+}
+
+// The shim writes an end event for every process it started, with its exit
+// code and pid: crictl exec, ctr task exec --tty, and a container's init.
+func TestShimEndEvents(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	podID, ctr := e.startPod("ends", "shop", "app")
+
+	mark := e.mark()
+	e.node.Exec(ctr, "sh", "-c", "exit 3") // fails with the exit status
+	if _, err := e.node.CtrExecTTY(ctr, "eg-end-tty", "sh", "-c", "exit 0"); err != nil {
+		t.Fatalf("ctr task exec --tty: %v", err)
+	}
+	docs := e.since(mark)
+	execs := filter(docs, "event", "exec", ctr)
+	if len(execs) != 2 {
+		t.Fatalf("got %d exec events, want 2:\n%v", len(execs), docs)
+	}
+	checkEnd(t, "crictl exec end", endOf(t, docs, execs[0]), execs[0], 3)
+	ttyEnd := endOf(t, docs, execs[1])
+	checkEnd(t, "ctr task exec end", ttyEnd, execs[1], 0)
+	check(t, "ctr task exec end", ttyEnd, []expectation{{"execguard.exec_id", "eg-end-tty"}, {"process.interactive", true}})
+
+	// The init's end: the container's start event pairs with it.
+	all := e.events()
+	starts := filter(all, "event", "container-start", ctr)
+	if len(starts) != 1 {
+		t.Fatalf("got %d container-start events for %s, want 1", len(starts), ctr)
+	}
+	mark = e.mark()
+	if _, err := e.node.Crictl("stop", "--timeout", "0", ctr); err != nil {
+		t.Fatal(err)
+	}
+	initEnd := endOf(t, e.since(mark), starts[0])
+	check(t, "init end", initEnd, []expectation{{"process.exit_code", 137}, {"process.interactive", false}})
+	if err := e.node.RemovePod(podID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A refused exec runs nothing: the runc exec never happens, so its command
+// leaves no trace, and there is no end event, through CRI or through ctr.
+func TestShimRefusedExecRunsNothing(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	_, ctr := e.startPod("refused", "shop", "app")
+	e.setAction("block")
+
+	mark := e.mark()
+	out, err := e.node.ExecTTY(ctr, "sh", "-c", "touch /tmp/cri-ran")
+	if err == nil || !strings.Contains(out, "blocked by policy") {
+		t.Fatalf("crictl exec -it in block mode: %v\n%s", err, out)
+	}
+	out, err = e.node.CtrExecTTY(ctr, "eg-refused", "sh", "-c", "touch /tmp/ctr-ran")
+	if err == nil || !strings.Contains(out, "blocked by policy") {
+		t.Fatalf("ctr task exec --tty in block mode: %v\n%s", err, out)
+	}
+	out, err = e.node.Exec(ctr, "ls", "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "-ran") {
+		t.Fatalf("a refused exec ran: /tmp holds %q", out)
+	}
+	docs := e.since(mark)
+	denied := 0
+	for _, d := range filter(docs, "event", "exec", ctr) {
+		if d.str("event.outcome") == "failure" {
+			denied++
+		}
+	}
+	if denied != 2 {
+		t.Errorf("got %d denied exec events, want 2:\n%v", denied, docs)
+	}
+	// Only the ls has an end.
+	if ends := filter(docs, "event", "end", ctr); len(ends) != 1 || fmt.Sprint(ends[0].strs("process.args")) != "[ls /tmp]" {
+		t.Errorf("end events %v, want the ls's only", ends)
+	}
+}
+
+// Shims outlive a containerd restart and keep deciding: the same shim
+// process records and refuses execs after it.
+func TestShimSurvivesContainerdRestart(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	_, ctr := e.startPod("restart", "shop", "app")
+	mark := e.mark()
+	if _, err := e.node.Exec(ctr, "true"); err != nil {
+		t.Fatal(err)
+	}
+	before := filter(e.since(mark), "event", "exec", ctr)
+	if len(before) != 1 {
+		t.Fatalf("got %d exec events before the restart, want 1", len(before))
+	}
+	shimPID, _ := before[0].get("process.parent.pid")
+
+	if err := e.node.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mark = e.mark()
+	if out, err := e.node.ExecTTY(ctr, "sh", "-c", "echo after-restart"); err != nil || !strings.Contains(out, "after-restart") {
+		t.Fatalf("crictl exec -it after the restart: %v\n%s", err, out)
+	}
+	e.setAction("block")
+	if out, err := e.node.ExecTTY(ctr, "sh", "-c", "echo must-not-run"); err == nil || strings.Contains(out, "must-not-run\r\n") {
+		t.Fatalf("crictl exec -it in block mode after the restart ran:\n%s", out)
+	}
+	docs := e.since(mark)
+	execs := filter(docs, "event", "exec", ctr)
+	if len(execs) != 2 {
+		t.Fatalf("got %d exec events after the restart, want 2:\n%v", len(execs), docs)
+	}
+	for i, want := range []string{"success", "failure"} {
+		check(t, "exec after restart", execs[i], []expectation{{"event.outcome", want}, {"process.interactive", true}, {"process.parent.pid", shimPID}})
+	}
+	checkEnd(t, "end after restart", endOf(t, docs, execs[0]), execs[0], 0)
+}
+
+// A bundle config execguard cannot use (here larger than it reads) costs
+// the container nothing: it runs, and its start event records the error.
+func TestShimOversizedBundleConfig(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := exec.Command("cp", "/bin/busybox", filepath.Join(rootfs, "bin", "busybox")).CombinedOutput(); err != nil {
+		t.Fatalf("copy busybox: %v\n%s", err, b)
+	}
+	specJSON, err := e.node.Ctr("oci", "spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		t.Fatalf("ctr oci spec: %v", err)
+	}
+	spec["root"] = map[string]any{"path": rootfs, "readonly": true}
+	proc := spec["process"].(map[string]any)
+	proc["args"] = []string{"/bin/busybox", "sleep", "3600"}
+	proc["terminal"] = false
+	spec["annotations"] = map[string]string{"example.com/padding": strings.Repeat("x", 5<<20)}
+	b, _ := json.Marshal(spec)
+	specFile := filepath.Join(dir, "spec.json")
+	optsFile := filepath.Join(dir, "runc.toml")
+	os.WriteFile(specFile, b, 0o600)
+	os.WriteFile(optsFile, []byte(fmt.Sprintf("BinaryName = %q\nRoot = %q\n", realRunc, e.node.RuncRoot)), 0o600)
+
+	const id = "eg-oversized"
+	t.Cleanup(func() {
+		e.node.Ctr("task", "kill", "-s", "KILL", id)
+		e.node.Ctr("task", "delete", "--force", id)
+		e.node.Ctr("container", "delete", id)
+	})
+	mark := e.mark()
+	shim := filepath.Join(e.dir, "bin", "containerd-shim-execguard-v2")
+	if out, err := e.node.Ctr("run", "-d", "--runtime", shim, "--runtime-config-path", optsFile, "--config", specFile, id); err != nil {
+		t.Fatalf("ctr run: %v\n%s", err, out)
+	}
+	if out, err := e.node.Ctr("task", "exec", "--exec-id", "probe", id, "/bin/busybox", "echo", "running"); err != nil || strings.TrimSpace(out) != "running" {
+		t.Fatalf("exec into the container: %v\n%s", err, out)
+	}
+	docs := e.since(mark)
+	starts := filter(docs, "event", "container-start", id)
+	if len(starts) != 1 {
+		t.Fatalf("got %d container-start events, want 1:\n%v", len(starts), docs)
+	}
+	if msg := starts[0].str("error.message"); !strings.Contains(msg, "config.json: larger than") {
+		t.Errorf("container-start error.message %q, want the oversized bundle config", msg)
+	}
+	check(t, "container-start", starts[0], []expectation{{"event.outcome", "success"}})
+}
