@@ -358,7 +358,8 @@ func TestStdinFstatOnlyWhenDeciding(t *testing.T) {
 				args, _, _ = e.containerdExec(shProcess)
 			}
 			trace := filepath.Join(e.dir, "trace")
-			cmd := exec.Command(strace, append([]string{"-o", trace, "-e", "trace=fstat,newfstatat,statx,execve", e.wrapper}, args...)...)
+			// -f: Go may exec the runtime from any of its threads.
+			cmd := exec.Command(strace, append([]string{"-f", "-o", trace, "-e", "trace=fstat,newfstatat,statx,execve", e.wrapper}, args...)...)
 			r, w, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
@@ -375,6 +376,10 @@ func TestStdinFstatOnlyWhenDeciding(t *testing.T) {
 			}
 			execs, fstats := 0, 0
 			for _, line := range strings.Split(string(data), "\n") {
+				// With -f, each line starts with the thread's id.
+				if pid, rest, ok := strings.Cut(line, " "); ok && pid != "" && strings.Trim(pid, "0123456789") == "" {
+					line = strings.TrimLeft(rest, " ")
+				}
 				if strings.HasPrefix(line, "execve(") {
 					if execs++; execs == 2 {
 						break // the real runtime from here on

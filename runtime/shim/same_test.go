@@ -17,7 +17,9 @@ import (
 
 // For the same exec, the shim's document is the wrapper's but for what only
 // the shim knows: its own name (agent.name), the caller it is (the shim
-// itself, where the wrapper sees its parent shim), and stdin.
+// itself, where the wrapper sees its parent shim), and where it saw stdin
+// (execguard.stdin_source: fd 0 for the wrapper, the request for the shim;
+// execguard.stdin itself is the same).
 func TestExecDocumentMatchesWrapper(t *testing.T) {
 	dir := t.TempDir()
 	bundle := filepath.Join(dir, "k8s.io", "c1")
@@ -68,9 +70,13 @@ func TestExecDocumentMatchesWrapper(t *testing.T) {
 	if get(s, "process.parent.pid") != float64(self.PID) {
 		t.Errorf("shim's process.parent.pid %v, want its own %d", get(s, "process.parent.pid"), self.PID)
 	}
+	if get(s, "execguard.stdin") != "terminal" || get(w, "execguard.stdin") != "terminal" {
+		t.Errorf("execguard.stdin %v (wrapper), %v (shim), want terminal", get(w, "execguard.stdin"), get(s, "execguard.stdin"))
+	}
 	for _, d := range []map[string]any{w, s} {
 		delete(d["agent"].(map[string]any), "name")
 		delete(d["process"].(map[string]any), "parent")
+		delete(d["execguard"].(map[string]any), "stdin_source")
 	}
 	wj, _ := json.Marshal(w)
 	sj, _ := json.Marshal(s)

@@ -234,8 +234,15 @@ func TestRuntimeReady(t *testing.T) {
 
 func TestContainerdConfigShim(t *testing.T) {
 	l := layout{Dir: "/tmp/egnode-x"}
-	for _, shim := range []string{"", "/opt/eg/containerd-shim-execguard-v2"} {
-		text, err := containerdConfig(l, configParams{RuntimeBinary: "/usr/sbin/runc", ShimPath: shim, Snapshotter: "overlayfs", SandboxImage: PauseImage})
+	// execguard install's shape: containerd's runc type with execguard's
+	// shim as runtime_path; or the execguard type when asked for.
+	for _, tc := range []struct{ shim, typ, wantType string }{
+		{"", "", "io.containerd.runc.v2"},
+		{"/opt/eg/containerd-shim-execguard-v2", "", "io.containerd.runc.v2"},
+		{"/opt/eg/containerd-shim-execguard-v2", "io.containerd.execguard.v2", "io.containerd.execguard.v2"},
+	} {
+		shim := tc.shim
+		text, err := containerdConfig(l, configParams{RuntimeBinary: "/usr/sbin/runc", ShimPath: shim, RuntimeType: tc.typ, Snapshotter: "overlayfs", SandboxImage: PauseImage})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,10 +261,7 @@ func TestContainerdConfigShim(t *testing.T) {
 			t.Fatalf("config is not TOML: %v\n%s", err, text)
 		}
 		runc := cfg.Plugins["io.containerd.cri.v1.runtime"].Containerd.Runtimes["runc"]
-		wantType := "io.containerd.runc.v2"
-		if shim != "" {
-			wantType = "io.containerd.execguard.v2"
-		}
+		wantType := tc.wantType
 		if runc.Type != wantType || runc.Path != shim || runc.Options["BinaryName"] != "/usr/sbin/runc" {
 			t.Errorf("shim %q: runc handler %+v, want type %s, path %q, BinaryName /usr/sbin/runc", shim, runc, wantType, shim)
 		}
