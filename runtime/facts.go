@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,9 +18,9 @@ import (
 	"github.com/execguard/execguard/state"
 )
 
-// maxSpecBytes bounds what the wrapper reads of a process spec or bundle
-// config; real ones are a few KiB.
-const maxSpecBytes = core.MaxSpecBytes
+// maxStateBytes bounds what the wrapper reads of the runtime's own state
+// (runc's state.json, crun's status) to find a bundle.
+const maxStateBytes = core.MaxSpecBytes
 
 // Gather collects the facts of a decision call: the process about to start
 // and its container, from the command line, the process spec, the bundle's
@@ -70,11 +71,7 @@ func gatherExec(c Call, runtimeName string, f *detect.Facts) {
 	f.Container.Bundle = bundle
 	// Only the annotations: the container's own process is not what an
 	// exec starts.
-	var ann annotationsOnly
-	if err := readJSON(filepath.Join(bundle, "config.json"), &ann); err != nil {
-		f.AddProblem("bundle config: %v", err)
-	}
-	detect.ApplyAnnotations(&f.Container, ann.Annotations)
+	core.ConfigFromFile(f, filepath.Join(bundle, "config.json"), false)
 }
 
 // gatherCreate reads a new container's bundle config: its init process and
@@ -91,49 +88,33 @@ func gatherCreate(c Call, f *detect.Facts) {
 	}
 	f.Container.Bundle = bundle
 	cfgPath := c.Flags.Get("config") // crun's --config
-	if cfgPath == "" {
-		cfgPath = "config.json"
+	switch {
+	case cfgPath == "":
+		cfgPath = filepath.Join(bundle, "config.json")
+	case !filepath.IsAbs(cfgPath):
+		// crun opens a relative --config from its working directory, not
+		// from the bundle: read the file it will read.
+		wd, err := os.Getwd()
+		if err != nil {
+			f.AddProblem("bundle config: working directory: %v", err)
+		}
+		cfgPath = filepath.Join(wd, cfgPath)
 	}
-	if !filepath.IsAbs(cfgPath) {
-		cfgPath = filepath.Join(bundle, cfgPath)
-	}
-	data, err := readBounded(cfgPath)
-	if err != nil {
-		f.AddProblem("bundle config: %v", err)
-		return
-	}
-	applyCreateConfig(cfgPath, data, f)
+	core.ConfigFromFile(f, cfgPath, true)
 }
 
 // applyCreateConfig takes a new container's init process and annotations
-// from its bundle config, read from path.
+// from its bundle config data, read from path.
 func applyCreateConfig(path string, data []byte, f *detect.Facts) {
-	var cfg struct {
-		Process     *specs.Process    `json:"process"`
-		Annotations map[string]string `json:"annotations"`
-	}
-	if err := decodeJSON(path, data, &cfg); err != nil {
-		f.AddProblem("bundle config: %v", err)
-		return
-	}
-	if cfg.Process == nil {
-		f.AddProblem("bundle config %s: no process", path)
-	} else {
-		f.Process = fromSpec(cfg.Process)
-	}
-	detect.ApplyAnnotations(&f.Container, cfg.Annotations)
+	core.ConfigFromSpec(f, path, bytes.NewReader(data), true)
 }
 
 // execProcess reads the exec'd process: from --process, which the caller
 // deletes once the runtime returns, or else from the command line.
 func execProcess(c Call, f *detect.Facts) detect.Process {
 	if path := c.Flags.Get("process"); path != "" {
-		data, err := readBounded(path)
-		if err != nil {
-			f.AddProblem("process spec: %v", err)
-			return detect.Process{}
-		}
-		return processSpec(path, data, f)
+		core.ProcessFromFile(f, path)
+		return f.Process
 	}
 	p := detect.Process{
 		Known:    true,
@@ -295,18 +276,10 @@ func logFile(c Call) string {
 	return l
 }
 
-type annotationsOnly struct {
-	Annotations map[string]string `json:"annotations"`
-}
-
-// processSpec decodes an exec's --process file, read from path.
+// processSpec decodes an exec's --process file data, read from path.
 func processSpec(path string, data []byte, f *detect.Facts) detect.Process {
-	var p specs.Process
-	if err := decodeJSON(path, data, &p); err != nil {
-		f.AddProblem("process spec: %v", err)
-		return detect.Process{}
-	}
-	return fromSpec(&p)
+	core.ProcessFromSpec(f, path, bytes.NewReader(data))
+	return f.Process
 }
 
 // readJSON decodes a bounded JSON file, naming the file in every error.
@@ -318,7 +291,7 @@ func readJSON(path string, v any) error {
 	return decodeJSON(path, data, v)
 }
 
-// readBounded reads at most one byte more than maxSpecBytes of path, so
+// readBounded reads at most one byte more than maxStateBytes of path, so
 // decodeJSON can tell an oversized file.
 func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -326,7 +299,7 @@ func readBounded(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSpecBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -335,8 +308,8 @@ func readBounded(path string) ([]byte, error) {
 
 // decodeJSON decodes what readJSON read from path.
 func decodeJSON(path string, data []byte, v any) error {
-	if len(data) > maxSpecBytes {
-		return fmt.Errorf("%s: larger than %d bytes", path, maxSpecBytes)
+	if len(data) > maxStateBytes {
+		return fmt.Errorf("%s: larger than %d bytes", path, maxStateBytes)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var se *json.SyntaxError

@@ -67,7 +67,7 @@ func DecodeProcess(r io.Reader) (Process, error) {
 	if err == nil {
 		err = d.end()
 	}
-	return p, err
+	return p, malformed(err)
 }
 
 // DecodeConfig reads a bundle's config.json.
@@ -97,7 +97,21 @@ func DecodeConfig(r io.Reader) (Config, error) {
 	if err == nil {
 		err = d.end()
 	}
-	return c, err
+	return c, malformed(err)
+}
+
+// malformed says so of an error that comes from the JSON itself.
+func malformed(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("malformed JSON, cut short: %w", err)
+	}
+	return err
 }
 
 type decoder struct {
@@ -339,10 +353,6 @@ func (d *decoder) wrap(what string, err error) error {
 	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("%s: malformed JSON at byte %d: %w", what, se.Offset, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/execguard/execguard/detect"
-	"github.com/execguard/execguard/runtime/core"
 )
 
 const specURL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
@@ -76,9 +75,14 @@ func TestExecFacts(t *testing.T) {
 		{"malformed spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e5", Spec: &anypb.Any{TypeUrl: specURL, Value: []byte(`{"args":["sh"`)}}, true,
 			detect.Process{}, detect.StdinNone, SourceNone, "malformed JSON"},
 		{"wrong types", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e6", Spec: &anypb.Any{TypeUrl: specURL, Value: []byte(`{"args":"sh"}`)}}, true,
-			detect.Process{}, detect.StdinNone, SourceNone, "cannot unmarshal"},
-		{"huge spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e7", Spec: &anypb.Any{TypeUrl: specURL, Value: make([]byte, core.MaxSpecBytes+1)}}, true,
-			detect.Process{}, detect.StdinNone, SourceNone, "larger than"},
+			detect.Process{}, detect.StdinNone, SourceNone, "want an array of strings"},
+		// No size limit decides: a terminal after 5 MiB of padding is read.
+		{"huge spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e7", Spec: &anypb.Any{TypeUrl: specURL,
+			Value: []byte(`{"env":["PAD=` + strings.Repeat("<", 5<<20) + `"],"terminal":true,"args":["sh"]}`)}}, true,
+			detect.Process{Known: true, Args: []string{"sh"}, Env: []string{"PAD=" + strings.Repeat("<", 5<<20)}, Terminal: true}, detect.StdinTerminal, SourceTerminal, ""},
+		// A spec two runtimes read differently is decided as the worst.
+		{"ambiguous spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e10", Spec: &anypb.Any{TypeUrl: specURL, Value: []byte(`{"terminal":true,"Terminal":false,"args":["sh"]}`)}}, true,
+			detect.Process{Known: true, Terminal: true}, detect.StdinTerminal, SourceTerminal, "hostile"},
 		{"empty spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e8", Spec: &anypb.Any{TypeUrl: specURL}}, true,
 			detect.Process{}, detect.StdinNone, SourceNone, "empty"},
 		{"container not seen created", &taskAPI.ExecProcessRequest{ID: "c9", ExecID: "e9", Spec: specAny(t, plain)}, false,
@@ -128,7 +132,11 @@ func TestCreateFacts(t *testing.T) {
 		{"tty container", []byte(ttyCfg), true, "/f/stdin", detect.Process{Known: true, Args: []string{"sh"}, Cwd: "/", Terminal: true}, "debug", detect.StdinTerminal, ""},
 		{"missing config", nil, false, "", detect.Process{}, "", detect.StdinNone, "no such file"},
 		{"malformed config", []byte(`{"process":`), false, "", detect.Process{}, "", detect.StdinNone, "malformed JSON"},
-		{"huge config", append([]byte(`{"annotations":{"a":"`), make([]byte, core.MaxSpecBytes)...), false, "", detect.Process{}, "", detect.StdinNone, "larger than"},
+		// No size limit decides: the padded env of a pod's author does not
+		// hide the terminal (it was a 4 MiB cap, once).
+		{"huge config", []byte(`{"process":{"env":["PAD=` + strings.Repeat(`\u003c`, 1<<20) + `"],"terminal":true,"args":["sh"]},"annotations":{"io.kubernetes.cri.sandbox-name":"p"}}`),
+			true, "", detect.Process{Known: true, Args: []string{"sh"}, Env: []string{"PAD=" + strings.Repeat("<", 1<<20)}, Terminal: true}, "p", detect.StdinTerminal, ""},
+		{"ambiguous config", []byte(`{"process":{"terminal":false,"Terminal":true,"args":["sh"]}}`), false, "", detect.Process{Known: true, Terminal: true}, "", detect.StdinTerminal, "hostile"},
 		{"no process", []byte(`{"annotations":{"io.kubernetes.cri.sandbox-name":"p"}}`), false, "/f/in", detect.Process{}, "p", detect.StdinAttached, "no process"},
 	}
 	for _, tt := range tests {

@@ -117,9 +117,7 @@ func createFacts(r *taskAPI.CreateTaskRequest, runtimeName string, self detect.C
 	f.Container.ID = r.ID
 	f.Container.Runtime = runtimeName
 	f.Container.Bundle = r.Bundle
-	path := filepath.Join(r.Bundle, "config.json")
-	data, err := readBounded(path)
-	applyBundleConfig(&f, path, data, err)
+	core.ConfigFromFile(&f, filepath.Join(r.Bundle, "config.json"), true)
 	f.Stdin, f.StdinSource = stdinOf(r.Terminal || (f.Process.Known && f.Process.Terminal), r.Stdin)
 	applyPluginRecord(&f, stateDir)
 	return f
@@ -151,16 +149,7 @@ func execFacts(r *taskAPI.ExecProcessRequest, self detect.Caller, ctr detect.Con
 		f.Container = ctr
 	} else {
 		f.Container = detect.Container{Runtime: "runc", Bundle: filepath.Join(bundleRoot, r.ID)}
-		path := filepath.Join(f.Container.Bundle, "config.json")
-		data, err := readBounded(path)
-		var ann bundleConfig
-		if err == nil {
-			err = decodeBounded(path, data, &ann)
-		}
-		if err != nil {
-			f.AddProblem("bundle config: %v", err)
-		}
-		detect.ApplyAnnotations(&f.Container, ann.Annotations)
+		core.ConfigFromFile(&f, filepath.Join(f.Container.Bundle, "config.json"), false)
 	}
 	f.Container.ID = r.ID
 	f.Stdin, f.StdinSource = stdinOf(r.Terminal || (f.Process.Known && f.Process.Terminal), r.Stdin)

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -170,8 +171,13 @@ func TestShimSurvivesContainerdRestart(t *testing.T) {
 	checkEnd(t, "end after restart", endOf(t, docs, execs[0]), execs[0], 0)
 }
 
-// A bundle config execguard cannot use (here larger than it reads) costs
-// the container nothing: it runs, and its start event records the error.
+// The size-cap attack: a pod's author pads the container's environment and
+// annotations until config.json is over 5 MiB, past the 4 MiB execguard
+// once read (the env stays under the 4 MiB containerd's ttrpc allows an
+// exec, which copies it). No size decides any more: the padded container's start is read
+// whole (it runs, recorded without error), and a padded container that asks
+// for a terminal is refused under block like any other. A config whose
+// terminal key is ambiguous is refused too.
 func TestShimOversizedBundleConfig(t *testing.T) {
 	e := newFrontEnv(t, "alert", frontShim)
 	dir := t.TempDir()
@@ -188,42 +194,90 @@ func TestShimOversizedBundleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spec map[string]any
-	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
-		t.Fatalf("ctr oci spec: %v", err)
-	}
-	spec["root"] = map[string]any{"path": rootfs, "readonly": true}
-	proc := spec["process"].(map[string]any)
-	proc["args"] = []string{"/bin/busybox", "sleep", "3600"}
-	proc["terminal"] = false
-	spec["annotations"] = map[string]string{"example.com/padding": strings.Repeat("x", 5<<20)}
-	b, _ := json.Marshal(spec)
-	specFile := filepath.Join(dir, "spec.json")
 	optsFile := filepath.Join(dir, "runc.toml")
-	os.WriteFile(specFile, b, 0o600)
 	os.WriteFile(optsFile, []byte(fmt.Sprintf("BinaryName = %q\nRoot = %q\n", realRunc, e.node.RuncRoot)), 0o600)
-
-	const id = "eg-oversized"
-	t.Cleanup(func() {
-		e.node.Ctr("task", "kill", "-s", "KILL", id)
-		e.node.Ctr("task", "delete", "--force", id)
-		e.node.Ctr("container", "delete", id)
-	})
-	mark := e.mark()
 	shim := filepath.Join(e.dir, "bin", "containerd-shim-execguard-v2")
-	if out, err := e.node.Ctr("run", "-d", "--runtime", shim, "--runtime-config-path", optsFile, "--config", specFile, id); err != nil {
+	// write returns a padded spec file (terminal as given) and, when
+	// ambiguous, one whose "terminal" key also appears as "Terminal".
+	write := func(name string, terminal, ambiguous bool) string {
+		var spec map[string]any
+		if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+			t.Fatalf("ctr oci spec: %v", err)
+		}
+		spec["root"] = map[string]any{"path": rootfs, "readonly": true}
+		proc := spec["process"].(map[string]any)
+		proc["args"] = []string{"/bin/busybox", "sleep", "3600"}
+		proc["terminal"] = terminal
+		env, _ := proc["env"].([]any)
+		for i := 0; i < 3; i++ {
+			env = append(env, fmt.Sprintf("PAD%d=%s", i, strings.Repeat("<", 120000)))
+		}
+		proc["env"] = env
+		spec["annotations"] = map[string]string{"example.com/padding": strings.Repeat("x", 7<<19)}
+		b, _ := json.Marshal(spec)
+		if ambiguous {
+			b = bytes.Replace(b, []byte(`"terminal":false`), []byte(`"terminal":false,"Terminal":true`), 1)
+		}
+		if len(b) <= 5<<20 {
+			t.Fatalf("spec of %d bytes, want over 5 MiB", len(b))
+		}
+		path := filepath.Join(dir, name+".json")
+		os.WriteFile(path, b, 0o600)
+		return path
+	}
+	run := func(id, specFile string) (string, error) {
+		t.Cleanup(func() {
+			e.node.Ctr("task", "kill", "-s", "KILL", id)
+			e.node.Ctr("task", "delete", "--force", id)
+			e.node.Ctr("container", "delete", id)
+		})
+		return e.node.Ctr("run", "-d", "--runtime", shim, "--runtime-config-path", optsFile, "--config", specFile, id)
+	}
+
+	// Read whole: it runs, and its start has no error and the real args.
+	mark := e.mark()
+	const plain = "eg-oversized"
+	if out, err := run(plain, write(plain, false, false)); err != nil {
 		t.Fatalf("ctr run: %v\n%s", err, out)
 	}
-	if out, err := e.node.Ctr("task", "exec", "--exec-id", "probe", id, "/bin/busybox", "echo", "running"); err != nil || strings.TrimSpace(out) != "running" {
+	if out, err := e.node.Ctr("task", "exec", "--exec-id", "probe", plain, "/bin/busybox", "echo", "running"); err != nil || strings.TrimSpace(out) != "running" {
 		t.Fatalf("exec into the container: %v\n%s", err, out)
 	}
-	docs := e.since(mark)
-	starts := filter(docs, "event", "container-start", id)
+	starts := filter(e.since(mark), "event", "container-start", plain)
 	if len(starts) != 1 {
-		t.Fatalf("got %d container-start events, want 1:\n%v", len(starts), docs)
+		t.Fatalf("got %d container-start events, want 1", len(starts))
 	}
-	if msg := starts[0].str("error.message"); !strings.Contains(msg, "config.json: larger than") {
-		t.Errorf("container-start error.message %q, want the oversized bundle config", msg)
+	if msg := starts[0].str("error.message"); msg != "" {
+		t.Errorf("container-start error.message %q, want none: the padded config is read whole", msg)
 	}
-	check(t, "container-start", starts[0], []expectation{{"event.outcome", "success"}})
+	check(t, "container-start", starts[0], []expectation{
+		{"event.outcome", "success"},
+		{"process.interactive", false},
+		{"process.args", []string{"/bin/busybox", "sleep", "3600"}},
+	})
+
+	// Under block, the padded one with a terminal, and the ambiguous one,
+	// are refused before anything runs.
+	e.setAction("block")
+	for _, tc := range []struct {
+		id                 string
+		terminal, ambigous bool
+	}{
+		{"eg-oversized-tty", true, false},
+		{"eg-ambiguous", false, true},
+	} {
+		mark := e.mark()
+		out, err := run(tc.id, write(tc.id, tc.terminal, tc.ambigous))
+		if err == nil || !strings.Contains(err.Error()+out, "execguard: interactive container") {
+			t.Errorf("%s: ctr run = %v, want refused by execguard:\n%s", tc.id, err, out)
+		}
+		if ps, _ := e.node.Ctr("task", "ls"); strings.Contains(ps, tc.id+" ") && strings.Contains(ps, "RUNNING") {
+			t.Errorf("%s runs:\n%s", tc.id, ps)
+		}
+		denied := filter(e.since(mark), "alert", "container-start", tc.id)
+		if len(denied) != 1 {
+			t.Fatalf("%s: %d container-start alerts, want 1", tc.id, len(denied))
+		}
+		check(t, tc.id, denied[0], []expectation{{"event.type", []string{"denied"}}, {"process.interactive", true}})
+	}
 }

@@ -1,0 +1,91 @@
+package core
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/runtime/ocispec"
+)
+
+// The fronts read specs through these: no size limit decides (package
+// ocispec streams the document and keeps only the deciding fields), and a
+// spec that could mean two things to two runtimes, or keeps more than
+// ocispec.MaxKept, is hostile: the decision assumes the worst, a process
+// with a terminal, so it is alerted and, under block, refused, container
+// starts included. A spec that cannot be read at all (missing, malformed)
+// is a fault the fail mode decides; the runtime itself refuses it too.
+
+// ProcessFromSpec reads an exec's process spec from r (named what in
+// problems) into f.Process.
+func ProcessFromSpec(f *detect.Facts, what string, r io.Reader) {
+	p, err := ocispec.DecodeProcess(r)
+	if err != nil {
+		f.Process = specProblem(f, "process spec", what, err)
+		return
+	}
+	f.Process = fromOCI(p)
+}
+
+// ProcessFromFile is ProcessFromSpec on the file at path.
+func ProcessFromFile(f *detect.Facts, path string) {
+	file, err := os.Open(path)
+	if err != nil {
+		f.AddProblem("process spec: %v", err)
+		f.Process = detect.Process{}
+		return
+	}
+	defer file.Close()
+	ProcessFromSpec(f, path, file)
+}
+
+// ConfigFromFile reads a bundle's config.json at path: its annotations into
+// f.Container and, when withProcess (a container start), its process into
+// f.Process.
+func ConfigFromFile(f *detect.Facts, path string, withProcess bool) {
+	file, err := os.Open(path)
+	if err != nil {
+		f.AddProblem("bundle config: %v", err)
+		return
+	}
+	defer file.Close()
+	ConfigFromSpec(f, path, file, withProcess)
+}
+
+// ConfigFromSpec is ConfigFromFile on r, named what in problems.
+func ConfigFromSpec(f *detect.Facts, what string, r io.Reader, withProcess bool) {
+	c, err := ocispec.DecodeConfig(r)
+	if err != nil {
+		p := specProblem(f, "bundle config", what, err)
+		if withProcess {
+			f.Process = p
+		}
+		return
+	}
+	detect.ApplyAnnotations(&f.Container, c.Annotations)
+	if !withProcess {
+		return
+	}
+	if c.Process == nil {
+		f.AddProblem("bundle config %s: no process", what)
+		return
+	}
+	f.Process = fromOCI(*c.Process)
+}
+
+// specProblem records why a spec could not be used and returns the process
+// a decision assumes: the worst for a hostile spec, unknown otherwise.
+func specProblem(f *detect.Facts, kind, what string, err error) detect.Process {
+	if errors.Is(err, ocispec.ErrAmbiguous) || errors.Is(err, ocispec.ErrTooLarge) {
+		f.AddProblem("%s %s: hostile, decided as a process with a terminal: %v", kind, what, err)
+		return detect.Process{Known: true, Terminal: true}
+	}
+	f.AddProblem("%s %s: %v", kind, what, err)
+	return detect.Process{}
+}
+
+func fromOCI(p ocispec.Process) detect.Process {
+	return detect.Process{Known: true, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Terminal: p.Terminal, UID: p.UID, GID: p.GID}
+}
+
