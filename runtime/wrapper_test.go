@@ -558,3 +558,52 @@ func openPTYPair(t *testing.T) (master, slave *os.File) {
 	}
 	return m, s
 }
+
+// crun opens a relative --config from its working directory, not from the
+// bundle. A create whose bundle holds a harmless rel.json while the one crun
+// reads asks for a terminal is decided on the one crun reads: refused under
+// block. Likewise a config padded past the 4 MiB the wrapper once read.
+func TestWrapperCreateReadsWhatTheRuntimeReads(t *testing.T) {
+	e := newEnv(t)
+	e.config("block", "open", e.probe)
+	harmless := `{"ociVersion":"1.0.2","process":{"terminal":false,"args":["sleep","1"],"cwd":"/"}}`
+	tty := `{"ociVersion":"1.0.2","process":{"terminal":true,"args":["sh"],"cwd":"/"}}`
+	padded := `{"ociVersion":"1.0.2","process":{"env":["PAD=` + strings.Repeat(`\u003c`, 800000) + `"],"terminal":true,"args":["sh"],"cwd":"/"}}`
+	for _, tc := range []struct {
+		name                  string
+		inBundle, inCwd, flag string
+	}{
+		{"relative --config", harmless, tty, "rel.json"},
+		{"padded past 4 MiB", padded, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle, cwd := filepath.Join(e.dir, tc.name, "bundle"), filepath.Join(e.dir, tc.name, "cwd")
+			for _, d := range []string{bundle, cwd} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			name := tc.flag
+			if name == "" {
+				name = "config.json"
+			}
+			os.WriteFile(filepath.Join(bundle, name), []byte(tc.inBundle), 0o600)
+			if tc.inCwd != "" {
+				os.WriteFile(filepath.Join(cwd, name), []byte(tc.inCwd), 0o600)
+			}
+			args := []string{"--root", filepath.Join(e.dir, "root"), "create", "--bundle", bundle}
+			if tc.flag != "" {
+				args = append(args, "--config", tc.flag)
+			}
+			cmd := exec.Command(e.wrapper, append(args, "c-"+strings.ReplaceAll(tc.name, " ", "-"))...)
+			cmd.Dir = cwd
+			r := e.runCmd(cmd)
+			if r.code == 0 || e.probed() != nil {
+				t.Fatalf("create ran (exit %d): want it refused as an interactive container", r.code)
+			}
+			if !strings.Contains(r.stderr, "execguard: interactive container") {
+				t.Errorf("stderr %q, want the refusal", r.stderr)
+			}
+		})
+	}
+}
