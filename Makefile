@@ -38,7 +38,7 @@ test: setup unit e2e
 # ENGINE=crio runs the demo on a private CRI-O instead of containerd.
 ENGINE ?= containerd
 demo: setup build
-	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER) -engine $(ENGINE)
+	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER) -shim $(BIN)/containerd-shim-execguard-v2 -execguard $(BIN)/execguard -engine $(ENGINE)
 
 # Go benchmarks, then the runtimes called directly vs through the wrapper, as
 # containerd and Podman call them (crun runs in a private mount namespace on a
