@@ -138,8 +138,8 @@ func TestCRIOInstall(t *testing.T) {
 	t.Logf("status (%v):\n%s", err, status)
 	for _, want := range []string{
 		"drop-in " + dropIn + " active",
-		"handler runc: " + filepath.Join(libexec, "runc") + " -> " + realRunc + " (wrapped)",
-		"handler crun: " + filepath.Join(libexec, "crun") + " -> " + realCrun + " (wrapped)",
+		"handler runc: " + filepath.Join(libexec, "runc") + " -> " + realRunc + " (wrapper front)",
+		"handler crun: " + filepath.Join(libexec, "crun") + " -> " + realCrun + " (wrapper front)",
 		"plugin:      connected (pre-registered",
 		"cri-o " + n.Version,
 	} {
