@@ -22,22 +22,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DefaultLockWait bounds how long a writer waits for the writers' lock when
+// Log.LockWait is 0; a record that would wait longer is spooled.
+const DefaultLockWait = 2 * time.Second
+
+// LockFile is the writers' lock under the state directory: only root can
+// open it, so a reader of the log (a log shipper's group) cannot hold back
+// the writers, as a lock on the log itself would let it.
+const LockFile = "eventlog.lock"
+
 // Append writes buf (complete lines) to the log at path in one write(2),
-// creating the file and its directory when missing.
+// creating the file and its directory when missing. It locks the log itself
+// and waits as long as it takes: for tools; runtime calls write through Log.
 func Append(path string, buf []byte) error {
 	return AppendWait(path, buf, 0)
 }
 
 // AppendWait is Append waiting at most lockWait for the log's lock (0: as
-// long as it takes): a long-running process must not hang on a log another
-// writer holds.
+// long as it takes).
 func AppendWait(path string, buf []byte, lockWait time.Duration) error {
-	err := appendOnce(path, buf, lockWait)
+	return appendLocked(path, "", buf, lockWait)
+}
+
+// appendLocked appends under the lock of lockPath ("": the log itself),
+// waiting at most lockWait for it (0: no bound).
+func appendLocked(path, lockPath string, buf []byte, lockWait time.Duration) error {
+	err := appendOnce(path, lockPath, buf, lockWait)
 	if errors.Is(err, os.ErrNotExist) {
 		if mkErr := os.MkdirAll(filepath.Dir(path), 0o750); mkErr != nil {
 			return fmt.Errorf("event log %s: %w", path, mkErr)
 		}
-		err = appendOnce(path, buf, lockWait)
+		err = appendOnce(path, lockPath, buf, lockWait)
 	}
 	if err != nil {
 		return fmt.Errorf("event log %s: %w", path, err)
@@ -45,7 +60,7 @@ func AppendWait(path string, buf []byte, lockWait time.Duration) error {
 	return nil
 }
 
-func appendOnce(path string, buf []byte, lockWait time.Duration) error {
+func appendOnce(path, lockPath string, buf []byte, lockWait time.Duration) error {
 	// O_NONBLOCK: opening a FIFO for writing would otherwise wait for a
 	// reader; regular files ignore it.
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
@@ -66,10 +81,26 @@ func appendOnce(path string, buf []byte, lockWait time.Duration) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return &os.PathError{Op: "open", Path: path, Err: errors.New("not a regular file")}
 	}
+	// A log someone else owns or may write is theirs to read, cut and forge.
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("owned by uid %d, not root; refused", st.Uid)}
+	}
+	if st.Mode&0o022 != 0 {
+		return &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("writable by group or others (mode %04o); refused", st.Mode&0o7777)}
+	}
 	// Writers hold the lock across the write so that one cut short (a full
 	// file system) can be taken back before anyone appends after it: the
 	// log never keeps half a line.
-	if err := lockBounded(fd, lockWait); err != nil {
+	lockFD := fd
+	if lockPath != "" {
+		lfd, err := openLock(lockPath)
+		if err != nil {
+			return &os.PathError{Op: "lock", Path: lockPath, Err: err}
+		}
+		defer unix.Close(lfd)
+		lockFD = lfd
+	}
+	if err := lockBounded(lockFD, lockWait); err != nil {
 		return &os.PathError{Op: "lock", Path: path, Err: err}
 	}
 	if err := writeWhole(fd, buf); err != nil {
@@ -100,6 +131,32 @@ func writeWhole(fd int, buf []byte) error {
 		}
 		return err
 	}
+}
+
+// openLock opens (creating) the writers' lock file: a regular file of
+// root's, never through a link, never blocking.
+func openLock(path string) (int, error) {
+	flags := unix.O_RDWR | unix.O_CREAT | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NOFOLLOW | unix.O_NONBLOCK
+	fd, err := unix.Open(path, flags, 0o600)
+	if err == unix.ENOENT {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return -1, err
+		}
+		fd, err = unix.Open(path, flags, 0o600)
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || (st.Uid != 0 && int(st.Uid) != os.Geteuid()) || st.Mode&0o022 != 0 {
+		unix.Close(fd)
+		return -1, errors.New("not a regular file of root's, writable by it alone; refused")
+	}
+	return fd, nil
 }
 
 // ErrLockTimeout: the log's lock was not free within the wait.

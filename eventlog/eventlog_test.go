@@ -124,15 +124,19 @@ func TestAppendErrors(t *testing.T) {
 	}
 }
 
-// A writer that holds the log's lock makes a bounded write give up and the
-// record go to the spool; an unbounded one would wait.
+// A writer stuck holding the writers' lock makes a bounded write give up
+// and the record go to the spool; nothing waits for long.
 func TestWriteLockWaitSpools(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.ndjson")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	holder, err := os.Open(path)
+	l := Log{Path: path, StateDir: filepath.Join(dir, "state"), LockWait: 20 * time.Millisecond}
+	if err := os.MkdirAll(l.StateDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := os.OpenFile(filepath.Join(l.StateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,20 +144,85 @@ func TestWriteLockWaitSpools(t *testing.T) {
 	if err := unix.Flock(int(holder.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	l := Log{Path: path, StateDir: filepath.Join(dir, "state"), LockWait: 20 * time.Millisecond}
 	out, err := l.Write([]byte("{\"a\":1}\n"))
 	if out != Spooled || !errors.Is(err, ErrLockTimeout) {
-		t.Fatalf("Write with the log locked: %v, %v; want spooled, %v", out, err, ErrLockTimeout)
+		t.Fatalf("Write with the lock held: %v, %v; want spooled, %v", out, err, ErrLockTimeout)
 	}
 	if n, _ := Pending(l.StateDir); n != 1 {
 		t.Fatalf("%d records spooled, want 1", n)
 	}
 	unix.Flock(int(holder.Fd()), unix.LOCK_UN)
 	if out, err := l.Write([]byte("{\"b\":2}\n")); out != Written || err != nil {
-		t.Fatalf("Write with the log free: %v, %v", out, err)
+		t.Fatalf("Write with the lock free: %v, %v", out, err)
 	}
 	data, _ := os.ReadFile(path)
 	if string(data) != "{\"b\":2}\n{\"a\":1}\n" {
 		t.Fatalf("log holds %q, want the new record and the replayed one", data)
+	}
+}
+
+// The attack of a log reader (a log shipper's group, a pod mounting the
+// host's /var/log): a shared lock on the log once froze every exec and
+// container start. Writers no longer lock the log: the record is written at
+// once. A log owned by another user, or writable by group or others, is
+// theirs to cut and forge: refused, the record spooled.
+func TestLogReaderCannotHoldWriters(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.ndjson")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if err := unix.Flock(int(reader.Fd()), unix.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	l := Log{Path: path, StateDir: filepath.Join(dir, "state")}
+	done := make(chan Outcome, 1)
+	go func() {
+		out, _ := l.Write([]byte("{\"a\":1}\n"))
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		if out != Written {
+			t.Fatalf("Write beside a reader's lock: %v, want written", out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a reader's shared lock on the log held the writer back")
+	}
+
+	for _, tc := range []struct {
+		name  string
+		setup func(string) error
+		want  string
+	}{
+		{"group writable", func(p string) error { return os.Chmod(p, 0o660) }, "writable by group or others"},
+		{"owned by nobody", func(p string) error { return os.Chown(p, 65534, 65534) }, "owned by uid 65534"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "owned by nobody" && os.Geteuid() != 0 {
+				t.Skip("needs root to give the file away")
+			}
+			d := t.TempDir()
+			p := filepath.Join(d, "events.ndjson")
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.setup(p); err != nil {
+				t.Fatal(err)
+			}
+			l := Log{Path: p, StateDir: filepath.Join(d, "state")}
+			out, err := l.Write([]byte("{\"a\":1}\n"))
+			if out != Spooled || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Write = %v, %v; want spooled: %s", out, err, tc.want)
+			}
+			if data, _ := os.ReadFile(p); len(data) != 0 {
+				t.Errorf("the refused log got %q", data)
+			}
+		})
 	}
 }

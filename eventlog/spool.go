@@ -64,15 +64,29 @@ type Log struct {
 	StateDir string
 	// Syslog is the socket a loss is reported to; "" is SyslogSocket.
 	Syslog string
-	// LockWait bounds the wait for the log's lock; a record that would wait
-	// longer is spooled. 0 waits as long as it takes.
+	// LockWait bounds the wait for the writers' lock; a record that would
+	// wait longer is spooled. 0 is DefaultLockWait.
 	LockWait time.Duration
+}
+
+// appendRecord appends buf under the writers' lock: the lock file under the
+// state directory (root's alone), or the log itself without one.
+func (l Log) appendRecord(buf []byte) error {
+	wait := l.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	lock := ""
+	if l.StateDir != "" {
+		lock = filepath.Join(l.StateDir, LockFile)
+	}
+	return appendLocked(l.Path, lock, buf, wait)
 }
 
 // Write records buf (one record: complete lines). It returns where the
 // record went and, unless Written, why the log could not take it.
 func (l Log) Write(buf []byte) (Outcome, error) {
-	err := AppendWait(l.Path, buf, l.LockWait)
+	err := l.appendRecord(buf)
 	if err == nil {
 		if l.StateDir != "" && l.pending() {
 			l.Replay(ReplayBatch) // its failures leave records in the spool
@@ -228,7 +242,7 @@ func (l Log) replayOne(path string) (bool, error) {
 		l.reject(path)
 		return false, nil
 	}
-	if err := AppendWait(l.Path, buf, l.LockWait); err != nil {
+	if err := l.appendRecord(buf); err != nil {
 		return false, err
 	}
 	if err := os.Remove(path); err != nil {

@@ -412,7 +412,7 @@ func (n *node) files() map[string]string {
 	n.t.Helper()
 	out := map[string]string{}
 	filepath.WalkDir(n.stateDir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Base(path) == plugin.StatusFile || strings.HasPrefix(filepath.Base(path), ".") {
+		if err != nil || d.IsDir() || filepath.Base(path) == plugin.StatusFile || filepath.Base(path) == eventlog.LockFile || strings.HasPrefix(filepath.Base(path), ".") {
 			return nil
 		}
 		rel, _ := filepath.Rel(n.stateDir, path)

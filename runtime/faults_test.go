@@ -191,7 +191,14 @@ func TestNoShellNoPathLookup(t *testing.T) {
 					paths = append(paths, p)
 				}
 			}
-			if len(paths) != 2 || paths[0] != e.wrapper || paths[1] != runc {
+			// strace -f may show the one execve of a multithreaded Go
+			// program twice (started on one thread, finished on the
+			// leader): what counts is that nothing but runc follows.
+			ok := len(paths) >= 2 && paths[0] == e.wrapper
+			for _, p := range paths[min(1, len(paths)):] {
+				ok = ok && p == runc
+			}
+			if !ok {
 				t.Errorf("programs executed: %q, want the wrapper then %s only", paths, runc)
 			}
 		})

@@ -245,7 +245,8 @@ func TestStatKey(t *testing.T) {
 func TestGuardLockedLogSpools(t *testing.T) {
 	e := newGuardEnv(t, "alert", "open")
 	e.create()
-	f, err := os.OpenFile(e.events, os.O_RDWR, 0)
+	// Another writer stuck holding the writers' lock.
+	f, err := os.OpenFile(filepath.Join(e.state, eventlog.LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
