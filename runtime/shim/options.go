@@ -9,7 +9,6 @@ import (
 	"github.com/containerd/containerd/api/types"
 	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
-	"github.com/containerd/containerd/v2/pkg/shim"
 	"github.com/containerd/typeurl/v2"
 	"github.com/pelletier/go-toml/v2"
 	"google.golang.org/protobuf/proto"
@@ -59,14 +58,9 @@ func runcOptions(opts *anypb.Any) (out *anypb.Any, binary string, err error) {
 	}
 }
 
-// infoManager is containerd's runc shim manager answering containerd's
-// runtime info requests (shim -info, options on stdin) with the options
-// translated as for Create.
-type infoManager struct {
-	shim.Manager
-}
-
-func (m infoManager) Info(ctx context.Context, optionsR io.Reader) (*types.RuntimeInfo, error) {
+// Info answers containerd's runtime info requests (shim -info, options on
+// stdin) with the options translated as for Create.
+func (m shimManager) Info(ctx context.Context, optionsR io.Reader) (*types.RuntimeInfo, error) {
 	data, err := io.ReadAll(io.LimitReader(optionsR, core.MaxSpecBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("runtime options: %w", err)

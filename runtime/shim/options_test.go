@@ -98,7 +98,7 @@ func TestInfoTranslatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := infoManager{manager.NewShimManager(RuntimeType)}
+	m := newShimManager(manager.NewShimManager(RuntimeType))
 	info, err := m.Info(context.Background(), bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("Info: %v", err)
@@ -110,7 +110,7 @@ func TestInfoTranslatesOptions(t *testing.T) {
 	if o, ok := v.(*runcoptions.Options); !ok || o.BinaryName != "/usr/sbin/runc" || info.GetName() != RuntimeType || len(info.GetFeatures().GetValue()) == 0 {
 		t.Errorf("info %v, options %v: want runc's options, the runtime type and runc's features", info, v)
 	}
-	if _, err := (infoManager{manager.NewShimManager(RuntimeType)}).Info(context.Background(), bytes.NewReader([]byte("\xff\xff"))); err == nil {
+	if _, err := (newShimManager(manager.NewShimManager(RuntimeType))).Info(context.Background(), bytes.NewReader([]byte("\xff\xff"))); err == nil {
 		t.Errorf("Info of undecodable options: no error")
 	}
 }

@@ -36,7 +36,7 @@ func Run(ctx context.Context) {
 		},
 		InitFn: initTask,
 	})
-	shim.Run(ctx, infoManager{manager.NewShimManager(RuntimeType)})
+	shim.Run(ctx, newShimManager(manager.NewShimManager(RuntimeType)))
 }
 
 // initTask builds the task service: the runc one, publishing through the

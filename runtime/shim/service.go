@@ -25,9 +25,11 @@ type service struct {
 var _ shim.TTRPCService = (*service)(nil)
 
 // RegisterTTRPC serves the task API from the service, not from the runc
-// service it wraps.
+// service it wraps: v3 for containerd 2, v2 for containerd 1.7 (and for a
+// containerd 2 that was given version 2 at the shim's start).
 func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
 	taskAPI.RegisterTTRPCTaskService(server, s)
+	registerTaskV2(server, s)
 	return nil
 }
 
