@@ -103,9 +103,10 @@ type v2Env struct {
 	inner  *taskRecorder
 	svc    *service
 	client taskv2.TaskService
+	v3     taskAPI.TTRPCTaskService
 }
 
-func newV2Env(t *testing.T, action string) *v2Env {
+func newV2Env(t testing.TB, action string) *v2Env {
 	t.Helper()
 	ge := newGuardEnv(t, action, "open")
 	e := &v2Env{guardEnv: ge, inner: &taskRecorder{got: map[string]proto.Message{}, resp: map[string]proto.Message{}}}
@@ -133,6 +134,7 @@ func newV2Env(t *testing.T, action string) *v2Env {
 		server.Close()
 	})
 	e.client = taskv2.NewTaskClient(c)
+	e.v3 = taskAPI.NewTTRPCTaskClient(c)
 	return e
 }
 
@@ -398,5 +400,35 @@ func TestTaskV2GuardedLifecycle(t *testing.T) {
 	e.g.mu.Unlock()
 	if kept {
 		t.Errorf("the deleted exec is still tracked")
+	}
+}
+
+// BenchmarkTaskAPI is a State round trip over the shim's ttrpc socket
+// through each task API version: the v2 one decodes into the v3 messages,
+// so it should cost what v3 costs.
+func BenchmarkTaskAPI(b *testing.B) {
+	for _, version := range []string{"v2", "v3"} {
+		b.Run(version, func(b *testing.B) {
+			e := newV2Env(b, "alert")
+			state := &taskAPI.StateResponse{}
+			fill(state.ProtoReflect(), 3)
+			e.inner.resp["State"] = state
+			ctx := context.Background()
+			call := func() error {
+				_, err := e.client.State(ctx, &taskv2.StateRequest{ID: "c1", ExecID: "x1"})
+				return err
+			}
+			if version == "v3" {
+				call = func() error {
+					_, err := e.v3.State(ctx, &taskAPI.StateRequest{ID: "c1", ExecID: "x1"})
+					return err
+				}
+			}
+			for b.Loop() {
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -19,7 +19,8 @@ func TestContainerdVersions(t *testing.T) {
 		{"containerd 1.7", node.Containerd17},
 	}
 	// The exec cases run against both fronts: containerd 1.7 starts
-	// execguard's shim (task API v3) as it starts its own.
+	// execguard's shim as it starts its own, and calls it through the task
+	// API v2.
 	cases := []struct {
 		name string
 		run  func(*testing.T, front, ...envOption)
@@ -30,12 +31,14 @@ func TestContainerdVersions(t *testing.T) {
 		{"tty container start alerts", ttyContainerStartAlerts},
 		{"block mode", blockMode},
 	}
-	plugin := []struct {
+	// The NRI plugin's cases, and the shim's own.
+	single := []struct {
 		name string
 		run  func(*testing.T, ...envOption)
 	}{
 		{"NRI plugin", nriPlugin},
 		{"NRI plugin pre-registered", nriPluginPreRegistered},
+		{"shim/end events", shimEndEvents},
 	}
 	for _, in := range installs {
 		t.Run(in.name, func(t *testing.T) {
@@ -44,9 +47,43 @@ func TestContainerdVersions(t *testing.T) {
 					t.Run(string(fr)+"/"+tc.name, func(t *testing.T) { tc.run(t, fr, onContainerd(in.containerd)) })
 				}
 			}
-			for _, tc := range plugin {
+			for _, tc := range single {
 				t.Run(tc.name, func(t *testing.T) { tc.run(t, onContainerd(in.containerd)) })
 			}
 		})
+	}
+}
+
+// shimEndEvents: execguard's shim writes the end of each process it
+// started, with its exit code and pid, from the exits the runc task service
+// publishes: a crictl exec's, a ctr task exec --tty's and the init's.
+func shimEndEvents(t *testing.T, opts ...envOption) {
+	e := newFrontEnv(t, "alert", frontShim, opts...)
+	podID, ctr := e.startPod("ends", "shop", "app")
+
+	mark := e.mark()
+	e.node.Exec(ctr, "sh", "-c", "exit 3") // fails with the exit status
+	if _, err := e.node.CtrExecTTY(ctr, "eg-end-tty", "sh", "-c", "exit 0"); err != nil {
+		t.Fatalf("ctr task exec --tty: %v", err)
+	}
+	docs := e.since(mark)
+	execs := filter(docs, "event", "exec", ctr)
+	if len(execs) != 2 {
+		t.Fatalf("got %d exec events, want 2:\n%v", len(execs), docs)
+	}
+	checkEnd(t, "crictl exec end", endOf(t, docs, execs[0]), execs[0], 3)
+	checkEnd(t, "ctr task exec end", endOf(t, docs, execs[1]), execs[1], 0)
+
+	starts := filter(e.events(), "event", "container-start", ctr)
+	if len(starts) != 1 {
+		t.Fatalf("got %d container-start events for %s, want 1", len(starts), ctr)
+	}
+	mark = e.mark()
+	if _, err := e.node.Crictl("stop", "--timeout", "0", ctr); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "init end", endOf(t, e.since(mark), starts[0]), []expectation{{"process.exit_code", 137}})
+	if err := e.node.RemovePod(podID); err != nil {
+		t.Fatal(err)
 	}
 }
