@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/execguard/execguard/test/node"
@@ -85,5 +88,29 @@ func shimEndEvents(t *testing.T, opts ...envOption) {
 	check(t, "init end", endOf(t, e.since(mark), starts[0]), []expectation{{"process.exit_code", 137}})
 	if err := e.node.RemovePod(podID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// On containerd 2 execguard's shim bootstraps as containerd's runc shim
+// does, with version 3 (task API v3), for a pod and its container; version
+// 2 is for containerd 1.x only.
+func TestShimBootstrapVersion(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	podID, ctr := e.startPod("bootstrap", "shop", "app")
+	for _, id := range []string{podID, ctr} {
+		path := filepath.Join(e.node.Dir, "state", "io.containerd.runtime.v2.task", "k8s.io", id, "bootstrap.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var params struct {
+			Version int `json:"version"`
+		}
+		if err := json.Unmarshal(b, &params); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if params.Version != 3 {
+			t.Errorf("%s says version %d, want 3: %s", path, params.Version, b)
+		}
 	}
 }
