@@ -42,7 +42,14 @@ func Main(args []string) int {
 			runtimeLog(call, "warning", fmt.Sprintf("execguard: %v", cfgErr))
 		}
 	}
-	return execRuntime(call, real.path)
+	code := execRuntime(call, real.path)
+	// The configured runtime went away between its lookup and the execve
+	// (an upgrade replacing it): look again, which finds the fallback.
+	if again, err := resolveRuntime(cfg, args[0]); err == nil && again.path != real.path {
+		runtimeLog(call, "warning", "execguard: "+again.note)
+		return execRuntime(call, again.path)
+	}
+	return code
 }
 
 // decides reports whether a call goes through detection: process-starting
