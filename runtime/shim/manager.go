@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/grpclog"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -47,6 +49,10 @@ func (m shimManager) Start(ctx context.Context, id string, opts shim.StartOpts) 
 	if err != nil {
 		return params, err
 	}
+	// The start's output is its answer to containerd: gRPC's own logging
+	// (GRPC_GO_LOG_SEVERITY_LEVEL in containerd's environment) must not
+	// reach it. This process only starts the shim and exits.
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
 	v, verr := bootstrapVersion(ctx, opts.Address)
 	if verr != nil {
 		startLog("execguard: %v; reporting bootstrap version %d, which every containerd since 1.7 accepts", verr, v)

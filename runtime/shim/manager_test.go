@@ -2,8 +2,13 @@ package shim
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // containerd 1.x is told version 2, the only one it accepts; containerd 2
@@ -42,5 +47,36 @@ func TestBootstrapVersionUnreachable(t *testing.T) {
 		if v != bootstrapV2 || err == nil {
 			t.Errorf("bootstrapVersion(%q) = %d, %v; want 2 and why", addr, v, err)
 		}
+	}
+}
+
+// A warning of the start goes to the shim log FIFO containerd reads, and
+// nowhere when the log is not a FIFO.
+func TestStartLog(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := unix.Mkfifo("log", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile("log", os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	startLog("execguard: no version from %s", "here")
+	buf := make([]byte, 4096)
+	n, err := r.Read(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), "execguard: no version from here") || !strings.Contains(string(buf[:n]), "level=warning") {
+		t.Errorf("shim log got %q, %v; want the warning", buf[:n], err)
+	}
+
+	other := t.TempDir()
+	t.Chdir(other)
+	if err := os.WriteFile("log", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startLog("execguard: dropped")
+	if b, _ := os.ReadFile(filepath.Join(other, "log")); len(b) != 0 {
+		t.Errorf("a regular file named log got %q", b)
 	}
 }
