@@ -20,7 +20,10 @@ func TestCRIOExec(t *testing.T) {
 
 	t.Run("exec -it alerts", func(t *testing.T) {
 		mark := e.mark()
-		out, err := e.crio.ExecTTY(ctr, "sh", "-c", "tty && echo interactive-ok")
+		// The short sleep keeps the session open until CRI-O's stream has
+		// copied the output: a process that exits at once can end the
+		// streaming session before its last output reaches crictl.
+		out, err := e.crio.ExecTTY(ctr, "sh", "-c", "tty && echo interactive-ok && sleep 0.5")
 		if err != nil {
 			t.Fatalf("crictl exec -it: %v\n%s", err, out)
 		}
@@ -34,7 +37,7 @@ func TestCRIOExec(t *testing.T) {
 		check(t, "exec event", ev, []expectation{
 			{"event.type", []string{"start"}},
 			{"process.interactive", true},
-			{"process.args", []string{"sh", "-c", "tty && echo interactive-ok"}},
+			{"process.args", []string{"sh", "-c", "tty && echo interactive-ok && sleep 0.5"}},
 			{"execguard.caller", "crio"},
 			{"execguard.exec_kind", "stream"},
 			{"container.runtime", "runc"},
