@@ -56,9 +56,12 @@ func checkStdinShell(t *testing.T, what string, docs []doc, action, ctr, eventTy
 		{"event.type", []string{eventType}},
 		{"process.interactive", false},
 		{"execguard.stdin", "attached"},
-		{"execguard.stdin_source", "pipe"},
 		{"execguard.stdin_shell", true},
 	})
+	// A pipe at the wrapper's fd 0, a FIFO path in the shim's request.
+	if src := ev.str("execguard.stdin_source"); src != "pipe" && src != "fifo" {
+		t.Errorf("%s: execguard.stdin_source = %q, want pipe (wrapper) or fifo (shim)", what, src)
+	}
 	al := oneDoc(t, what+" alert", docs, "alert", action, ctr)
 	check(t, what+" alert", al, []expectation{
 		{"rule.id", stdinShellRuleID},
@@ -76,7 +79,22 @@ func checkStdinShell(t *testing.T, what string, docs []doc, action, ctr, eventTy
 // --tty, and a container created with stdin and attached to. Each is
 // alerted on, and works; kubectl cp's tar and a plain exec are not alerted.
 func TestStdinShellAlerts(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { stdinShellAlerts(t, fr) })
+	}
+}
+
+// stdinSource is execguard.stdin_source as the front sees it: fd 0 of the
+// runtime call (the wrapper) or the Exec request's stdin (the shim).
+func stdinSource(fr front, wrapper string) string {
+	if fr == frontShim {
+		return map[string]string{"pipe": "fifo", "null": "none"}[wrapper]
+	}
+	return wrapper
+}
+
+func stdinShellAlerts(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	podID, ctr := e.startPod("web-1", "shop", "app")
 
 	for _, tc := range []struct {
@@ -140,7 +158,7 @@ func TestStdinShellAlerts(t *testing.T) {
 		ev := oneDoc(t, "tar", docs, "event", "exec", ctr)
 		check(t, "tar", ev, []expectation{
 			{"execguard.stdin", "attached"},
-			{"execguard.stdin_source", "pipe"},
+			{"execguard.stdin_source", stdinSource(fr, "pipe")},
 			{"process.interactive", false},
 			{"process.args", []string{"tar", "xf", "-", "-C", "/tmp"}},
 		})
@@ -168,7 +186,7 @@ func TestStdinShellAlerts(t *testing.T) {
 			docs := e.since(mark)
 			check(t, "plain exec", oneDoc(t, "plain exec", docs, "event", "exec", ctr), []expectation{
 				{"execguard.stdin", "none"},
-				{"execguard.stdin_source", "null"},
+				{"execguard.stdin_source", stdinSource(fr, "null")},
 				{"process.args", []string{"sh"}},
 			})
 			if alerts := kinds(docs, "alert"); len(alerts) != 0 {
@@ -185,7 +203,7 @@ func TestStdinShellAlerts(t *testing.T) {
 		}
 		docs := e.since(mark)
 		check(t, "ctr task exec id", oneDoc(t, "ctr task exec id", docs, "event", "exec", ctr), []expectation{
-			{"execguard.stdin", "attached"}, {"execguard.stdin_source", "pipe"},
+			{"execguard.stdin", "attached"}, {"execguard.stdin_source", stdinSource(fr, "pipe")},
 		})
 		if alerts := kinds(docs, "alert"); len(alerts) != 0 {
 			t.Errorf("id raised %d alerts", len(alerts))
@@ -206,7 +224,13 @@ func TestStdinShellAlerts(t *testing.T) {
 // without a terminal, and the user reads why; the commands did not run.
 // kubectl cp's tar still works.
 func TestStdinShellBlocked(t *testing.T) {
-	e := newEnv(t, "alert")
+	for _, fr := range fronts() {
+		t.Run(string(fr), func(t *testing.T) { stdinShellBlocked(t, fr) })
+	}
+}
+
+func stdinShellBlocked(t *testing.T, fr front) {
+	e := newFrontEnv(t, "alert", fr)
 	podID, ctr := e.startPod("web-1", "shop", "app")
 	e.setAction("block")
 	const reason = `execguard: shell with attached stdin in container "app" of pod shop/web-1 blocked by policy`
