@@ -281,3 +281,63 @@ func TestShimOversizedBundleConfig(t *testing.T) {
 		check(t, tc.id, denied[0], []expectation{{"event.type", []string{"denied"}}, {"process.interactive", true}})
 	}
 }
+
+// An upgrade of the shim binary while shims run: the file is replaced (a
+// new inode, as a package manager or execguard install does). The pods'
+// running shims keep their old binary and keep deciding; a pod started
+// after the upgrade gets a shim of the new binary, which decides too.
+func TestShimUpgradeWhileRunning(t *testing.T) {
+	e := newFrontEnv(t, "alert", frontShim)
+	_, before := e.startPod("old", "shop", "app")
+	shimPID := func(ctr string) int {
+		t.Helper()
+		mark := e.mark()
+		if _, err := e.node.ExecTTY(ctr, "sh", "-c", "true"); err != nil {
+			t.Fatalf("crictl exec -it into %s: %v", ctr, err)
+		}
+		execs := filter(e.since(mark), "alert", "exec", ctr)
+		if len(execs) != 1 {
+			t.Fatalf("got %d exec alerts for %s, want 1", len(execs), ctr)
+		}
+		check(t, "exec alert", execs[0], []expectation{{"agent.name", "execguard-shim"}})
+		pid, ok := execs[0].get("process.parent.pid")
+		if !ok {
+			t.Fatalf("exec alert without the shim's pid: %v", execs[0])
+		}
+		return int(pid.(float64))
+	}
+	oldPID := shimPID(before)
+
+	// The upgrade: a new build renamed over the installed binary.
+	shim := filepath.Join(e.dir, "bin", "containerd-shim-execguard-v2")
+	next := buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(e.dir, "bin", ".containerd-shim-execguard-v2.new"))
+	if err := os.Rename(next, shim); err != nil {
+		t.Fatal(err)
+	}
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", oldPID)); err != nil || !strings.HasSuffix(exe, "(deleted)") {
+		t.Fatalf("the running shim's binary after the upgrade: %q, %v; want the replaced file", exe, err)
+	}
+
+	// The old pod's shim still decides, under block too.
+	if pid := shimPID(before); pid != oldPID {
+		t.Errorf("the old pod's exec went through shim %d, want its own %d", pid, oldPID)
+	}
+	_, after := e.startPod("new", "shop", "app")
+	newPID := shimPID(after)
+	if newPID == oldPID {
+		t.Fatalf("the new pod shares the old pod's shim %d", oldPID)
+	}
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", newPID)); err != nil || exe != shim {
+		t.Errorf("the new pod's shim runs %q (%v), want the upgraded %s", exe, err, shim)
+	}
+	e.setAction("block")
+	for _, ctr := range []string{before, after} {
+		mark := e.mark()
+		if out, err := e.node.ExecTTY(ctr, "sh", "-c", "true"); err == nil {
+			t.Errorf("crictl exec -it into %s ran under block:\n%s", ctr, out)
+		}
+		if denied := filter(e.since(mark), "alert", "exec", ctr); len(denied) != 1 {
+			t.Errorf("%s: %d denied exec alerts, want 1", ctr, len(denied))
+		}
+	}
+}
