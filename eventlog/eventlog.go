@@ -93,12 +93,12 @@ func appendOnce(path, lockPath string, buf []byte, lockWait time.Duration) error
 	// log never keeps half a line.
 	lockFD := fd
 	if lockPath != "" {
-		lfd, err := openLock(lockPath)
-		if err != nil {
-			return &os.PathError{Op: "lock", Path: lockPath, Err: err}
+		// A state directory that cannot hold the lock (gone, replaced by a
+		// file) must not cost the record: the log itself is locked then.
+		if lfd, err := openLock(lockPath); err == nil {
+			defer unix.Close(lfd)
+			lockFD = lfd
 		}
-		defer unix.Close(lfd)
-		lockFD = lfd
 	}
 	if err := lockBounded(lockFD, lockWait); err != nil {
 		return &os.PathError{Op: "lock", Path: path, Err: err}

@@ -226,3 +226,16 @@ func TestLogReaderCannotHoldWriters(t *testing.T) {
 		})
 	}
 }
+
+// A state directory that cannot hold the writers' lock (replaced by a file)
+// does not cost the record: it is written under the log's own lock.
+func TestWriteWithoutStateDir(t *testing.T) {
+	dir := t.TempDir()
+	l := Log{Path: filepath.Join(dir, "events.ndjson"), StateDir: filepath.Join(dir, "state")}
+	if err := os.WriteFile(l.StateDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := l.Write([]byte("{\"a\":1}\n")); out != Written || err != nil {
+		t.Fatalf("Write = %v, %v; want written", out, err)
+	}
+}
