@@ -31,7 +31,7 @@ type Image struct {
 func busyboxApplets() []string {
 	return []string{
 		"[", "cat", "date", "echo", "env", "false", "grep", "head", "hostname", "id", "kill",
-		"ls", "mkdir", "printf", "ps", "pwd", "rm", "sh", "sleep", "stty", "tail", "test",
+		"ls", "mkdir", "printf", "ps", "pwd", "rm", "sh", "sleep", "stty", "tail", "tar", "test",
 		"touch", "true", "tty", "uname", "wc",
 	}
 }
