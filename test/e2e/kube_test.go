@@ -112,8 +112,13 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 		}
 	})
 
+	dir, err := os.MkdirTemp("", "egkube-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := readKubeHostState(t)
 	start := time.Now()
-	c, err := kube.Start(context.Background(), kube.Options{Node: e.node, BinDir: binDir})
+	c, err := kube.Start(context.Background(), kube.Options{Node: e.node, BinDir: binDir, Dir: dir})
 	if err != nil {
 		t.Fatalf("start cluster: %v", err)
 	}
@@ -180,6 +185,22 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 	// The probes went on through block mode without a failure.
 	if n, err := c.Kubectl("-n", kubeNamespace, "get", "pod", "probed", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"); err != nil || n != "0" {
 		t.Errorf("probed pod restarts: %q, %v", n, err)
+	}
+
+	pids := c.PIDs()
+	if len(pids) != 4 {
+		t.Errorf("cluster processes %v, want etcd, kube-apiserver, kube-scheduler and kubelet", pids)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("close cluster: %v", err)
+	}
+	for name, pid := range pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("%s (pid %d) still runs after Close", name, pid)
+		}
+	}
+	if left := kubeLeftovers(t, dir, before); len(left) > 0 {
+		t.Errorf("a closed cluster left:\n%s", strings.Join(left, "\n"))
 	}
 }
 
@@ -389,12 +410,16 @@ func kubeCopy(t *testing.T, k *kubeEnv, web string) {
 	if out, err := k.c.Kubectl("-n", kubeNamespace, "exec", "web", "-c", "app", "--", "cat", "/tmp/payload.txt"); err != nil || out != "copied by kubectl cp\n" {
 		t.Errorf("file copied into the pod: %q, %v", out, err)
 	}
+	// kubectl cp asks whether the destination is a directory, then untars.
 	execs := filter(docs, "event", "exec", web)
-	if len(execs) != 1 {
-		t.Fatalf("%d exec events for kubectl cp, want 1: %v", len(execs), docs)
+	want := [][]string{{"test", "-d", "/tmp/payload.txt"}, {"tar", "-xmf", "-", "-C", "/tmp"}}
+	if len(execs) != len(want) {
+		t.Fatalf("%d exec events for kubectl cp, want %d: %v", len(execs), len(want), docs)
 	}
-	checkKubeExec(t, execs[0], false)
-	check(t, "cp exec", execs[0], []expectation{{"process.name", "tar"}})
+	for i, d := range execs {
+		checkKubeExec(t, d, false)
+		check(t, "cp exec", d, []expectation{{"process.args", want[i]}})
+	}
 	if alerts := kinds(docs, "alert"); len(alerts) != 0 {
 		t.Errorf("%d alerts for kubectl cp: %v", len(alerts), alerts)
 	}
@@ -509,7 +534,9 @@ func kubeBlockRun(t *testing.T, k *kubeEnv, _ string) {
 func kubeContainerDocs(docs []doc, action, pod, container string) map[string][]doc {
 	out := map[string][]doc{}
 	for _, d := range docs {
-		if d.str("event.action") == action && d.str("orchestrator.resource.name") == pod && d.str("container.name") == container {
+		// The pod's sandbox is named after the pod: its container_type tells it apart.
+		if d.str("event.action") == action && d.str("orchestrator.resource.name") == pod && d.str("container.name") == container &&
+			d.str("execguard.container_type") == "container" {
 			out[d.str("event.kind")] = append(out[d.str("event.kind")], d)
 		}
 	}
@@ -531,5 +558,115 @@ func checkRuleDoc(t *testing.T, what string, d doc, want2023, want2026 bool) {
 		if got := q.Match(map[string]any(d)); got != r.want {
 			t.Errorf("%s: rule %s matches = %v, want %v", what, r.name, got, r.want)
 		}
+	}
+}
+
+// kubeHostState is what a cluster must leave as it found it on the host.
+type kubeHostState struct {
+	sysctls map[string]string
+	dirs    map[string]bool // the kubelet's hard-coded directories: present?
+}
+
+func readKubeHostState(t *testing.T) kubeHostState {
+	t.Helper()
+	s := kubeHostState{sysctls: map[string]string{}, dirs: map[string]bool{}}
+	for _, f := range []string{"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
+		"kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes"} {
+		b, err := os.ReadFile("/proc/sys/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.sysctls[f] = strings.TrimSpace(string(b))
+	}
+	for _, d := range []string{"/var/lib/kubelet", "/var/log/containers"} {
+		_, err := os.Stat(d)
+		s.dirs[d] = err == nil
+	}
+	return s
+}
+
+// kubeLeftovers lists what a closed cluster in dir left behind: a process
+// naming dir on its command line, a mount under dir, a cgroup of its
+// kubelet, the directory itself, a changed sysctl or hard-coded directory.
+func kubeLeftovers(t *testing.T, dir string, before kubeHostState) []string {
+	t.Helper()
+	var left []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), dir) {
+			left = append(left, "process "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, dir) {
+				left = append(left, "mount "+line)
+			}
+		}
+	}
+	cg, _ := filepath.Glob("/sys/fs/cgroup/*" + kube.CgroupRoot(dir))
+	cg2, _ := filepath.Glob("/sys/fs/cgroup" + kube.CgroupRoot(dir))
+	for _, d := range append(cg, cg2...) {
+		left = append(left, "cgroup "+d)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		left = append(left, "directory "+dir)
+	}
+	after := readKubeHostState(t)
+	for k, v := range before.sysctls {
+		if after.sysctls[k] != v {
+			left = append(left, fmt.Sprintf("sysctl %s = %s, was %s", k, after.sysctls[k], v))
+		}
+	}
+	for d, was := range before.dirs {
+		if after.dirs[d] != was {
+			left = append(left, fmt.Sprintf("%s present %v, was %v", d, after.dirs[d], was))
+		}
+	}
+	return left
+}
+
+// TestKubernetesStartFailure: a kubelet that cannot start fails the
+// cluster's start with an error naming it and showing its log, and what did
+// start (etcd, apiserver, scheduler) is gone afterwards.
+func TestKubernetesStartFailure(t *testing.T) {
+	binDir := os.Getenv(kube.BinDirEnv)
+	if binDir == "" {
+		binDir = kube.DefaultBinDir
+	}
+	if _, err := kube.FindBinaries(binDir); err != nil {
+		t.Fatalf("e2e prerequisites missing: %v", err)
+	}
+	e := newEnv(t, "alert")
+	fake := filepath.Join(t.TempDir(), "bin")
+	if err := os.MkdirAll(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-scheduler", "kubectl"} {
+		if err := os.Symlink(filepath.Join(binDir, b), filepath.Join(fake, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(fake, "kubelet"), []byte("#!/bin/sh\necho 'kubelet: no way to start' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "egkube-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := readKubeHostState(t)
+	c, err := kube.Start(context.Background(), kube.Options{Node: e.node, BinDir: fake, Dir: dir})
+	if err == nil {
+		_ = c.Close()
+		t.Fatal("the cluster started with a kubelet that exits")
+	}
+	for _, want := range []string{"kubelet exited", "kubelet log tail", "kubelet: no way to start"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("start error lacks %q:\n%v", want, err)
+		}
+	}
+	if left := kubeLeftovers(t, dir, before); len(left) > 0 {
+		t.Errorf("a failed start left:\n%s", strings.Join(left, "\n"))
 	}
 }

@@ -166,13 +166,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
-	sum := sha256.Sum256([]byte(dir))
 	c := &Cluster{
 		Dir:        dir,
 		Kubeconfig: filepath.Join(dir, "admin.kubeconfig"),
 		NodeName:   opts.NodeName,
 		NodeIP:     opts.NodeIP,
-		CgroupRoot: "/egkube-" + hex.EncodeToString(sum[:6]),
+		CgroupRoot: CgroupRoot(dir),
 		opts:       opts,
 		bins:       bins,
 		script:     script,
@@ -181,6 +180,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, errors.Join(err, c.Close())
 	}
 	return c, nil
+}
+
+// CgroupRoot is the kubelet's cgroup root for a cluster directory, named
+// after it so that clusters stay apart.
+func CgroupRoot(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return "/egkube-" + hex.EncodeToString(sum[:6])
 }
 
 // FindBinaries returns the paths of the cluster's binaries in dir, or an
@@ -626,6 +632,18 @@ func (c *Cluster) waitNode(ctx context.Context, kubelet *component) error {
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// PIDs returns the process id of each component started so far, by name
+// (etcd, kube-apiserver, kube-scheduler, kubelet).
+func (c *Cluster) PIDs() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for _, comp := range c.components {
+		out[comp.name] = comp.cmd.Process.Pid
+	}
+	return out
 }
 
 // componentError names the component and shows the tail of its log.
