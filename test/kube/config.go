@@ -3,6 +3,8 @@ package kube
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -113,18 +115,36 @@ func hardCodedDirs() []string {
 	return []string{"/var/lib/kubelet", "/var/log/containers"}
 }
 
+// mountPoint is how a hard-coded directory gets its tmpfs without a change
+// on the host: over the directory when it exists, else in an overlay of its
+// parent whose upper layer is the cluster's (the directory is made there).
+type mountPoint struct {
+	Dir         string
+	Upper, Work string // set when Dir does not exist on the host
+}
+
 // launcherScript is run by `unshare --mount --propagation private` as
 // `sh -c script sh <kubelet> <args>...`: it covers the tunables and
 // hard-coded directories, then becomes the kubelet. binds maps each
 // tunable to the file holding its value.
-func launcherScript(binds map[string]string) string {
+func launcherScript(binds map[string]string, mounts []mountPoint) string {
 	var b strings.Builder
 	b.WriteString("set -eu\n")
-	for target, src := range binds {
-		fmt.Fprintf(&b, "mount --bind %s %s\nmount -o remount,bind,ro %s\n", shQuote(src), shQuote(target), shQuote(target))
+	targets := make([]string, 0, len(binds))
+	for target := range binds {
+		targets = append(targets, target)
 	}
-	for _, d := range hardCodedDirs() {
-		fmt.Fprintf(&b, "mount -t tmpfs -o mode=0755,size=64m tmpfs %s\n", shQuote(d))
+	sort.Strings(targets)
+	for _, target := range targets {
+		fmt.Fprintf(&b, "mount --bind %s %s\nmount -o remount,bind,ro %s\n", shQuote(binds[target]), shQuote(target), shQuote(target))
+	}
+	for _, m := range mounts {
+		if m.Upper != "" {
+			parent := filepath.Dir(m.Dir)
+			fmt.Fprintf(&b, "mount -t overlay overlay -o %s %s\nmkdir %s\n",
+				shQuote(fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", parent, m.Upper, m.Work)), shQuote(parent), shQuote(m.Dir))
+		}
+		fmt.Fprintf(&b, "mount -t tmpfs -o mode=0755,size=64m tmpfs %s\n", shQuote(m.Dir))
 	}
 	b.WriteString("exec \"$@\"\n")
 	return b.String()

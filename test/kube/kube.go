@@ -11,7 +11,8 @@
 // cluster's kubeconfig, so a cluster already on the machine is never
 // touched. The kubelet runs in a private mount namespace where the host
 // sysctls it would rewrite are read-only files and its hard-coded
-// directories are tmpfs; its mounts go with it. Close leaves no process,
+// directories are tmpfs (made, when absent, in an overlay of their parent,
+// never on the host); its mounts go with it. Close leaves no process,
 // mount, cgroup or sysctl change behind.
 package kube
 
@@ -91,10 +92,9 @@ type Cluster struct {
 	bins   map[string]string
 	script string // the script(1) binary
 
-	mu          sync.Mutex
-	components  []*component // in start order
-	createdDirs []string     // mount points made on the host, removed at Close
-	closed      bool
+	mu         sync.Mutex
+	components []*component // in start order
+	closed     bool
 }
 
 // component is one running process of the cluster.
@@ -376,7 +376,8 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.makeCgroupRoot(); err != nil {
 		return fmt.Errorf("start kubelet: %w", err)
 	}
-	if err := c.makeMountPoints(); err != nil {
+	mounts, err := c.mountPoints()
+	if err != nil {
 		return fmt.Errorf("start kubelet: %w", err)
 	}
 	binds := map[string]string{}
@@ -410,7 +411,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		unshare = "/usr/bin/unshare"
 	}
 	kubelet, err := c.launch("kubelet", unshare, "--mount", "--propagation", "private",
-		"/bin/sh", "-c", launcherScript(binds), "sh",
+		"/bin/sh", "-c", launcherScript(binds, mounts), "sh",
 		c.bins["kubelet"], "--config", kubeletCfg, "--kubeconfig", kubeletKubeconfig,
 		"--hostname-override", c.NodeName, "--node-ip", c.NodeIP,
 		"--root-dir", c.path("kubelet"), "--cert-dir", c.path("kubelet", "pki"), "--v=2")
@@ -500,29 +501,28 @@ func (c *Cluster) removeCgroupTree() error {
 	return errors.Join(errs...)
 }
 
-// makeMountPoints creates the kubelet's hard-coded directories on the host
-// when absent (the tmpfs mounts need them); Close removes those it made.
-func (c *Cluster) makeMountPoints() error {
-	for _, d := range hardCodedDirs() {
-		if _, err := os.Stat(d); err == nil {
-			continue
-		}
-		// Record the outermost directory made, to remove it again.
-		top := d
-		for p := filepath.Dir(d); p != "/"; p = filepath.Dir(p) {
-			if _, err := os.Stat(p); err == nil {
-				break
+// mountPoints decides how each hard-coded directory gets its tmpfs; the
+// overlay layers live in the cluster's directory.
+func (c *Cluster) mountPoints() ([]mountPoint, error) {
+	var out []mountPoint
+	for i, d := range hardCodedDirs() {
+		m := mountPoint{Dir: d}
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			if st, err := os.Stat(filepath.Dir(d)); err != nil || !st.IsDir() {
+				return nil, fmt.Errorf("neither %s nor its parent exists", d)
 			}
-			top = p
+			m.Upper, m.Work = c.path("overlay", strconv.Itoa(i), "upper"), c.path("overlay", strconv.Itoa(i), "work")
+			for _, dir := range []string{m.Upper, m.Work} {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, err
+				}
+			}
+		} else if err != nil {
+			return nil, err
 		}
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", d, err)
-		}
-		c.mu.Lock()
-		c.createdDirs = append(c.createdDirs, top)
-		c.mu.Unlock()
+		out = append(out, m)
 	}
-	return nil
+	return out, nil
 }
 
 // launch starts one component with its output in <dir>/<name>.log.
@@ -755,8 +755,7 @@ func (c *Cluster) WaitPodReady(namespace, pod string, timeout time.Duration) err
 
 // Close stops the scheduler and the kubelet, removes every pod sandbox the
 // node still runs, stops the apiserver and etcd, removes the kubelet's
-// cgroups and the mount points it needed, and removes the directory. Safe
-// to call twice.
+// cgroups and the directory. Safe to call twice.
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -791,12 +790,6 @@ func (c *Cluster) Close() error {
 	if c.CgroupRoot != "" {
 		errs = append(errs, c.removeCgroupTree())
 	}
-	for _, d := range c.createdDirs {
-		// Only what the cluster made, and only if nothing else wrote there.
-		if err := removeEmptyTree(d); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if c.Dir != "" {
 		if err := os.RemoveAll(c.Dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove cluster dir: %w", err))
@@ -823,25 +816,6 @@ func stop(comp *component) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("%s (pid %d) still running after SIGKILL", comp.name, comp.cmd.Process.Pid)
 	}
-}
-
-// removeEmptyTree removes dir and the empty directories under it; a
-// directory holding a file stays.
-func removeEmptyTree(dir string) error {
-	var dirs []string
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
-		}
-		return nil
-	})
-	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
-	for _, d := range dirs {
-		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", d, err)
-		}
-	}
-	return nil
 }
 
 // Script runs a kubectl command under script(1), so that it has a terminal.
