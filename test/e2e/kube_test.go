@@ -176,6 +176,7 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 		{"block-exec-it", kubeBlockExecTTY},
 		{"block-exec", kubeBlockExecPlain},
 		{"block-run-it-rm", kubeBlockRun},
+		{"block-debug-it", kubeBlockDebug},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c}
@@ -525,6 +526,51 @@ func kubeBlockRun(t *testing.T, k *kubeEnv, _ string) {
 	check(t, "denied container start", starts["event"][0], []expectation{
 		{"event.type", []string{"denied"}},
 		{"process.interactive", true},
+	})
+}
+
+// blockedDebug is the warning kubectl debug -it prints, once per status
+// update, when the ephemeral container is refused (kubectl colours it on a
+// terminal).
+var blockedDebug = regexp.MustCompile(`^\x1b\[33;1mWarning:\x1b\[0m container blocked-debugger: failed to create containerd task: ` +
+	`failed to create shim task: OCI runtime create failed: execguard: interactive container "blocked-debugger" of pod demo/web blocked by policy$`)
+
+// kubeBlockDebug: a refused ephemeral container leaves kubectl debug -it
+// waiting for it for ever (the pod's restartPolicy Always keeps the
+// container's state waiting, and kubectl has no timeout for it), with the
+// reason shown as a warning; an interrupt ends it.
+func kubeBlockDebug(t *testing.T, k *kubeEnv, _ string) {
+	mark := k.mark()
+	s := k.session("-n", kubeNamespace, "debug", "-it", "web", "-c", "blocked-debugger", "--image="+node.BusyboxImage,
+		"--image-pull-policy=Never", "--target=app", "--profile=general", "--", "sh")
+	if err := s.Expect(regexp.MustCompile(`blocked by policy\r?\n`), 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send("\x03"); err != nil { // Ctrl-C on the terminal
+		t.Fatal(err)
+	}
+	out, err := s.Wait()
+	if kube.ExitCode(err) != 130 {
+		t.Errorf("kubectl exit %v, want status 130 (interrupted)", err)
+	}
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(out, "\r", "")), "\n")
+	if len(lines) < 3 || lines[0] != `Targeting container "app". If you don't see processes from this container it may be because the container runtime doesn't support this feature.` ||
+		lines[len(lines)-1] != "^C" {
+		t.Fatalf("kubectl printed:\n%s", out)
+	}
+	for _, l := range lines[1 : len(lines)-1] {
+		if !blockedDebug.MatchString(l) {
+			t.Errorf("kubectl printed %q, want lines matching %s", l, blockedDebug)
+		}
+	}
+	starts := kubeContainerDocs(k.since(mark), "container-start", "web", "blocked-debugger")
+	if len(starts["event"]) != 1 || len(starts["alert"]) != 1 {
+		t.Fatalf("%d container-start events and %d alerts, want 1 and 1", len(starts["event"]), len(starts["alert"]))
+	}
+	check(t, "denied debug container start", starts["event"][0], []expectation{
+		{"event.type", []string{"denied"}},
+		{"process.interactive", true},
+		{"execguard.reason", `execguard: interactive container "blocked-debugger" of pod demo/web blocked by policy`},
 	})
 }
 
