@@ -818,7 +818,8 @@ func stop(comp *component) error {
 	}
 }
 
-// Script runs a kubectl command under script(1), so that it has a terminal.
+// ScriptArgv is the argv of a kubectl call under script(1), so that it has
+// a terminal.
 func (c *Cluster) ScriptArgv(args ...string) []string {
 	return []string{c.script, "-qec", node.ShellQuote(c.KubectlArgv(args...)...), "/dev/null"}
 }
