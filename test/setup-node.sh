@@ -181,3 +181,84 @@ else
 fi
 crio_built || die "CRI-O $CRIO_VERSION missing in $CRIO_DIR after build"
 log "ready: $("$CRIO_DIR/bin/crio" --version 2>/dev/null | head -n1) in $CRIO_DIR/bin"
+
+# --- Kubernetes (kube-apiserver, kubelet, kube-scheduler, kubectl) and etcd --
+#
+# For test/kube's single-node cluster. Built from the Go module proxy into a
+# directory of their own, KUBERNETES_BIN_DIR, so nothing on PATH changes and a
+# kubelet or kubectl already on the machine is never shadowed. k8s.io/kubernetes
+# requires its staging modules at v0.0.0 with replace lines to ./staging, which
+# a module proxy download cannot follow: a scratch main module pins each of them
+# at the matching v0.x release instead. etcd's root package is its main.
+# A cold build takes about 20 minutes on two cores (nice 19).
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.4}"
+KUBERNETES_BIN_DIR="${KUBERNETES_BIN_DIR:-/usr/local/lib/execguard-e2e/kubernetes-${KUBERNETES_VERSION}/bin}"
+KUBERNETES_TOOLS=(kube-apiserver kubelet kube-scheduler kubectl)
+
+kubernetes_ok=true
+for tool in "${KUBERNETES_TOOLS[@]}"; do
+	if [ "$(module_version "$KUBERNETES_BIN_DIR/$tool" k8s.io/kubernetes)" != "$KUBERNETES_VERSION" ]; then
+		kubernetes_ok=false
+	fi
+done
+etcd_ok=true
+if [ "$(module_version "$KUBERNETES_BIN_DIR/etcd" go.etcd.io/etcd/server/v3)" != "$ETCD_VERSION" ]; then
+	etcd_ok=false
+fi
+
+if $kubernetes_ok && $etcd_ok; then
+	log "Kubernetes $KUBERNETES_VERSION and etcd $ETCD_VERSION already installed in $KUBERNETES_BIN_DIR"
+else
+	kube_build_dir="$(mktemp -d)"
+	trap 'rm -rf "$kube_build_dir"' EXIT
+	mkdir -p "$KUBERNETES_BIN_DIR"
+	if ! $kubernetes_ok; then
+		log "building Kubernetes $KUBERNETES_VERSION into $KUBERNETES_BIN_DIR"
+		staging_version="v0.${KUBERNETES_VERSION#v1.}"
+		k8s_gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" </dev/null |
+			sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+		[ -f "$k8s_gomod" ] || die "go.mod of k8s.io/kubernetes@$KUBERNETES_VERSION not found"
+		mkdir -p "$kube_build_dir/kubernetes"
+		{
+			printf 'module execguard.invalid/kubernetes\n\ngo 1.24.0\n\ngodebug default=go1.24\n\n'
+			printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
+			# Every staging module: a k8s.io/<name> v0.0.0 requirement.
+			awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" { print $1 }' "$k8s_gomod" | sort -u |
+				while read -r module; do
+					printf '\t%s => %s %s\n' "$module" "$module" "$staging_version"
+				done
+			printf ')\n'
+		} >"$kube_build_dir/kubernetes/go.mod"
+		version_flags=""
+		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+			version_flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION"
+			version_flags+=" -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
+			version_flags+=" -X $pkg.gitTreeState=clean"
+		done
+		(
+			cd "$kube_build_dir/kubernetes"
+			nice -n 19 go build -mod=mod -trimpath -ldflags "-s -w$version_flags" \
+				-o "$KUBERNETES_BIN_DIR/" \
+				k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubelet \
+				k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl </dev/null
+		)
+	fi
+	if ! $etcd_ok; then
+		log "building etcd $ETCD_VERSION into $KUBERNETES_BIN_DIR"
+		mkdir -p "$kube_build_dir/etcd"
+		printf 'module execguard.invalid/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' \
+			"$ETCD_VERSION" >"$kube_build_dir/etcd/go.mod"
+		(
+			cd "$kube_build_dir/etcd"
+			nice -n 19 go build -mod=mod -trimpath -ldflags "-s -w" \
+				-o "$KUBERNETES_BIN_DIR/etcd" go.etcd.io/etcd/server/v3 </dev/null
+		)
+	fi
+	rm -rf "$kube_build_dir"
+	trap - EXIT
+fi
+for tool in "${KUBERNETES_TOOLS[@]}" etcd; do
+	[ -x "$KUBERNETES_BIN_DIR/$tool" ] || die "$KUBERNETES_BIN_DIR/$tool missing after install"
+done
+log "ready: Kubernetes $("$KUBERNETES_BIN_DIR/kubectl" version --client 2>/dev/null | head -n1), etcd $("$KUBERNETES_BIN_DIR/etcd" --version | head -n1)"

@@ -31,8 +31,8 @@ type Image struct {
 func busyboxApplets() []string {
 	return []string{
 		"[", "cat", "date", "echo", "env", "false", "grep", "head", "hostname", "id", "kill",
-		"ls", "mkdir", "printf", "ps", "pwd", "rm", "sh", "sleep", "stty", "tail", "test",
-		"tar", "touch", "true", "tty", "uname", "wc",
+		"ls", "mkdir", "printf", "ps", "pwd", "rm", "sh", "sleep", "stty", "tail", "tar", "test",
+		"touch", "true", "tty", "uname", "wc",
 	}
 }
 
