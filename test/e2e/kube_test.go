@@ -22,13 +22,15 @@ import (
 // kubeFront is one way a node puts execguard in front of the runtime; each
 // runs the whole Kubernetes suite.
 type kubeFront struct {
-	name string
-	opts []envOption
+	name  string
+	front front
+	opts  []envOption
 }
 
 func kubeFronts() []kubeFront {
 	return []kubeFront{
-		{name: "containerd-wrapper"}, // the runc handler's BinaryName is the wrapper
+		{name: "containerd-shim", front: frontShim},       // execguard's shim serves the runc handler
+		{name: "containerd-wrapper", front: frontWrapper}, // the runc handler's BinaryName is the wrapper
 	}
 }
 
@@ -39,7 +41,7 @@ func kubeFronts() []kubeFront {
 // liveness probe in alert mode, then what kubectl shows in block mode.
 func TestKubernetes(t *testing.T) {
 	for _, f := range kubeFronts() {
-		t.Run(f.name, func(t *testing.T) { kubernetesSuite(t, f.opts...) })
+		t.Run(f.name, func(t *testing.T) { kubernetesSuite(t, f.front, f.opts...) })
 	}
 }
 
@@ -89,10 +91,11 @@ spec:
 
 type kubeEnv struct {
 	*env
-	c *kube.Cluster
+	c     *kube.Cluster
+	front front
 }
 
-func kubernetesSuite(t *testing.T, opts ...envOption) {
+func kubernetesSuite(t *testing.T, fr front, opts ...envOption) {
 	binDir := os.Getenv(kube.BinDirEnv)
 	if binDir == "" {
 		binDir = kube.DefaultBinDir
@@ -100,7 +103,7 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 	if _, err := kube.FindBinaries(binDir); err != nil {
 		t.Fatalf("e2e prerequisites missing: %v", err)
 	}
-	e := newEnv(t, "alert", opts...)
+	e := newFrontEnv(t, "alert", fr, opts...)
 	pluginLog := filepath.Join(e.dir, "plugin.log")
 	startNRIPlugin(t, e.dir, e.node.NRISocket, e.configPath, pluginLog)
 	waitStatus(t, filepath.Join(e.dir, "state"), "the plugin connected", func(s plugin.Status) bool {
@@ -131,7 +134,7 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 		}
 	})
 	t.Logf("cluster up in %s (node %s at %s)", time.Since(start).Round(time.Millisecond), c.NodeName, c.NodeIP)
-	k := &kubeEnv{env: e, c: c}
+	k := &kubeEnv{env: e, c: c, front: fr}
 
 	if err := c.CreateNamespace(kubeNamespace); err != nil {
 		t.Fatal(err)
@@ -159,12 +162,12 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 		{"cp", kubeCopy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c}
+			k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c, front: fr}
 			tc.run(t, k, web)
 		})
 	}
 	t.Run("liveness-probe-on-tty", func(t *testing.T) {
-		k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c}
+		k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c, front: fr}
 		kubeProbe(t, k, probed)
 	})
 
@@ -179,7 +182,7 @@ func kubernetesSuite(t *testing.T, opts ...envOption) {
 		{"block-debug-it", kubeBlockDebug},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c}
+			k := &kubeEnv{env: &env{t: t, node: e.node, dir: e.dir, configPath: e.configPath, eventLog: e.eventLog}, c: c, front: fr}
 			tc.run(t, k, web)
 		})
 	}
@@ -458,11 +461,17 @@ func kubeProbe(t *testing.T, k *kubeEnv, probed string) {
 	}
 }
 
-// blockedExec is the whole of what kubectl exec -it prints when the
-// wrapper refuses the exec.
-var blockedExec = regexp.MustCompile(`^error: Internal error occurred: Internal error occurred: error executing command in container: ` +
-	`failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed: ` +
-	`execguard: interactive exec into container "app" of pod demo/web blocked by policy$`)
+// blockedExec is the whole of what kubectl exec -it prints when the front
+// refuses the exec: the wrapper's runc call fails at the exec's start, the
+// shim refuses the Exec request itself.
+var blockedExec = map[front]*regexp.Regexp{
+	frontWrapper: regexp.MustCompile(`^error: Internal error occurred: Internal error occurred: error executing command in container: ` +
+		`failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed: ` +
+		`execguard: interactive exec into container "app" of pod demo/web blocked by policy$`),
+	frontShim: regexp.MustCompile(`^error: Internal error occurred: Internal error occurred: error executing command in container: ` +
+		`failed to exec in container: failed to create exec "[0-9a-f]{64}": ` +
+		`execguard: interactive exec into container "app" of pod demo/web blocked by policy: permission denied$`),
+}
 
 func kubeBlockExecTTY(t *testing.T, k *kubeEnv, web string) {
 	mark := k.mark()
@@ -471,8 +480,8 @@ func kubeBlockExecTTY(t *testing.T, k *kubeEnv, web string) {
 	if kube.ExitCode(err) != 1 {
 		t.Errorf("kubectl exit %v, want status 1", err)
 	}
-	if got := strings.TrimSpace(strings.ReplaceAll(out, "\r", "")); !blockedExec.MatchString(got) {
-		t.Errorf("kubectl printed:\n%s\nwant a line matching %s", got, blockedExec)
+	if got := strings.TrimSpace(strings.ReplaceAll(out, "\r", "")); !blockedExec[k.front].MatchString(got) {
+		t.Errorf("kubectl printed:\n%s\nwant a line matching %s", got, blockedExec[k.front])
 	}
 	docs := k.since(mark)
 	denied := filter(docs, "event", "exec", web)
@@ -532,8 +541,12 @@ func kubeBlockRun(t *testing.T, k *kubeEnv, _ string) {
 // blockedDebug is the warning kubectl debug -it prints, once per status
 // update, when the ephemeral container is refused (kubectl colours it on a
 // terminal).
-var blockedDebug = regexp.MustCompile(`^\x1b\[33;1mWarning:\x1b\[0m container blocked-debugger: failed to create containerd task: ` +
-	`failed to create shim task: OCI runtime create failed: execguard: interactive container "blocked-debugger" of pod demo/web blocked by policy$`)
+var blockedDebug = map[front]*regexp.Regexp{
+	frontWrapper: regexp.MustCompile(`^\x1b\[33;1mWarning:\x1b\[0m container blocked-debugger: failed to create containerd task: ` +
+		`failed to create shim task: OCI runtime create failed: execguard: interactive container "blocked-debugger" of pod demo/web blocked by policy$`),
+	frontShim: regexp.MustCompile(`^\x1b\[33;1mWarning:\x1b\[0m container blocked-debugger: failed to create containerd task: ` +
+		`failed to create shim task: execguard: interactive container "blocked-debugger" of pod demo/web blocked by policy: permission denied$`),
+}
 
 // kubeBlockDebug: a refused ephemeral container leaves kubectl debug -it
 // waiting for it for ever (the pod's restartPolicy Always keeps the
@@ -543,7 +556,7 @@ func kubeBlockDebug(t *testing.T, k *kubeEnv, _ string) {
 	mark := k.mark()
 	s := k.session("-n", kubeNamespace, "debug", "-it", "web", "-c", "blocked-debugger", "--image="+node.BusyboxImage,
 		"--image-pull-policy=Never", "--target=app", "--profile=general", "--", "sh")
-	if err := s.Expect(regexp.MustCompile(`blocked by policy\r?\n`), 60*time.Second); err != nil {
+	if err := s.Expect(regexp.MustCompile(`blocked by policy(: permission denied)?\r?\n`), 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Send("\x03"); err != nil { // Ctrl-C on the terminal
@@ -559,8 +572,8 @@ func kubeBlockDebug(t *testing.T, k *kubeEnv, _ string) {
 		t.Fatalf("kubectl printed:\n%s", out)
 	}
 	for _, l := range lines[1 : len(lines)-1] {
-		if !blockedDebug.MatchString(l) {
-			t.Errorf("kubectl printed %q, want lines matching %s", l, blockedDebug)
+		if !blockedDebug[k.front].MatchString(l) {
+			t.Errorf("kubectl printed %q, want lines matching %s", l, blockedDebug[k.front])
 		}
 	}
 	starts := kubeContainerDocs(k.since(mark), "container-start", "web", "blocked-debugger")
