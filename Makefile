@@ -52,6 +52,8 @@ bench: setup build
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape containerd -runtime crun
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -load
+	$(BIN)/execguard-bench -shim $(BIN)/containerd-shim-execguard-v2
+	$(BIN)/execguard-bench -load -shim $(BIN)/containerd-shim-execguard-v2
 
 clean:
 	rm -rf $(BIN) .demo

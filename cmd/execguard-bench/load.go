@@ -11,6 +11,12 @@ package main
 // between rounds (the shim resolves it on every runtime call), and the
 // rounds alternate which side goes first, so drift of the machine falls on
 // both sides alike.
+//
+// With -shim the sides are two nodes instead, one whose runc handler runs
+// execguard's shim and one with containerd's runc shim, both running runc
+// directly, each with its own containers; the rounds alternate between them
+// the same way. A shim is chosen when a pod starts, so one node cannot
+// switch.
 
 import (
 	"context"
@@ -34,6 +40,7 @@ import (
 type loadOptions struct {
 	enabled     bool
 	wrapper     string
+	shim        string // execguard's shim: compare it with containerd's runc shim
 	real        string
 	busybox     string
 	containers  int
@@ -45,7 +52,7 @@ type loadOptions struct {
 }
 
 func (lo *loadOptions) register(fs *flag.FlagSet) {
-	fs.BoolVar(&lo.enabled, "load", false, "measure execs through a private containerd (CRI, shim, runc), runc directly vs through the wrapper")
+	fs.BoolVar(&lo.enabled, "load", false, "measure execs through a private containerd (CRI, shim, runc), runc directly vs through the wrapper (-wrapper), or containerd's runc shim vs execguard's (-shim)")
 	fs.IntVar(&lo.containers, "load-containers", 20, "-load: containers the execs are spread over")
 	fs.IntVar(&lo.execs, "load-execs", 500, "-load: measured execs per side")
 	fs.IntVar(&lo.concurrency, "load-concurrency", 20, "-load: execs in flight at once")
@@ -56,8 +63,11 @@ func (lo *loadOptions) register(fs *flag.FlagSet) {
 
 func (lo loadOptions) validate() error {
 	var errs []error
-	if lo.wrapper == "" {
-		errs = append(errs, errors.New("-wrapper is required"))
+	switch {
+	case lo.wrapper == "" && lo.shim == "":
+		errs = append(errs, errors.New("-wrapper or -shim is required"))
+	case lo.wrapper != "" && lo.shim != "":
+		errs = append(errs, errors.New("-wrapper and -shim compare different things; give one"))
 	}
 	if lo.containers < 1 || lo.execs < 1 || lo.concurrency < 1 || lo.rounds < 1 || lo.ttyEvery < 0 || lo.warmup < 0 {
 		errs = append(errs, errors.New("-load-containers, -load-execs, -load-concurrency and -load-rounds must be at least 1, -load-tty-every and -load-warmup at least 0"))
@@ -76,25 +86,32 @@ const (
 	sideWrapped side = "wrapped"
 )
 
-// loadBench is one -load run: the node, its containers and the link the
-// shim calls.
+// loadLabels name the sides and the ratios of one kind of -load run.
+type loadLabels struct {
+	direct, wrapped string // the sides as the report names them
+	ratio, ratioP99 string // the names of the median and p99 ratio lines
+}
+
+var (
+	wrapperLabels = loadLabels{direct: "direct", wrapped: "wrapped", ratio: "load-exec-median", ratioP99: "load-exec-p99"}
+	shimLabels    = loadLabels{direct: "runc shim", wrapped: "execguard shim", ratio: "load-exec-shim", ratioP99: "load-exec-shim-p99"}
+)
+
+// loadBench is one -load run: the nodes of the sides, their containers and,
+// comparing the wrapper, the link the shim calls.
 type loadBench struct {
 	opts       loadOptions
-	node       *node.Node
-	link       string // the runc handler's BinaryName
+	nodes      map[side]*node.Node
+	link       string // the runc handler's BinaryName; "" comparing shims
 	targets    map[side]string
 	eventLog   string
-	containers []string
+	containers map[side][]string
 	seq        int // numbers the execs' markers
 }
 
 func runLoad(ctx context.Context, lo loadOptions, w io.Writer) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("-load must run as root (it runs a private containerd)")
-	}
-	wrapper, err := absExecutable(lo.wrapper)
-	if err != nil {
-		return fmt.Errorf("wrapper: %w", err)
 	}
 	real, err := absExecutable(lo.real)
 	if err != nil {
@@ -111,43 +128,74 @@ func runLoad(ctx context.Context, lo loadOptions, w io.Writer) (err error) {
 		}
 	}()
 	b := &loadBench{
-		opts:     lo,
-		link:     filepath.Join(tmp, "rt", "execguard-runc"),
-		targets:  map[side]string{sideDirect: real, sideWrapped: wrapper},
-		eventLog: filepath.Join(tmp, "events", "events.ndjson"),
+		opts:       lo,
+		nodes:      map[side]*node.Node{},
+		containers: map[side][]string{},
+		eventLog:   filepath.Join(tmp, "events", "events.ndjson"),
 	}
 	cfg := filepath.Join(tmp, "execguard.toml")
-	if err := os.MkdirAll(filepath.Dir(b.link), 0o755); err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
 	if err := os.WriteFile(cfg, []byte(wrapperConfig(b.eventLog, "runc", real)), 0o644); err != nil {
-		return fmt.Errorf("wrapper config: %w", err)
+		return fmt.Errorf("execguard config: %w", err)
 	}
-	if err := b.point(sideWrapped); err != nil {
-		return err
-	}
-	n, err := node.Start(ctx, node.Options{
-		Dir:           filepath.Join(tmp, "node"),
-		WrapperPath:   b.link,
-		WrapperConfig: cfg,
-		BusyboxPath:   lo.busybox,
-		Runc:          real,
-	})
-	if err != nil {
-		return err
-	}
-	b.node = n
-	defer func() {
-		if cerr := n.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close node: %w", cerr))
+	labels := wrapperLabels
+	var nodeOpts map[side]node.Options
+	var through string
+	if lo.shim != "" {
+		shim, err := absExecutable(lo.shim)
+		if err != nil {
+			return fmt.Errorf("shim: %w", err)
 		}
-	}()
-	if err := b.startContainers(); err != nil {
-		return err
+		labels = shimLabels
+		nodeOpts = map[side]node.Options{
+			sideDirect:  {Dir: filepath.Join(tmp, "runc-shim"), WrapperPath: real, BusyboxPath: lo.busybox, Runc: real},
+			sideWrapped: {Dir: filepath.Join(tmp, "eg-shim"), WrapperPath: real, ShimPath: shim, WrapperConfig: cfg, BusyboxPath: lo.busybox, Runc: real},
+		}
+		through = fmt.Sprintf("  through containerd (CRI) and containerd's containerd-shim-runc-v2 or %s, two nodes, both running %s directly\n", shim, real)
+	} else {
+		wrapper, err := absExecutable(lo.wrapper)
+		if err != nil {
+			return fmt.Errorf("wrapper: %w", err)
+		}
+		b.link = filepath.Join(tmp, "rt", "execguard-runc")
+		b.targets = map[side]string{sideDirect: real, sideWrapped: wrapper}
+		if err := os.MkdirAll(filepath.Dir(b.link), 0o755); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		if err := b.point(sideWrapped); err != nil {
+			return err
+		}
+		nodeOpts = map[side]node.Options{
+			sideWrapped: {Dir: filepath.Join(tmp, "node"), WrapperPath: b.link, WrapperConfig: cfg, BusyboxPath: lo.busybox, Runc: real},
+		}
+		through = fmt.Sprintf("  through containerd (CRI, io.containerd.runc.v2 shim) to %s directly or through %s\n", real, wrapper)
+	}
+	for _, s := range []side{sideDirect, sideWrapped} {
+		opts, ok := nodeOpts[s]
+		if !ok {
+			continue
+		}
+		n, startErr := node.Start(ctx, opts)
+		if startErr != nil {
+			return fmt.Errorf("%s node: %w", s, startErr)
+		}
+		defer func() {
+			if cerr := n.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close %s node: %w", s, cerr))
+			}
+		}()
+		ids, ctrErr := startContainers(n, lo.containers)
+		if ctrErr != nil {
+			return fmt.Errorf("%s node: %w", s, ctrErr)
+		}
+		b.nodes[s], b.containers[s] = n, ids
+	}
+	if b.link != "" {
+		// One node serves both sides.
+		b.nodes[sideDirect], b.containers[sideDirect] = b.nodes[sideWrapped], b.containers[sideWrapped]
 	}
 	fmt.Fprintf(w, "execguard-bench -load: %d execs per side over %d containers, %d in flight, every %s exec interactive, %d rounds per side alternating, after %d warm-up execs per side\n",
 		lo.execs, lo.containers, lo.concurrency, nth(lo.ttyEvery), lo.rounds, lo.warmup)
-	fmt.Fprintf(w, "  through containerd (CRI, io.containerd.runc.v2 shim) to %s directly or through %s\n", real, wrapper)
+	fmt.Fprint(w, through)
 
 	wrappedMarkers := map[string]bool{}
 	directMarkers := map[string]bool{}
@@ -183,7 +231,7 @@ func runLoad(ctx context.Context, lo loadOptions, w io.Writer) (err error) {
 			collectMarkers(res, s, wrappedMarkers, directMarkers)
 		}
 	}
-	if err := reportLoad(w, samples); err != nil {
+	if err := reportLoad(w, samples, labels); err != nil {
 		return err
 	}
 	lines, err := eventLines(b.eventLog)
@@ -194,13 +242,17 @@ func runLoad(ctx context.Context, lo loadOptions, w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "events: every one of %d wrapped execs has exactly one exec event (%d interactive, each with one alert), none of %d direct execs has one; all %d lines of the log are whole JSON documents\n",
-		len(wrappedMarkers), ec.interactive, len(directMarkers), len(lines))
+	fmt.Fprintf(w, "events: every one of %d %s execs has exactly one exec event (%d interactive, each with one alert), none of %d %s execs has one; all %d lines of the log are whole JSON documents\n",
+		len(wrappedMarkers), labels.wrapped, ec.interactive, len(directMarkers), labels.direct, len(lines))
 	return nil
 }
 
-// point switches the shim's runtime binary to one side, atomically.
+// point switches the shim's runtime binary to one side, atomically;
+// comparing shims, each side has its own node and there is nothing to switch.
 func (b *loadBench) point(s side) error {
+	if b.link == "" {
+		return nil
+	}
 	tmp := b.link + ".new"
 	_ = os.Remove(tmp)
 	if err := os.Symlink(b.targets[s], tmp); err != nil {
@@ -212,25 +264,25 @@ func (b *loadBench) point(s side) error {
 	return nil
 }
 
-// startContainers starts the containers (through the wrapper), spread over
-// pods of five.
-func (b *loadBench) startContainers() error {
+// startContainers starts count containers on n, spread over pods of five.
+func startContainers(n *node.Node, count int) ([]string, error) {
 	var pod string
-	for i := range b.opts.containers {
+	var ids []string
+	for i := range count {
 		if i%5 == 0 {
-			id, err := b.node.RunPod(fmt.Sprintf("load-%d", i/5), "bench")
+			id, err := n.RunPod(fmt.Sprintf("load-%d", i/5), "bench")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			pod = id
 		}
-		id, err := b.node.CreateContainer(pod, fmt.Sprintf("app-%d", i), false, "sleep", "3600")
+		id, err := n.CreateContainer(pod, fmt.Sprintf("app-%d", i), false, "sleep", "3600")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		b.containers = append(b.containers, id)
+		ids = append(ids, id)
 	}
-	return nil
+	return ids, nil
 }
 
 // round runs count execs on side s and fails on any exec that failed or did
@@ -243,12 +295,12 @@ func (b *loadBench) round(ctx context.Context, s side, count int) ([]node.ExecRe
 	for i := range execs {
 		b.seq++
 		execs[i] = node.Exec{
-			Container: b.containers[b.seq%len(b.containers)],
+			Container: b.containers[s][b.seq%len(b.containers[s])],
 			TTY:       b.opts.ttyEvery > 0 && b.seq%b.opts.ttyEvery == 0,
 			Cmd:       []string{"echo", fmt.Sprintf("eg-load-%s-%d", s, b.seq)},
 		}
 	}
-	res := b.node.RunExecs(execs, b.opts.concurrency, nil)
+	res := b.nodes[s].RunExecs(execs, b.opts.concurrency, nil)
 	for _, r := range res {
 		if r.Err != nil {
 			return nil, fmt.Errorf("%s: %w", s, r.Err)
@@ -308,20 +360,22 @@ func statsOf(res []node.ExecResult) (loadStats, error) {
 	return st, nil
 }
 
-func reportLoad(w io.Writer, samples map[side][]node.ExecResult) error {
+func reportLoad(w io.Writer, samples map[side][]node.ExecResult, l loadLabels) error {
 	d, err := statsOf(samples[sideDirect])
 	if err != nil {
-		return fmt.Errorf("direct: %w", err)
+		return fmt.Errorf("%s: %w", l.direct, err)
 	}
 	wr, err := statsOf(samples[sideWrapped])
 	if err != nil {
-		return fmt.Errorf("wrapped: %w", err)
+		return fmt.Errorf("%s: %w", l.wrapped, err)
 	}
+	width := max(len(l.direct), len(l.wrapped), len("added"))
+	pad := func(s string) string { return s + strings.Repeat(" ", width-len(s)) }
 	ms := func(x time.Duration) string { return fmt.Sprintf("%.1f ms", float64(x)/float64(time.Millisecond)) }
 	for _, row := range []struct {
 		name string
 		s    loadStats
-	}{{"direct ", d}, {"wrapped", wr}} {
+	}{{pad(l.direct), d}, {pad(l.wrapped), wr}} {
 		fmt.Fprintf(w, "  %s  n %d  median %9s  p90 %9s  p99 %9s  min %9s  max %9s  (median no tty %s over %d, tty %s over %d)\n",
 			row.name, row.s.N, ms(row.s.Median), ms(row.s.P90), ms(row.s.P99), ms(row.s.Min), ms(row.s.Max),
 			ms(row.s.MedianNoTTY), row.s.NoTTYN, ms(row.s.MedianTTY), row.s.TTYN)
@@ -334,10 +388,10 @@ func reportLoad(w io.Writer, samples map[side][]node.ExecResult) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  added    median %+.1f ms (ratio %s)  p99 %+.1f ms (ratio %s)\n",
+	fmt.Fprintf(w, "  %s  median %+.1f ms (ratio %s)  p99 %+.1f ms (ratio %s)\n", pad("added"),
 		float64(wr.Median-d.Median)/float64(time.Millisecond), formatRatio(rMed),
 		float64(wr.P99-d.P99)/float64(time.Millisecond), formatRatio(rP99))
-	fmt.Fprintf(w, "ratio load-exec-median %s\nratio load-exec-p99 %s\n", formatRatio(rMed), formatRatio(rP99))
+	fmt.Fprintf(w, "ratio %s %s\nratio %s %s\n", l.ratio, formatRatio(rMed), l.ratioP99, formatRatio(rP99))
 	return nil
 }
 
@@ -435,9 +489,9 @@ func checkLoadEvents(lines [][]byte, wrapped, direct map[string]bool) (loadEvent
 }
 
 // mainLoad runs -load with the flags it shares with the other benchmarks
-// (-wrapper, -real, -busybox) and returns the exit status.
-func mainLoad(lo loadOptions, o options, shapeName string) int {
-	lo.wrapper, lo.real, lo.busybox = o.wrapper, o.real, o.busybox
+// (-wrapper or -shim, -real, -busybox) and returns the exit status.
+func mainLoad(lo loadOptions, o options, shapeName, shim string) int {
+	lo.wrapper, lo.shim, lo.real, lo.busybox = o.wrapper, shim, o.real, o.busybox
 	if lo.real == "" {
 		lo.real = defaultReal("runc")
 	}

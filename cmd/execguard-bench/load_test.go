@@ -66,21 +66,69 @@ func TestReportLoad(t *testing.T) {
 		sideDirect:  append(results(false, 100, 100, 100), results(true, 200)...),
 		sideWrapped: append(results(false, 110, 110, 110), results(true, 220)...),
 	}
-	var b strings.Builder
-	if err := reportLoad(&b, samples); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		labels loadLabels
+		want   []string
+	}{
+		{wrapperLabels, []string{
+			"added    median +10.0 ms (ratio 1.100)",
+			"ratio load-exec-median 1.100\n",
+			"ratio load-exec-p99 1.100\n",
+			"  wrapped  n 4  median  110.0 ms",
+			"(median no tty 110.0 ms over 3, tty 220.0 ms over 1)",
+		}},
+		{shimLabels, []string{
+			"  added           median +10.0 ms (ratio 1.100)",
+			"ratio load-exec-shim 1.100\n",
+			"ratio load-exec-shim-p99 1.100\n",
+			"  runc shim       n 4  median  100.0 ms",
+			"  execguard shim  n 4  median  110.0 ms",
+		}},
 	}
-	out := b.String()
-	for _, want := range []string{
-		"added    median +10.0 ms (ratio 1.100)",
-		"ratio load-exec-median 1.100",
-		"(median no tty 110.0 ms over 3, tty 220.0 ms over 1)",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q:\n%s", want, out)
-		}
+	for _, tt := range tests {
+		t.Run(tt.labels.ratio, func(t *testing.T) {
+			var b strings.Builder
+			if err := reportLoad(&b, samples, tt.labels); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("report lacks %q:\n%s", want, out)
+				}
+			}
+			err := reportLoad(&b, map[side][]node.ExecResult{sideDirect: samples[sideDirect]}, tt.labels)
+			if err == nil || !strings.Contains(err.Error(), tt.labels.wrapped) {
+				t.Errorf("a report without %s samples: error %v, want one naming the side", tt.labels.wrapped, err)
+			}
+		})
 	}
-	if err := reportLoad(&b, map[side][]node.ExecResult{sideDirect: samples[sideDirect]}); err == nil {
-		t.Error("a report without wrapped samples did not fail")
+}
+
+func TestLoadOptionsValidate(t *testing.T) {
+	ok := loadOptions{containers: 20, execs: 500, concurrency: 20, rounds: 5, ttyEvery: 5, warmup: 20}
+	with := func(f func(*loadOptions)) loadOptions { o := ok; f(&o); return o }
+	tests := []struct {
+		name    string
+		opts    loadOptions
+		wantErr string
+	}{
+		{"wrapper", with(func(o *loadOptions) { o.wrapper = "execguard-runc" }), ""},
+		{"shim", with(func(o *loadOptions) { o.shim = "containerd-shim-execguard-v2" }), ""},
+		{"neither", ok, "-wrapper or -shim is required"},
+		{"both", with(func(o *loadOptions) { o.wrapper, o.shim = "execguard-runc", "containerd-shim-execguard-v2" }), "give one"},
+		{"more rounds than execs", with(func(o *loadOptions) { o.shim, o.rounds, o.execs = "s", 6, 5 }), "-load-rounds 6 is more than -load-execs 5"},
+		{"no containers", with(func(o *loadOptions) { o.shim, o.containers = "s", 0 }), "must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

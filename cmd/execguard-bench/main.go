@@ -17,6 +17,10 @@
 //
 //	execguard-bench -wrapper ./execguard-runc -load
 //
+// and, with -shim, through execguard's shim against containerd's runc shim:
+//
+//	execguard-bench -load -shim ./containerd-shim-execguard-v2
+//
 // -shim compares crictl exec -it through execguard's containerd shim with
 // containerd's runc shim, and their memory (shim.go):
 //
@@ -80,7 +84,7 @@ func main() {
 	so.register(flag.CommandLine)
 	flag.Parse()
 	if lo.enabled {
-		os.Exit(mainLoad(lo, o, shapeName))
+		os.Exit(mainLoad(lo, o, shapeName, so.path))
 	}
 	if so.path != "" {
 		os.Exit(mainShim(so, o))
