@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,8 +68,10 @@ type faultCase struct {
 	defaults bool
 	// lost: neither the log nor the spool can take the events while the
 	// fault lasts, nor can the lost counter be written: the runtime's log
-	// must say so.
+	// (the shim's, on the shim front) must say so.
 	lost bool
+	// wrapperOnly: the fault is in what only the wrapper uses.
+	wrapperOnly bool
 }
 
 func faultCases() []faultCase {
@@ -223,8 +227,10 @@ func faultCases() []faultCase {
 			},
 		},
 		{
+			// The shim runs the runc of the handler's options.BinaryName,
+			// not the configured one.
 			id: "runtime-missing", fault: "configured real runtime missing (removed mid-burst)",
-			problem: "runc",
+			problem: "runc", wrapperOnly: true,
 			inject: func(f *faultEnv, r *faultRun) func() {
 				f.must(os.Remove(f.runcLink))
 				return func() { f.must(os.Symlink(realRunc, f.runcLink)) }
@@ -242,7 +248,7 @@ func faultCases() []faultCase {
 // exactly one event (in the log, or in the spool, or counted lost), no line
 // is torn, and the spool is replayed once the fault is gone.
 func TestFaultMatrix(t *testing.T) {
-	f := newFaultEnv(t)
+	f := newFaultEnv(t, frontWrapper)
 	for _, c := range faultCases() {
 		for _, mode := range []string{"open", "closed"} {
 			t.Run(c.id+"/"+mode, func(t *testing.T) {
@@ -256,9 +262,30 @@ func TestFaultMatrix(t *testing.T) {
 	f.writeDoc()
 }
 
+// TestFaultMatrixShim runs the faults that concern a long-lived shim (all
+// but the wrapper's own) the same way against execguard's shim: the shim
+// sees the configuration and policy change mid-burst (a stat per decision),
+// and its diagnostics go to the shim log containerd copies to its own.
+func TestFaultMatrixShim(t *testing.T) {
+	f := newFaultEnv(t, frontShim)
+	for _, c := range faultCases() {
+		if c.wrapperOnly {
+			continue
+		}
+		for _, mode := range []string{"open", "closed"} {
+			t.Run(c.id+"/"+mode, func(t *testing.T) {
+				f.t = t
+				defer func() { f.t = f.root }()
+				f.rows = append(f.rows, f.run(t, c, mode))
+			})
+		}
+	}
+}
+
 // faultEnv is the node, wrapper, plugin and files the matrix runs on.
 type faultEnv struct {
 	t, root    *testing.T
+	front      front
 	node       *node.Node
 	dir        string
 	bin        string
@@ -276,11 +303,11 @@ type faultEnv struct {
 	reported   map[string]bool // defects of logs already reported
 }
 
-func newFaultEnv(t *testing.T) *faultEnv {
+func newFaultEnv(t *testing.T, fr front) *faultEnv {
 	requirePrerequisites(t)
 	dir := t.TempDir()
 	f := &faultEnv{
-		t: t, root: t,
+		t: t, root: t, front: fr,
 		dir:        dir,
 		bin:        filepath.Join(dir, "bin"),
 		configPath: filepath.Join(dir, "execguard.toml"),
@@ -296,7 +323,16 @@ func newFaultEnv(t *testing.T) *faultEnv {
 		f.must(os.MkdirAll(d, 0o750))
 	}
 	f.must(os.Symlink(realRunc, f.runcLink))
-	wrapper := buildWrapper(t, dir)
+	nodeOpts := node.Options{WrapperConfig: f.configPath}
+	switch fr {
+	case frontWrapper:
+		nodeOpts.WrapperPath = buildWrapper(t, dir)
+	case frontShim:
+		nodeOpts.WrapperPath = realRunc
+		nodeOpts.ShimPath = buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(f.bin, "containerd-shim-execguard-v2"))
+	default:
+		t.Fatalf("unknown front %q", fr)
+	}
 	buildCommand(t, "./cmd/execguard", filepath.Join(f.bin, "execguard")) // the policy compiler beside the wrapper, and the NRI plugin
 	f.writePolicy()
 	f.writeConfig("open", false)
@@ -304,7 +340,7 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	// default log and state directory are covered for the test's duration.
 	coverDefaultDirs(t)
 
-	n, err := node.Start(context.Background(), node.Options{WrapperPath: wrapper, WrapperConfig: f.configPath})
+	n, err := node.Start(context.Background(), nodeOpts)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -765,9 +801,16 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 }
 
 // runtimeLogOffsets notes how far the runtime logs of the burst's
-// containers go.
+// containers go; on the shim front, how far containerd's log goes (the
+// shim's log is copied there), under the key "".
 func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 	offsets := map[string]int64{}
+	if f.front == frontShim {
+		if fi, err := os.Stat(f.node.LogFile()); err == nil {
+			offsets[""] = fi.Size()
+		}
+		return offsets
+	}
 	for _, id := range f.ctrs {
 		if fi, err := os.Stat(f.node.RuntimeLog(id)); err == nil {
 			offsets[id] = fi.Size()
@@ -781,6 +824,23 @@ func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 // shortened so that alike ones read alike.
 func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 	var msgs []string
+	if f.front == frontShim {
+		b, err := os.ReadFile(f.node.LogFile())
+		if err != nil || int64(len(b)) < offsets[""] {
+			return nil
+		}
+		for _, line := range strings.Split(string(b[offsets[""]:]), "\n") {
+			level, msg, ok := containerdLogEntry(line)
+			if !ok || !strings.HasPrefix(msg, "execguard") {
+				continue
+			}
+			m := level + ": " + f.shorten(msg)
+			if !slices.Contains(msgs, m) {
+				msgs = append(msgs, m)
+			}
+		}
+		return msgs
+	}
 	for _, id := range f.ctrs {
 		b, err := os.ReadFile(f.node.RuntimeLog(id))
 		if err != nil || int64(len(b)) < offsets[id] {
@@ -798,6 +858,23 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 		}
 	}
 	return msgs
+}
+
+// containerdLogPattern matches the level and the quoted message of a line of
+// containerd's log (logrus text format), where the shims' logs are copied.
+var containerdLogPattern = regexp.MustCompile(`\blevel=(\w+) msg="((?:[^"\\]|\\.)*)"`)
+
+// containerdLogEntry returns the level and message of a containerd log line.
+func containerdLogEntry(line string) (level, msg string, ok bool) {
+	m := containerdLogPattern.FindStringSubmatch(line)
+	if m == nil {
+		return "", "", false
+	}
+	msg, err := strconv.Unquote(`"` + m[2] + `"`)
+	if err != nil {
+		return "", "", false
+	}
+	return m[1], msg, true
 }
 
 // shorten replaces the test's directories in a message by names that say
