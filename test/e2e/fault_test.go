@@ -280,6 +280,8 @@ func TestFaultMatrixShim(t *testing.T) {
 			})
 		}
 	}
+	f.t = t
+	f.writeDoc()
 }
 
 // faultEnv is the node, wrapper, plugin and files the matrix runs on.
@@ -1189,7 +1191,10 @@ func orNone(s string) string {
 	return s
 }
 
-// writeDoc writes the outcome table to the file FaultsDocEnv names.
+// writeDoc writes the outcome table of the env's front to the file
+// FaultsDocEnv names: the wrapper's table first, then the shim's section.
+// Each test replaces its own part and keeps the other's, so the two tests
+// can run alone or together, in either order.
 func (f *faultEnv) writeDoc() {
 	path := os.Getenv(FaultsDocEnv)
 	if path == "" {
@@ -1200,6 +1205,35 @@ func (f *faultEnv) writeDoc() {
 		f.must(err)
 		path = filepath.Join(root, path)
 	}
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.t.Errorf("read %s: %v", path, err)
+		return
+	}
+	wrapperPart, shimPart, _ := strings.Cut(string(old), faultsDocShimHeading)
+	if shimPart != "" {
+		shimPart = faultsDocShimHeading + shimPart
+	}
+	if !strings.HasPrefix(wrapperPart, "# Faults") {
+		wrapperPart = faultsDocIntro + "(The table of the runtime wrapper is written by TestFaultMatrix.)\n"
+	}
+	table := f.docTable()
+	if f.front == frontShim {
+		shimPart = faultsDocShimHeading + faultsDocShimIntro + table
+	} else {
+		wrapperPart = faultsDocIntro + table
+	}
+	doc := wrapperPart
+	if shimPart != "" {
+		doc = strings.TrimRight(doc, "\n") + "\n\n" + shimPart
+	}
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		f.t.Errorf("write %s: %v", path, err)
+	}
+}
+
+// docTable renders the env's observations as the doc's table.
+func (f *faultEnv) docTable() string {
 	byCase := map[string]map[string]observation{}
 	var order []string
 	for _, o := range f.rows {
@@ -1210,7 +1244,6 @@ func (f *faultEnv) writeDoc() {
 		byCase[o.c.id][o.mode] = o
 	}
 	var b strings.Builder
-	b.WriteString(faultsDocIntro)
 	b.WriteString("| Fault | What is logged (fail mode open; closed where different) | Interactive exec: open | Interactive exec: closed | Container lifecycle | Events |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
@@ -1234,9 +1267,7 @@ func (f *faultEnv) writeDoc() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(open.c.fault), cell(logged),
 			cell(open.interactive+burstNote(open)), cell(closed.interactive+burstNote(closed)), cell(life), cell(events))
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		f.t.Errorf("write %s: %v", path, err)
-	}
+	return b.String()
 }
 
 func burstNote(o observation) string {
@@ -1260,8 +1291,30 @@ case runs in fail mode open and closed.
 the configuration was not usable), still in the spool, or missing; and the
 spool counters over the case.
 
-The table is written by the end-to-end test that observes it:
+The tables are written by the end-to-end tests that observe them
+(TestFaultMatrix for the wrapper, TestFaultMatrixShim for the shim):
 
     EXECGUARD_FAULTS_DOC=docs/faults.md go test -tags e2e -count=1 -run TestFaultMatrix ./test/e2e/
+
+`
+
+// faultsDocShimHeading starts the shim's section of the faults doc.
+const faultsDocShimHeading = "## execguard's shim\n"
+
+const faultsDocShimIntro = `
+The same faults, the same burst and the same accounting, on a node whose
+runc handler runs execguard's shim (` + "`containerd-shim-execguard-v2`" + `,
+running runc directly, with the NRI plugin). One shim serves the burst's pod
+for the whole run, so each fault is made on a running shim: it sees the configuration
+and the policy change at its next decision. "Configured real runtime
+missing" is not a row: the shim runs the runc of the handler's
+` + "`options.BinaryName`" + `, not the configured one. Where the wrapper writes to
+the runtime log of the container, the shim writes to its own log, which
+containerd copies to its log ("runtime log" below); it logs only events
+spooled or lost there: a configuration or policy problem is in the event's
+` + "`error.message`" + `, and a refusal goes back to the client (crictl prints it
+with gRPC's ": permission denied"). The shim also writes an end event for
+every exec and container it started, so more events go to the spool while
+the log cannot take them.
 
 `
