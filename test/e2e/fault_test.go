@@ -866,7 +866,8 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 // containerd's log (logrus text format), where the shims' logs are copied.
 var containerdLogPattern = regexp.MustCompile(`\blevel=(\w+) msg="((?:[^"\\]|\\.)*)"`)
 
-// containerdLogEntry returns the level and message of a containerd log line.
+// containerdLogEntry returns the level and message of a containerd log line
+// (logrus text format: key=value pairs, values quoted where needed).
 func containerdLogEntry(line string) (level, msg string, ok bool) {
 	m := containerdLogPattern.FindStringSubmatch(line)
 	if m == nil {
@@ -877,6 +878,27 @@ func containerdLogEntry(line string) (level, msg string, ok bool) {
 		return "", "", false
 	}
 	return m[1], msg, true
+}
+
+func TestContainerdLogEntry(t *testing.T) {
+	tests := []struct {
+		line       string
+		level, msg string
+		ok         bool
+	}{
+		{`time="2026-01-01T00:00:00Z" level=error msg="execguard: event lost: open \"/x\": not a directory" namespace=k8s.io`,
+			"error", `execguard: event lost: open "/x": not a directory`, true},
+		{`time="2026-01-01T00:00:00Z" level=warning msg="execguard: end event of a/b spooled: a\\b" runtime=io.containerd.runc.v2`,
+			"warning", `execguard: end event of a/b spooled: a\b`, true},
+		{`time="2026-01-01T00:00:00Z" level=info msg=started`, "", "", false},
+		{`not a log line`, "", "", false},
+	}
+	for _, tt := range tests {
+		level, msg, ok := containerdLogEntry(tt.line)
+		if level != tt.level || msg != tt.msg || ok != tt.ok {
+			t.Errorf("containerdLogEntry(%q) = %q, %q, %v; want %q, %q, %v", tt.line, level, msg, ok, tt.level, tt.msg, tt.ok)
+		}
+	}
 }
 
 // shorten replaces the test's directories in a message by names that say
@@ -1210,25 +1232,61 @@ func (f *faultEnv) writeDoc() {
 		f.t.Errorf("read %s: %v", path, err)
 		return
 	}
-	wrapperPart, shimPart, _ := strings.Cut(string(old), faultsDocShimHeading)
+	doc := mergeFaultsDoc(string(old), f.front, f.docTable())
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		f.t.Errorf("write %s: %v", path, err)
+	}
+}
+
+// mergeFaultsDoc puts the table of front fr into the faults doc old, keeping
+// the other front's part.
+func mergeFaultsDoc(old string, fr front, table string) string {
+	wrapperPart, shimPart, _ := strings.Cut(old, faultsDocShimHeading)
 	if shimPart != "" {
 		shimPart = faultsDocShimHeading + shimPart
 	}
 	if !strings.HasPrefix(wrapperPart, "# Faults") {
-		wrapperPart = faultsDocIntro + "(The table of the runtime wrapper is written by TestFaultMatrix.)\n"
+		wrapperPart = faultsDocIntro + faultsDocNoWrapperTable
 	}
-	table := f.docTable()
-	if f.front == frontShim {
+	if fr == frontShim {
 		shimPart = faultsDocShimHeading + faultsDocShimIntro + table
 	} else {
 		wrapperPart = faultsDocIntro + table
 	}
-	doc := wrapperPart
-	if shimPart != "" {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + shimPart
+	if shimPart == "" {
+		return wrapperPart
 	}
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		f.t.Errorf("write %s: %v", path, err)
+	return strings.TrimRight(wrapperPart, "\n") + "\n\n" + shimPart
+}
+
+// TestMergeFaultsDoc checks that each front's table replaces its own part of
+// the faults doc only.
+func TestMergeFaultsDoc(t *testing.T) {
+	wrapperDoc := faultsDocIntro + "| wrapper v1 |\n"
+	bothDoc := faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v1 |\n"
+	tests := []struct {
+		name  string
+		old   string
+		front front
+		table string
+		want  string
+	}{
+		{"wrapper into nothing", "", frontWrapper, "| wrapper v1 |\n", wrapperDoc},
+		{"wrapper replaces wrapper", wrapperDoc, frontWrapper, "| wrapper v2 |\n", faultsDocIntro + "| wrapper v2 |\n"},
+		{"shim after wrapper", wrapperDoc, frontShim, "| shim v1 |\n", bothDoc},
+		{"wrapper keeps shim", bothDoc, frontWrapper, "| wrapper v2 |\n",
+			faultsDocIntro + "| wrapper v2 |\n\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v1 |\n"},
+		{"shim replaces shim", bothDoc, frontShim, "| shim v2 |\n",
+			faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v2 |\n"},
+		{"shim into nothing", "", frontShim, "| shim v1 |\n",
+			faultsDocIntro + faultsDocNoWrapperTable + "\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v1 |\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mergeFaultsDoc(tt.old, tt.front, tt.table); got != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -1297,6 +1355,9 @@ The tables are written by the end-to-end tests that observe them
     EXECGUARD_FAULTS_DOC=docs/faults.md go test -tags e2e -count=1 -run TestFaultMatrix ./test/e2e/
 
 `
+
+// faultsDocNoWrapperTable stands for the wrapper's table until it is written.
+const faultsDocNoWrapperTable = "(The runtime wrapper's table is written by TestFaultMatrix.)\n"
 
 // faultsDocShimHeading starts the shim's section of the faults doc.
 const faultsDocShimHeading = "## execguard's shim\n"
