@@ -42,6 +42,9 @@ type guard struct {
 	mu    sync.Mutex
 	ctrs  map[string]detect.Container
 	procs map[procKey]*started
+	// reported is the last configuration and policy problem logged, so a
+	// standing one is logged once, not on every decision.
+	reported map[string]string
 }
 
 // procKey names a process: its container and exec ("" for the init).
@@ -83,7 +86,41 @@ func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error) core.Res
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
 		g.logf(level, "%s", msg)
 	}
+	// What the wrapper tells the runtime's log, the shim tells its own,
+	// which containerd copies into its log.
+	var cfgMsg string
+	if cfgErr != nil {
+		cfgMsg = cfgErr.Error()
+	}
+	g.reportOnce("config", cfgMsg)
+	policyMsg := res.Record.Policy.Err
+	if policyMsg == cfgMsg { // a refused configuration is the policy's error too
+		policyMsg = ""
+	}
+	g.reportOnce("policy", policyMsg)
+	if res.Decision.Block {
+		g.logf("warning", "%s", res.Decision.Reason)
+	}
 	return res
+}
+
+// reportOnce logs a configuration or policy problem when it first appears
+// or changes, and once more when it is gone.
+func (g *guard) reportOnce(what, msg string) {
+	g.mu.Lock()
+	if g.reported == nil {
+		g.reported = map[string]string{}
+	}
+	last := g.reported[what]
+	g.reported[what] = msg
+	g.mu.Unlock()
+	switch {
+	case msg == last:
+	case msg == "":
+		g.logf("info", "%s: the problem is gone", what)
+	default:
+		g.logf("warning", "%s", msg)
+	}
 }
 
 func (g *guard) logf(level, format string, args ...any) {

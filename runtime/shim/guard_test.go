@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -280,5 +281,31 @@ func TestGuardLostEventFailsClosed(t *testing.T) {
 				t.Errorf("non-interactive exec whose event is lost refused: %q", v.reason)
 			}
 		})
+	}
+}
+
+// The shim's log (which containerd copies into its own) hears of a broken
+// configuration once, not on every decision, and of each refusal.
+func TestGuardReportsProblemsOnce(t *testing.T) {
+	e := newGuardEnv(t, "block", "open")
+	var buf bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&buf)
+	e.g.log = logrus.NewEntry(log)
+	e.create()
+	if err := os.WriteFile(e.cfg, []byte("colour = \"blue\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		e.g.exec(execReq(t, fmt.Sprintf("x%d", i), false, "id"))
+	}
+	if n := strings.Count(buf.String(), `unknown key \"colour\"`); n != 1 {
+		t.Errorf("the configuration problem was logged %d times, want once:\n%s", n, buf.String())
+	}
+	e.configure("block", "open")
+	e.g.exec(execReq(t, "tty", true, "sh"))
+	out := buf.String()
+	if !strings.Contains(out, "config: the problem is gone") || !strings.Contains(out, "blocked by policy") {
+		t.Errorf("log lacks the recovery or the refusal:\n%s", out)
 	}
 }
