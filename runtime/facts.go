@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/runtime/core"
 	"github.com/execguard/execguard/state"
@@ -135,8 +133,6 @@ func execProcess(c Call, f *detect.Facts) detect.Process {
 	}
 	return p
 }
-
-func fromSpec(p *specs.Process) detect.Process { return core.FromSpec(p) }
 
 // parseUser reads runc's --user UID[:GID].
 func parseUser(s string) (uid, gid uint32, err error) {

@@ -11,16 +11,15 @@ import (
 	"fmt"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/state"
 )
 
-// MaxSpecBytes bounds what a front reads of a process spec or bundle config;
-// real ones are a few KiB.
+// MaxSpecBytes bounds what a front reads of small files the engine writes
+// for it (the runtime's state, runtime options); never of a spec, which
+// package ocispec reads whole.
 const MaxSpecBytes = 4 << 20
 
 // LostReason and LostStdinShellReason refuse an interactive exec, or a shell
@@ -122,17 +121,4 @@ func (r Result) Diagnostic(stateDir string) (level, msg string) {
 		return "error", fmt.Sprintf("event lost: %v", r.WriteErr)
 	}
 	return "", ""
-}
-
-// FromSpec is the process an OCI process spec starts.
-func FromSpec(p *specs.Process) detect.Process {
-	return detect.Process{
-		Known:    true,
-		Args:     p.Args,
-		Env:      p.Env,
-		Cwd:      p.Cwd,
-		Terminal: p.Terminal,
-		UID:      p.User.UID,
-		GID:      p.User.GID,
-	}
 }

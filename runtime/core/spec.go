@@ -88,4 +88,3 @@ func specProblem(f *detect.Facts, kind, what string, err error) detect.Process {
 func fromOCI(p ocispec.Process) detect.Process {
 	return detect.Process{Known: true, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Terminal: p.Terminal, UID: p.UID, GID: p.GID}
 }
-
