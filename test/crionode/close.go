@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/execguard/execguard/test/node"
 )
 
 // Close removes every pod, stops CRI-O, kills what is left of the node's
@@ -53,7 +55,7 @@ func (n *Node) Close() error {
 	if err := n.deleteLeftoverContainers(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := unmountUnder(n.Dir); err != nil {
+	if err := node.UnmountUnder(n.Dir); err != nil {
 		errs = append(errs, err)
 	}
 	if err := removeCgroups(n.CgroupParent); err != nil {
@@ -185,64 +187,4 @@ func removeCgroups(parent string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// unmountUnder unmounts every mount point at or below dir, deepest first.
-func unmountUnder(dir string) error {
-	for range 10 {
-		mounts, err := mountsUnder(dir)
-		if err != nil || len(mounts) == 0 {
-			return err
-		}
-		for _, m := range mounts {
-			if err := unix.Unmount(m, 0); err != nil {
-				_ = unix.Unmount(m, unix.MNT_DETACH)
-			}
-		}
-	}
-	mounts, err := mountsUnder(dir)
-	if err == nil && len(mounts) > 0 {
-		err = fmt.Errorf("still mounted: %s", strings.Join(mounts, ", "))
-	}
-	return err
-}
-
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) ([]string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(fields[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out, nil
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for space...).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -212,12 +211,6 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// searchPath is where crictl and script are looked up, whatever the
-// caller's PATH.
-func searchPath() string {
-	return strings.Join([]string{os.Getenv("PATH"), "/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}, ":")
-}
-
 func findTools(o Options) (tools, error) {
 	t := tools{
 		crio:    filepath.Join(o.CRIODir, "bin", "crio"),
@@ -235,7 +228,7 @@ func findTools(o Options) (tools, error) {
 		name string
 		dst  *string
 	}{{"crictl", &t.crictl}, {"script", &t.script}} {
-		p, err := lookPath(f.name)
+		p, err := node.LookPath(f.name)
 		if err != nil {
 			missing = append(missing, f.name)
 			continue
@@ -252,18 +245,6 @@ func findTools(o Options) (tools, error) {
 func executable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
-}
-
-func lookPath(name string) (string, error) {
-	for _, d := range filepath.SplitList(searchPath()) {
-		if d == "" {
-			continue
-		}
-		if p := filepath.Join(d, name); executable(p) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 }
 
 func (n *Node) start(ctx context.Context) error {
@@ -350,7 +331,7 @@ func (n *Node) env() []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "PATH="+searchPath(), "TMPDIR="+n.l.tmp(),
+	env = append(env, "PATH="+node.SearchPath(), "TMPDIR="+n.l.tmp(),
 		"CONTAINERS_STORAGE_CONF="+n.l.storageConf(), "CONTAINERS_REGISTRIES_CONF="+n.l.registriesConf())
 	return append(env, n.opts.Env...)
 }
@@ -510,37 +491,10 @@ func (n *Node) waitReady(ctx context.Context) error {
 			last = err
 			continue
 		}
-		if last = runtimeReady([]byte(out)); last == nil {
+		if last = node.RuntimeReady([]byte(out)); last == nil {
 			return nil
 		}
 	}
-}
-
-// runtimeReady checks crictl info's RuntimeReady condition. NetworkReady
-// stays false (no CNI) and does not matter for host-network pods.
-func runtimeReady(info []byte) error {
-	var v struct {
-		Status struct {
-			Conditions []struct {
-				Type    string `json:"type"`
-				Status  bool   `json:"status"`
-				Reason  string `json:"reason"`
-				Message string `json:"message"`
-			} `json:"conditions"`
-		} `json:"status"`
-	}
-	if err := json.Unmarshal(info, &v); err != nil {
-		return fmt.Errorf("decode crictl info: %w", err)
-	}
-	for _, c := range v.Status.Conditions {
-		if c.Type == "RuntimeReady" {
-			if c.Status {
-				return nil
-			}
-			return fmt.Errorf("RuntimeReady false: %s %s", c.Reason, c.Message)
-		}
-	}
-	return errors.New("crictl info: no RuntimeReady condition")
 }
 
 // LogTail returns the last lines of CRI-O's log, for error messages.

@@ -222,8 +222,8 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// searchPath is where binaries are looked up, whatever the caller's PATH.
-func searchPath() string {
+// SearchPath is where binaries are looked up, whatever the caller's PATH.
+func SearchPath() string {
 	return strings.Join([]string{os.Getenv("PATH"), "/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"}, ":")
 }
 
@@ -242,7 +242,7 @@ func findTools(containerdDir string) (tools, error) {
 		{"crictl", &t.crictl},
 		{"script", &t.script},
 	} {
-		p, err := lookPath(f.name)
+		p, err := LookPath(f.name)
 		if containerdDir != "" && slices.Contains(containerdBinaries(), f.name) {
 			p, err = filepath.Join(containerdDir, f.name), nil
 		}
@@ -259,8 +259,9 @@ func findTools(containerdDir string) (tools, error) {
 	return t, nil
 }
 
-func lookPath(name string) (string, error) {
-	for _, d := range filepath.SplitList(searchPath()) {
+// LookPath finds an executable name in SearchPath.
+func LookPath(name string) (string, error) {
+	for _, d := range filepath.SplitList(SearchPath()) {
 		if d == "" {
 			continue
 		}
@@ -377,7 +378,7 @@ func (n *Node) containerdEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	path := searchPath()
+	path := SearchPath()
 	if n.opts.Containerd != "" {
 		// containerd finds its shims in PATH: the install's own come first.
 		path = filepath.Dir(n.tools.shim) + ":" + path
@@ -439,15 +440,16 @@ func (n *Node) waitReady(ctx context.Context) error {
 			last = err
 			continue
 		}
-		if last = runtimeReady([]byte(out)); last == nil {
+		if last = RuntimeReady([]byte(out)); last == nil {
 			return nil
 		}
 	}
 }
 
-// runtimeReady checks crictl info's RuntimeReady condition. NetworkReady
+// RuntimeReady checks crictl info's RuntimeReady condition (containerd's and
+// CRI-O's alike). NetworkReady
 // stays false (no CNI) and does not matter for host-network pods.
-func runtimeReady(info []byte) error {
+func RuntimeReady(info []byte) error {
 	var v struct {
 		Status struct {
 			Conditions []struct {
@@ -638,7 +640,7 @@ func (n *Node) Close() error {
 	if err := n.deleteLeftoverContainers(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := unmountUnder(n.Dir); err != nil {
+	if err := UnmountUnder(n.Dir); err != nil {
 		errs = append(errs, err)
 	}
 	n.removeShimSockets()
@@ -775,10 +777,10 @@ func shimPIDs(socket string) ([]int, error) {
 	return pids, nil
 }
 
-// unmountUnder unmounts every mount point at or below dir, deepest first.
-func unmountUnder(dir string) error {
+// UnmountUnder unmounts every mount point at or below dir, deepest first.
+func UnmountUnder(dir string) error {
 	for range 10 {
-		mounts, err := mountsUnder(dir)
+		mounts, err := MountsUnder(dir)
 		if err != nil || len(mounts) == 0 {
 			return err
 		}
@@ -788,14 +790,15 @@ func unmountUnder(dir string) error {
 			}
 		}
 	}
-	mounts, err := mountsUnder(dir)
+	mounts, err := MountsUnder(dir)
 	if err == nil && len(mounts) > 0 {
 		err = fmt.Errorf("still mounted: %s", strings.Join(mounts, ", "))
 	}
 	return err
 }
 
-func mountsUnder(dir string) ([]string, error) {
+// MountsUnder lists the mount points at or below dir, deepest first.
+func MountsUnder(dir string) ([]string, error) {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)

@@ -226,8 +226,8 @@ func TestRuntimeReady(t *testing.T) {
 		{"not json", `level=fatal`, true},
 	}
 	for _, tc := range tests {
-		if err := runtimeReady([]byte(tc.info)); (err != nil) != tc.wantErr {
-			t.Errorf("%s: runtimeReady error = %v, want error %v", tc.name, err, tc.wantErr)
+		if err := RuntimeReady([]byte(tc.info)); (err != nil) != tc.wantErr {
+			t.Errorf("%s: RuntimeReady error = %v, want error %v", tc.name, err, tc.wantErr)
 		}
 	}
 }
