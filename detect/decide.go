@@ -59,6 +59,16 @@ type Decision struct {
 	// call's event; Rules are the alerts they raise (one per rule id).
 	MatchedRules []string
 	Rules        []RuleAlert
+	// Record: a policy response asks for the session's terminal output to
+	// be recorded. Only terminal execs are recorded; see RecordsTerminal.
+	Record bool
+}
+
+// RecordsTerminal reports whether the decision asks for the terminal
+// output of the call's process to be recorded: a terminal exec (no ExecSync)
+// that a response records and none refuses.
+func (d Decision) RecordsTerminal(f Facts) bool {
+	return d.Record && !d.Block && f.Operation == OpExec && f.ExecKind != ExecSync && f.Process.Known && f.Process.Terminal
 }
 
 // InteractiveEntryLeader is the rule: the runtime starts a container entry

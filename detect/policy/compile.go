@@ -57,6 +57,8 @@ type argsPattern struct {
 type response struct {
 	match, exclude    []int
 	log, alert, block bool
+	// record: record a terminal session's output (runtime/ttyrec).
+	record bool
 }
 
 // compile turns a spec into a policy, reporting every problem.
@@ -115,9 +117,11 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 				r.alert = true
 			case "block":
 				r.block = true
+			case "record":
+				r.record = true
 			default:
-				hint := "actions are log, alert and block"
-				if sg := spec.Suggest(a.S, []string{"log", "alert", "block"}); sg != "" {
+				hint := "actions are log, alert, block and record"
+				if sg := spec.Suggest(a.S, []string{"log", "alert", "block", "record"}); sg != "" {
 					hint = fmt.Sprintf("did you mean %s?", sg)
 				}
 				errs.Add(a.Pos.Line, a.Pos.Col, key+".actions", fmt.Sprintf("unknown action %q", a.S), hint)

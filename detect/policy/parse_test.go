@@ -116,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown selector in match", selectorPolicy("processName: [sh]") + "    - match: [S]\n      actions: [log]\n", []wantErr{{8, 15, "process.responses[1].match", `unknown selector "S"`, "did you mean s?"}}},
 		{"unknown selector in exclude", selectorPolicy("processName: [sh]") + "    - match: [s]\n      exclude: [nope]\n      actions: [log]\n", []wantErr{{9, 17, "process.responses[1].exclude", `unknown selector "nope"`, "selectors defined: s"}}},
 		{"block without alert", "process:\n  selectors:\n    - name: s\n      processName: [sh]\n  responses:\n    - match: [s]\n      actions: [block]\n", []wantErr{{7, 7, "process.responses[0].actions", "block without alert", "[alert, block]"}}},
-		{"unknown action", "process:\n  selectors:\n    - name: s\n      processName: [sh]\n  responses:\n    - match: [s]\n      actions: [deny]\n", []wantErr{{7, 17, "process.responses[0].actions", `unknown action "deny"`, "log, alert and block"}}},
+		{"unknown action", "process:\n  selectors:\n    - name: s\n      processName: [sh]\n  responses:\n    - match: [s]\n      actions: [deny]\n", []wantErr{{7, 17, "process.responses[0].actions", `unknown action "deny"`, "log, alert, block and record"}}},
 		{"response without match and actions", "process:\n  selectors:\n    - name: s\n      processName: [sh]\n  responses:\n    - exclude: [s]\n", []wantErr{
 			{6, 7, "process.responses[0].match", "missing", ""},
 			{6, 7, "process.responses[0].actions", "missing", ""},

@@ -62,6 +62,9 @@ type Result struct {
 	Responses []int
 	// Log, Alert and Block are the actions of the responses that applied.
 	Log, Alert, Block bool
+	// Record: a response that applied records the session's terminal
+	// output.
+	Record bool
 	// Cause names the matching selectors of the strongest response that
 	// applied (the first that blocks, else alerts, else logs): what a
 	// refusal or an alert cites.
@@ -183,6 +186,9 @@ func (p *Policy) Response(i int) (match, exclude, actions []string) {
 	if r.block {
 		actions = append(actions, "block")
 	}
+	if r.record {
+		actions = append(actions, "record")
+	}
 	return match, exclude, actions
 }
 
@@ -287,6 +293,7 @@ func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string
 		r.Log = r.Log || resp.log
 		r.Alert = r.Alert || resp.alert
 		r.Block = r.Block || resp.block
+		r.Record = r.Record || resp.record
 		if s := resp.strength(); s > strength {
 			cause, strength = i, s
 		}
@@ -460,6 +467,7 @@ func Decision(f detect.Facts, r Result, revision string) detect.Decision {
 		Action:         ActionNone,
 		Selectors:      r.Selectors,
 		PolicyRevision: revision,
+		Record:         r.Record && !r.Block,
 	}
 	switch {
 	case r.Block:

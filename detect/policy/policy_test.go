@@ -316,6 +316,24 @@ func TestResponses(t *testing.T) {
 			want:      Result{Selectors: []string{"ops", "all", "shells"}, Responses: []int{1}, Log: true, Cause: []string{"all"}},
 		},
 		{
+			name:      "record alone is no cause",
+			responses: "    - match: [interactive]\n      exclude: [ops]\n      actions: [record]\n",
+			facts:     facts(tty),
+			want:      Result{Selectors: []string{"interactive", "all", "shells"}, Responses: []int{0}, Record: true},
+		},
+		{
+			name:      "record adds up with alert",
+			responses: "    - match: [interactive]\n      actions: [alert]\n    - match: [shells]\n      exclude: [ops]\n      actions: [log, record]\n",
+			facts:     facts(tty),
+			want:      Result{Selectors: []string{"interactive", "all", "shells"}, Responses: []int{0, 1}, Log: true, Alert: true, Record: true, Cause: []string{"interactive"}},
+		},
+		{
+			name:      "record excluded",
+			responses: "    - match: [interactive]\n      exclude: [ops]\n      actions: [record]\n",
+			facts:     facts(tty, ns("ops-1")),
+			want:      Result{Selectors: []string{"interactive", "ops", "all", "shells"}},
+		},
+		{
 			name:      "container start",
 			responses: "    - match: [all]\n      exclude: [interactive]\n      actions: [log]\n",
 			facts:     facts(start, tty),
@@ -403,6 +421,49 @@ func TestDecision(t *testing.T) {
 				t.Errorf("interactive = %v", d.Interactive)
 			}
 		})
+	}
+}
+
+// TestRecordDecision checks which calls a record response records: terminal
+// execs only, never a refused one.
+func TestRecordDecision(t *testing.T) {
+	p := mustParse(t, `process:
+  selectors:
+    - name: prod
+      kubernetesNamespace: [shop]
+    - name: nc
+      processName: [nc]
+  responses:
+    - match: [prod]
+      actions: [alert, record]
+    - match: [nc]
+      actions: [alert, block]
+`)
+	tests := []struct {
+		name   string
+		facts  detect.Facts
+		record bool // Decision.Record
+		tty    bool // RecordsTerminal
+	}{
+		{"terminal exec", facts(tty), true, true},
+		{"exec without terminal", facts(), true, false},
+		{"terminal exec in another namespace", facts(tty, ns("dev")), false, false},
+		{"refused terminal exec", facts(tty, args("nc")), false, false},
+		{"terminal container start", facts(start, tty), true, false},
+		{"ExecSync with a terminal", facts(tty, func(f *detect.Facts) { f.ExecKind = detect.ExecSync }), true, false},
+		{"unknown process spec", facts(unknownSpec), true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decision(tt.facts, p.Evaluate(tt.facts, noon), p.Revision())
+			if d.Record != tt.record || d.RecordsTerminal(tt.facts) != tt.tty {
+				t.Errorf("Record %v RecordsTerminal %v, want %v %v", d.Record, d.RecordsTerminal(tt.facts), tt.record, tt.tty)
+			}
+		})
+	}
+	_, _, actions := p.Response(0)
+	if !reflect.DeepEqual(actions, []string{"alert", "record"}) {
+		t.Errorf("response 0 actions %v, want [alert record]", actions)
 	}
 }
 
