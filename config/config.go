@@ -75,6 +75,21 @@ type Config struct {
 	// Runtimes maps a runtime name (runc, crun) to the absolute path of the
 	// real binary.
 	Runtimes map[string]string `toml:"runtimes"`
+	// TTYRecordMaxBytes caps the terminal output recorded of one session
+	// (a policy response's record action); 0: 512 KiB.
+	TTYRecordMaxBytes int64 `toml:"tty_record_max_bytes"`
+}
+
+// DefaultTTYRecordMaxBytes is the cap on a recorded session's output when
+// tty_record_max_bytes is not set: Elastic Defend's default.
+const DefaultTTYRecordMaxBytes = 512 << 10
+
+// TTYRecordCap is the cap on a recorded session's output in force.
+func (c Config) TTYRecordCap() int64 {
+	if c.TTYRecordMaxBytes <= 0 {
+		return DefaultTTYRecordMaxBytes
+	}
+	return c.TTYRecordMaxBytes
 }
 
 // Default is the configuration used when no file exists.
@@ -250,6 +265,9 @@ func (c Config) validate() error {
 	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
 		problems = append(problems, fmt.Sprintf("policy_compiler %q: want an absolute path", c.PolicyCompiler))
 	}
+	if c.TTYRecordMaxBytes < 0 {
+		problems = append(problems, fmt.Sprintf("tty_record_max_bytes %d: want a number of bytes, or 0 for the default", c.TTYRecordMaxBytes))
+	}
 	// Checking a pattern means compiling it, which every runtime call
 	// (pass-through ones too) would pay; the built-in patterns are known to
 	// compile (detect's tests), so only patterns from the file are checked.
@@ -295,6 +313,9 @@ func (c *Config) sanitize() {
 	}
 	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
 		c.PolicyCompiler = ""
+	}
+	if c.TTYRecordMaxBytes < 0 {
+		c.TTYRecordMaxBytes = 0
 	}
 	if _, err := c.Redactor(); err != nil {
 		c.Redact = d.Redact

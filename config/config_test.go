@@ -68,6 +68,22 @@ runc = "runc"
 				}
 			}},
 		{name: "wrong type", content: "interactive_action = 3\n", wantErr: []string{"line 1"}},
+		{name: "recording cap", content: "tty_record_max_bytes = 65536\n", check: func(t *testing.T, c Config) {
+			if c.TTYRecordCap() != 65536 {
+				t.Errorf("cap %d, want 65536", c.TTYRecordCap())
+			}
+		}},
+		{name: "recording cap default", content: "fail_mode = \"open\"\n", check: func(t *testing.T, c Config) {
+			if c.TTYRecordCap() != DefaultTTYRecordMaxBytes {
+				t.Errorf("cap %d, want the default", c.TTYRecordCap())
+			}
+		}},
+		{name: "negative recording cap", content: "tty_record_max_bytes = -1\n", wantErr: []string{"tty_record_max_bytes -1"},
+			check: func(t *testing.T, c Config) {
+				if c.TTYRecordCap() != DefaultTTYRecordMaxBytes {
+					t.Errorf("cap %d, want the default", c.TTYRecordCap())
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

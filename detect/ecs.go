@@ -183,6 +183,10 @@ type execguardDoc struct {
 	// is at (conmon gives a CRI-O ExecSync on a tty container one), so the
 	// process is not interactive.
 	TerminalRequested bool `json:"terminal_requested,omitempty"`
+
+	// Recorded: the session's terminal output is recorded (text_output
+	// documents with its process.entity_id, and a cast).
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // PolicyAlertRuleID names alerts a policy raises on anything but an

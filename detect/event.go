@@ -195,6 +195,7 @@ func newDocument(r Record) *document {
 	if f.ExecKind == ExecSync && f.Process.Known && f.Process.Terminal {
 		doc.Execguard.TerminalRequested = true
 	}
+	doc.Execguard.Recorded = d.RecordsTerminal(f)
 	switch {
 	case d.Block:
 		doc.Event.Type = []string{"denied"}

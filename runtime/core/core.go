@@ -8,6 +8,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,7 +48,14 @@ type Input struct {
 	// starts, so the container's coverage mark tells the NRI plugin to
 	// write none.
 	WritesEnds bool
+	// Record sets up the recording of a terminal exec's output when the
+	// policy asks for it, before the event is written; nil: the front
+	// cannot record, and the fail mode decides such an exec.
+	Record func(rec detect.Record) error
 }
+
+// ErrCannotRecord is why a front without a Record hook cannot record.
+var ErrCannotRecord = errors.New("this front cannot record terminal output (execguard's containerd shim records it)")
 
 // Result is what was decided and where its event went.
 type Result struct {
@@ -87,6 +95,17 @@ func Decide(in Input) Result {
 		rec.Facts.AddProblem("%v", err)
 	}
 	rec.Redactor = red
+	if d.RecordsTerminal(f) {
+		err := ErrCannotRecord
+		if in.Record != nil {
+			err = in.Record(rec)
+		}
+		if err != nil {
+			d = recordFailed(rec.Facts, d, policy.FailMode, err)
+			rec.Facts.AddProblem("terminal recording: %v", err)
+			rec.Decision = d
+		}
+	}
 	res := Result{Outcome: eventlog.Lost}
 	buf, err := detect.Encode(rec)
 	if err == nil {
@@ -102,6 +121,20 @@ func Decide(in Input) Result {
 	}
 	res.Record, res.Decision = rec, d
 	return res
+}
+
+// recordFailed is the decision on a terminal exec whose recording the
+// policy requires and that cannot be recorded: refused in fail mode closed,
+// let run unrecorded in open.
+func recordFailed(f detect.Facts, d detect.Decision, mode detect.FailMode, err error) detect.Decision {
+	d.Record = false
+	if mode != detect.FailClosed {
+		return d
+	}
+	d.Alert, d.Block = true, true
+	d.Action = detect.ActionBlock
+	d.Reason = fmt.Sprintf("execguard: %s refused: the policy requires its terminal to be recorded, which failed (%v), and fail mode is closed", detect.DescribeCall(f, d.Interactive, d.StdinShell), err)
+	return d
 }
 
 func agentName(a string) string {
