@@ -37,7 +37,10 @@ type guard struct {
 	// namespace (the parent of the shim's working directory), for a
 	// container the guard did not see created.
 	bundleRoot string
-	log        *logrus.Entry
+	// workDir is the shim's working directory (its first bundle), where
+	// terminal captures keep their FIFOs.
+	workDir string
+	log     *logrus.Entry
 
 	mu    sync.Mutex
 	ctrs  map[string]detect.Container
@@ -58,6 +61,9 @@ type started struct {
 	interactive bool
 	container   detect.Container
 	pid         uint32
+	// capture records the process's terminal output; nil when it is not
+	// recorded.
+	capture *capture
 }
 
 // verdict is the answer to a request: refuse it, and why.
@@ -75,14 +81,14 @@ func newGuard(cfgPath, workDir string, log *logrus.Entry) *guard {
 		self.Executable = exe
 	}
 	return &guard{
-		src: newSources(cfgPath), self: self, bundleRoot: filepath.Dir(workDir), log: log,
+		src: newSources(cfgPath), self: self, bundleRoot: filepath.Dir(workDir), workDir: workDir, log: log,
 		ctrs: map[string]detect.Container{}, procs: map[procKey]*started{},
 	}
 }
 
 // decide decides and records one process start.
-func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error) core.Result {
-	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true})
+func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error, record func(detect.Record) error) core.Result {
+	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true, Record: record})
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
 		g.logf(level, "%s", msg)
 	}
@@ -137,7 +143,7 @@ func (g *guard) create(r *taskAPI.CreateTaskRequest, runtimeName string) (v verd
 	defer g.recoverCreate(r.GetID())
 	cfg, cfgErr := g.src.config()
 	f := createFacts(r, runtimeName, g.self, cfg.StateDir)
-	res := g.decide(f, cfg, cfgErr)
+	res := g.decide(f, cfg, cfgErr, nil)
 	if res.Decision.Block {
 		return verdict{true, res.Decision.Reason}, nil
 	}
@@ -168,11 +174,22 @@ func (g *guard) exec(r *taskAPI.ExecProcessRequest) (v verdict, st *started) {
 	ctr, known := g.ctrs[r.ID]
 	g.mu.Unlock()
 	f := execFacts(r, g.self, ctr, known, g.bundleRoot, cfg.StateDir)
-	res := g.decide(f, cfg, cfgErr)
+	var capt *capture
+	record := func(rec detect.Record) error {
+		c, err := newCapture(r, rec, cfg, g.workDir, g.self, g.logf)
+		capt = c
+		return err
+	}
+	res := g.decide(f, cfg, cfgErr, record)
 	if res.Decision.Block {
+		if capt != nil {
+			capt.abort()
+		}
 		return verdict{true, res.Decision.Reason}, nil
 	}
-	return verdict{}, startedOf(res)
+	st = startedOf(res)
+	st.capture = capt
+	return verdict{}, st
 }
 
 // execFacts are the facts of an exec: its process spec and stdin from the
@@ -249,19 +266,37 @@ func (g *guard) track(k procKey, st *started) {
 	g.mu.Unlock()
 }
 
-// setPID notes a started process's pid, when it has not exited already.
+// setPID notes a started process's pid, when it has not exited already,
+// and tells its capture the process runs.
 func (g *guard) setPID(k procKey, pid uint32) {
 	g.mu.Lock()
-	if st, ok := g.procs[k]; ok {
+	st, ok := g.procs[k]
+	if ok {
 		st.pid = pid
 	}
 	g.mu.Unlock()
+	if ok && st.capture != nil {
+		st.capture.started(pid)
+	}
+}
+
+// capture is the capture of process k, nil when it is not recorded.
+func (g *guard) captureOf(k procKey) *capture {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st, ok := g.procs[k]; ok {
+		return st.capture
+	}
+	return nil
 }
 
 // forget drops what is kept of a process, and of its container when it is
 // the init.
 func (g *guard) forget(k procKey) {
 	g.mu.Lock()
+	if st, ok := g.procs[k]; ok && st.capture != nil {
+		st.capture.abort()
+	}
 	delete(g.procs, k)
 	if k.exec == "" {
 		delete(g.ctrs, k.container)

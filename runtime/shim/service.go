@@ -62,6 +62,22 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*pty
 	resp, err := s.TTRPCTaskService.Exec(ctx, r)
 	if err == nil {
 		s.g.track(procKey{container: r.ID, exec: r.ExecID}, st)
+		if st != nil && st.capture != nil {
+			st.capture.start()
+		}
+	} else if st != nil && st.capture != nil {
+		st.capture.abort()
+	}
+	return resp, err
+}
+
+// ResizePty resizes the terminal, and tells a recording its size.
+func (s *service) ResizePty(ctx context.Context, r *taskAPI.ResizePtyRequest) (*ptypes.Empty, error) {
+	resp, err := s.TTRPCTaskService.ResizePty(ctx, r)
+	if err == nil && r.ExecID != "" {
+		if c := s.g.captureOf(procKey{container: r.ID, exec: r.ExecID}); c != nil {
+			c.resize(r.Height, r.Width)
+		}
 	}
 	return resp, err
 }
