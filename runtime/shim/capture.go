@@ -53,7 +53,7 @@ type capture struct {
 // (the exec's decided record): the shim's FIFO, containerd's FIFO opened,
 // the cast file and the recording. On success r's stdout is the shim's
 // FIFO.
-func newCapture(r *taskAPI.ExecProcessRequest, rec detect.Record, cfg config.Config, workDir string, self detect.Caller, log func(level, format string, args ...any)) (c *capture, err error) {
+func newCapture(r *taskAPI.ExecProcessRequest, rec detect.Record, cfg config.Config, workDir string, self detect.Caller, log func(level, format string, args ...any)) (_ *capture, err error) {
 	stdout := r.Stdout
 	if stdout == "" {
 		return nil, errors.New("the exec has no stdout to record")
@@ -62,10 +62,13 @@ func newCapture(r *taskAPI.ExecProcessRequest, rec detect.Record, cfg config.Con
 		return nil, fmt.Errorf("stdout %q is no FIFO (scheme %s)", stdout, u.Scheme)
 	}
 	stdout = strings.TrimPrefix(stdout, "fifo://")
-	c = &capture{log: log, done: make(chan struct{})}
+	c := &capture{log: log, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			c.close()
+			if c.cast != "" {
+				os.Remove(c.cast)
+			}
 		}
 	}()
 	if c.dir, err = os.MkdirTemp(workDir, "execguard-tty-"); err != nil {
@@ -79,19 +82,6 @@ func newCapture(r *taskAPI.ExecProcessRequest, rec detect.Record, cfg config.Con
 		return nil, err
 	}
 	if c.hold, err = openFIFO(c.fifo, unix.O_WRONLY, 0); err != nil {
-		return nil, err
-	}
-	var st unix.Stat_t
-	if err = unix.Stat(stdout, &st); err != nil {
-		return nil, fmt.Errorf("stdout %s: %w", stdout, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return nil, fmt.Errorf("stdout %s is no FIFO", stdout)
-	}
-	if c.keep, err = openFIFO(stdout, unix.O_RDONLY, 0); err != nil {
-		return nil, err
-	}
-	if c.out, err = openFIFO(stdout, unix.O_WRONLY, 0); err != nil {
 		return nil, err
 	}
 	f := rec.Facts
@@ -127,6 +117,21 @@ func newCapture(r *taskAPI.ExecProcessRequest, rec detect.Record, cfg config.Con
 	})
 	if err != nil {
 		castW.Close()
+		return nil, err
+	}
+	// containerd's FIFO last: closing a writer of it on a failure after
+	// this would end the client's output.
+	var st unix.Stat_t
+	if err = unix.Stat(stdout, &st); err != nil {
+		return nil, fmt.Errorf("stdout %s: %w", stdout, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil, fmt.Errorf("stdout %s is no FIFO", stdout)
+	}
+	if c.keep, err = openFIFO(stdout, unix.O_RDONLY, 0); err != nil {
+		return nil, err
+	}
+	if c.out, err = openFIFO(stdout, unix.O_WRONLY, 0); err != nil {
 		return nil, err
 	}
 	r.Stdout = c.fifo
@@ -207,22 +212,23 @@ func (c *capture) started(pid uint32) {
 	})
 }
 
-// close releases everything and ends the recording.
+// close ends the recording, then releases everything: the client sees
+// the end of its output once the session's last document is written.
 func (c *capture) close() {
 	c.mu.Lock()
 	files := []*os.File{c.hold, c.in, c.out, c.keep}
 	rec, dir := c.rec, c.dir
 	c.hold, c.in, c.out, c.keep, c.rec, c.dir = nil, nil, nil, nil, nil, ""
 	c.mu.Unlock()
-	for _, f := range files {
-		if f != nil {
-			f.Close()
-		}
-	}
 	if rec != nil {
 		st := rec.Close()
 		if st.EmitErrors > 0 || st.CastErr != nil || st.Dropped > 0 {
 			c.log("warning", "terminal recording %s: %d of %d documents not written, cast error %v, %d bytes dropped with the buffer full", c.cast, st.EmitErrors, st.Documents, st.CastErr, st.Dropped)
+		}
+	}
+	for _, f := range files {
+		if f != nil {
+			f.Close()
 		}
 	}
 	if dir != "" {
