@@ -173,6 +173,18 @@ func TestShimTerminalRecording(t *testing.T) {
 			len(text), captured, skipped, exceeded, recordCap, full.Len())
 	}
 
+	// Through CRI (crictl exec -it, as kubectl exec -it), the same.
+	mark = e.mark()
+	if out, err := e.node.ExecTTY(ctr, "sh", "-c", "echo via-cri PASSWORD=swordfish"); err != nil || !strings.Contains(out, "via-cri") {
+		t.Fatalf("crictl exec -it: %v\n%s", err, out)
+	}
+	docs = e.since(mark)
+	execs = filter(docs, "event", "exec", ctr)
+	outs = filter(docs, "event", "text_output", ctr)
+	if text, _, _, _ := joinOutput(t, outs); len(execs) != 1 || text != "via-cri PASSWORD=[REDACTED]\r\n" || outs[0].str("process.entity_id") != execs[0].str("process.entity_id") {
+		t.Errorf("crictl exec -it: %d exec events, output %q (want the echo, redacted, in the exec's session)", len(execs), text)
+	}
+
 	// A recording that cannot be set up: the fail mode decides.
 	if err := os.Rename(castDir, castDir+".away"); err != nil {
 		t.Fatal(err)
