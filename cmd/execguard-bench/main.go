@@ -26,6 +26,11 @@
 //
 //	execguard-bench -shim ./containerd-shim-execguard-v2
 //
+// -tty -shim measures the throughput of a terminal session the shim records
+// against one it does not (tty.go):
+//
+//	execguard-bench -tty -shim ./containerd-shim-execguard-v2
+//
 // crun 1.8 refuses a hybrid cgroup layout (v1 controllers plus a cgroup2
 // mount such as /sys/fs/cgroup/unified); there a crun run re-executes itself
 // in a private mount namespace with the cgroup2 mount covered (mountns.go),
@@ -82,7 +87,12 @@ func main() {
 	lo.register(flag.CommandLine)
 	var so shimOptions
 	so.register(flag.CommandLine)
+	var to ttyOptions
+	to.register(flag.CommandLine)
 	flag.Parse()
+	if to.enabled {
+		os.Exit(mainTTY(to, o, so.path))
+	}
 	if lo.enabled {
 		os.Exit(mainLoad(lo, o, shapeName, so.path))
 	}

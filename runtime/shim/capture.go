@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v3"
 	"golang.org/x/sys/unix"
@@ -46,7 +47,26 @@ type capture struct {
 
 	mu      sync.Mutex
 	running bool
-	done    chan struct{}
+	// done is closed once the output is handed on and recorded, or the
+	// capture released without running.
+	done     chan struct{}
+	doneOnce sync.Once
+}
+
+// captureDrain bounds the wait of an exec's delete for its output to be
+// handed on, as the runc task service bounds its own copy's.
+const captureDrain = 10 * time.Second
+
+// wait waits for the tee to hand on the exec's output: containerd's client
+// closes its FIFO once the exec is deleted.
+func (c *capture) wait() {
+	t := time.NewTimer(captureDrain)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		c.log("warning", "terminal recording %s: output still being handed on after %s", c.cast, captureDrain)
+	}
 }
 
 // newCapture sets up the capture of the exec r for the recording rec
@@ -161,7 +181,6 @@ func (c *capture) start() {
 	in, out, rec := c.in, c.out, c.rec
 	c.mu.Unlock()
 	go func() {
-		defer close(c.done)
 		if _, err := ttyrec.Copy(out, in, rec); err != nil {
 			c.log("warning", "terminal output copy: %v", err)
 		}
@@ -234,6 +253,7 @@ func (c *capture) close() {
 	if dir != "" {
 		os.RemoveAll(dir)
 	}
+	c.doneOnce.Do(func() { close(c.done) })
 }
 
 // ttyOf reads the controlling terminal of process pid from /proc: tty_nr,

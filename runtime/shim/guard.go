@@ -45,6 +45,9 @@ type guard struct {
 	mu    sync.Mutex
 	ctrs  map[string]detect.Container
 	procs map[procKey]*started
+	// caps are the captures of recorded execs, from their start to their
+	// delete (procs loses them at the exit, before the output is through).
+	caps map[procKey]*capture
 	// reported is the last configuration and policy problem logged, so a
 	// standing one is logged once, not on every decision.
 	reported map[string]string
@@ -82,7 +85,7 @@ func newGuard(cfgPath, workDir string, log *logrus.Entry) *guard {
 	}
 	return &guard{
 		src: newSources(cfgPath), self: self, bundleRoot: filepath.Dir(workDir), workDir: workDir, log: log,
-		ctrs: map[string]detect.Container{}, procs: map[procKey]*started{},
+		ctrs: map[string]detect.Container{}, procs: map[procKey]*started{}, caps: map[procKey]*capture{},
 	}
 }
 
@@ -263,6 +266,9 @@ func (g *guard) track(k procKey, st *started) {
 	}
 	g.mu.Lock()
 	g.procs[k] = st
+	if st.capture != nil {
+		g.caps[k] = st.capture
+	}
 	g.mu.Unlock()
 }
 
@@ -270,38 +276,40 @@ func (g *guard) track(k procKey, st *started) {
 // and tells its capture the process runs.
 func (g *guard) setPID(k procKey, pid uint32) {
 	g.mu.Lock()
-	st, ok := g.procs[k]
-	if ok {
+	if st, ok := g.procs[k]; ok {
 		st.pid = pid
 	}
+	c := g.caps[k]
 	g.mu.Unlock()
-	if ok && st.capture != nil {
-		st.capture.started(pid)
+	if c != nil {
+		c.started(pid)
 	}
 }
 
-// capture is the capture of process k, nil when it is not recorded.
+// captureOf is the capture of process k, nil when it is not recorded.
 func (g *guard) captureOf(k procKey) *capture {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if st, ok := g.procs[k]; ok {
-		return st.capture
-	}
-	return nil
+	return g.caps[k]
 }
 
 // forget drops what is kept of a process, and of its container when it is
 // the init.
+// A recorded exec's output is handed on first: containerd's client closes
+// its end once the exec is deleted.
 func (g *guard) forget(k procKey) {
 	g.mu.Lock()
-	if st, ok := g.procs[k]; ok && st.capture != nil {
-		st.capture.abort()
-	}
+	c := g.caps[k]
+	delete(g.caps, k)
 	delete(g.procs, k)
 	if k.exec == "" {
 		delete(g.ctrs, k.container)
 	}
 	g.mu.Unlock()
+	if c != nil {
+		c.abort()
+		c.wait()
+	}
 }
 
 // exited writes the end event of a process the guard saw start.

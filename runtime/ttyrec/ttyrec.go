@@ -321,17 +321,35 @@ func runeCut(p []byte, n int) int {
 	return n
 }
 
-// record redacts text and adds it to the document and the cast.
+// record redacts text and adds it to the document and the cast, in
+// pieces that keep each document within DocumentBytes, cut at line ends
+// only: a line longer than that (add cuts lines at maxHeldLine) gets a
+// document of its own, so that redaction sees it whole.
 func (w *writer) record(raw []byte, at time.Time) {
-	text := w.r.opts.Redactor.Text(string(raw))
-	if w.doc.Len() == 0 {
-		w.docT = at
-	}
-	w.doc.WriteString(text)
-	w.docBytes += int64(len(raw))
-	w.castEvent(text, at)
-	if w.doc.Len() >= w.r.opts.DocumentBytes {
-		w.flushDoc()
+	for len(raw) > 0 {
+		room := max(w.r.opts.DocumentBytes-w.doc.Len(), 1)
+		piece := raw
+		if len(piece) > room {
+			if i := bytes.LastIndexByte(piece[:room], '\n'); i >= 0 {
+				piece = piece[:i+1]
+			} else if w.doc.Len() > 0 {
+				w.flushDoc()
+				continue
+			} else if i := bytes.IndexByte(piece, '\n'); i >= 0 {
+				piece = piece[:i+1]
+			}
+		}
+		raw = raw[len(piece):]
+		text := w.r.opts.Redactor.Text(string(piece))
+		if w.doc.Len() == 0 {
+			w.docT = at
+		}
+		w.doc.WriteString(text)
+		w.docBytes += int64(len(piece))
+		w.castEvent(text, at)
+		if w.doc.Len() >= w.r.opts.DocumentBytes {
+			w.flushDoc()
+		}
 	}
 }
 

@@ -276,3 +276,22 @@ func TestCastName(t *testing.T) {
 }
 
 func timeAt(ns int64) time.Time { return time.Unix(0, ns) }
+
+// TestDocumentSize checks documents stay within DocumentBytes, cut at line
+// ends, and a longer line gets one of its own, whole.
+func TestDocumentSize(t *testing.T) {
+	var d docs
+	rec, _ := New(Options{Session: detect.Session{EntityID: "E1"}, Emit: d.emit, DocumentBytes: 12, Redactor: newRedactor(t)})
+	rec.Write([]byte(strings.Repeat("aaaa\n", 5) + "token=0123456789abcdef\n" + "bb\n"))
+	rec.Close()
+	all, text, _, _, _ := d.decode(t)
+	want := []string{"aaaa\naaaa\n", "aaaa\naaaa\n", "aaaa\n", "token=[REDACTED]\n", "bb\n"}
+	if len(all) != len(want) {
+		t.Fatalf("%d documents, want %d: %q", len(all), len(want), text)
+	}
+	for i, o := range all {
+		if o.Process.IO.Text != want[i] {
+			t.Errorf("document %d: %q, want %q", i, o.Process.IO.Text, want[i])
+		}
+	}
+}
