@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,6 +74,8 @@ func mainTTY(to ttyOptions, o options, shim string) int {
 type ttySide struct {
 	name     string
 	ctr      string
+	shimPID  int
+	cpu      time.Duration // the pod's shim's CPU time over the measured sessions
 	samples  []time.Duration
 	sessions int
 }
@@ -129,6 +132,9 @@ func runTTY(ctx context.Context, to ttyOptions, shimPath, real, busybox string, 
 		if sides[i].ctr, err = n.CreateContainer(pod, "app", false, "sleep", "3600"); err != nil {
 			return err
 		}
+		if sides[i].shimPID, err = podShim(filepath.Base(shim), pod); err != nil {
+			return err
+		}
 		// Lines of text, as a terminal shows them: 63 characters and a
 		// newline.
 		mk := fmt.Sprintf("yes %s | head -c %d > /tmp/big", strings.Repeat("x", 63), size)
@@ -148,9 +154,17 @@ func runTTY(ctx context.Context, to ttyOptions, shimPath, real, busybox string, 
 				return err
 			}
 			argv := n.CtrArgv("task", "exec", "--tty", "--fifo-dir", n.FIFODir, "--exec-id", fmt.Sprintf("tty-%d-%d", i, len(s.samples)), s.ctr, "cat", "/tmp/big")
+			cpu0, err := cpuTime(s.shimPID)
+			if err != nil {
+				return err
+			}
 			d, shown, err := timeSession(ctx, scriptPath, argv)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			cpu1, err := cpuTime(s.shimPID)
+			if err != nil {
+				return err
 			}
 			// The container's terminal ends each line in \r\n; the client's
 			// terminal under script may add more.
@@ -160,6 +174,7 @@ func runTTY(ctx context.Context, to ttyOptions, shimPath, real, busybox string, 
 			s.sessions++
 			if i >= to.warmup {
 				s.samples = append(s.samples, d)
+				s.cpu += cpu1 - cpu0
 			}
 		}
 	}
@@ -183,6 +198,8 @@ func runTTY(ctx context.Context, to ttyOptions, shimPath, real, busybox string, 
 	}{{sides[0].name, plain}, {sides[1].name, rec}} {
 		fmt.Fprintf(w, "%-14s median %s (%s)  p90 %s  min %s\n", x.name, x.s.Median.Round(time.Millisecond), mbps(x.s.Median), x.s.P90.Round(time.Millisecond), x.s.Min.Round(time.Millisecond))
 	}
+	fmt.Fprintf(w, "shim CPU per session (user+system, its pod's shim): not recorded %s, recorded %s\n",
+		(sides[0].cpu / time.Duration(to.n)).Round(time.Millisecond), (sides[1].cpu / time.Duration(to.n)).Round(time.Millisecond))
 	st, err := recordedOutput(eventLog, sides)
 	if err != nil {
 		return err
@@ -279,4 +296,47 @@ func recordedOutput(eventLog string, sides []*ttySide) (recordStats, error) {
 	}
 	st.exceeded = len(capped)
 	return st, nil
+}
+
+// podShim is the pid of the shim named name serving pod (its -id).
+func podShim(name, pod string) (int, error) {
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range dirs {
+		exe, err := os.Readlink(filepath.Join(d, "exe"))
+		if err != nil || filepath.Base(exe) != name {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), "\x00-id\x00"+pod+"\x00") {
+			continue
+		}
+		return strconv.Atoi(filepath.Base(d))
+	}
+	return 0, fmt.Errorf("no %s serving pod %s", name, pod)
+}
+
+// clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpuTime is the user and system time of process pid.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	f := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	// After the command: state(0) ... utime(11) stime(12).
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return time.Duration(u+s) * clockTick, nil
 }

@@ -29,8 +29,7 @@ const maxSessionArgs = 64
 
 // capture tees a terminal exec's output: the runc task service copies the
 // console into a FIFO of the shim's instead of containerd's, and the shim
-// copies that into containerd's FIFO, offering each piece to the recording
-// after containerd has it.
+// hands that on to containerd's FIFO and to the recording (tee).
 type capture struct {
 	dir  string
 	fifo string // given to the runc task service as the exec's stdout
@@ -181,7 +180,7 @@ func (c *capture) start() {
 	in, out, rec := c.in, c.out, c.rec
 	c.mu.Unlock()
 	go func() {
-		if _, err := ttyrec.Copy(out, in, rec); err != nil {
+		if err := tee(in, out, rec); err != nil {
 			c.log("warning", "terminal output copy: %v", err)
 		}
 		c.close()

@@ -140,8 +140,9 @@ func (r *Recording) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	switch {
 	case r.closed:
-	case r.exceed:
+	case r.seen >= r.opts.MaxBytes:
 		r.capped += int64(n)
+		r.exceed = true
 	default:
 		take := p
 		// Bytes dropped count against the cap too, so the cap bounds what
@@ -170,6 +171,33 @@ func (r *Recording) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Skip counts n bytes of output that went by without being offered: under
+// the cap (pastCap false) they were dropped for want of room, past it they
+// are over the cap. A copy that does its own cap accounting reports the
+// bytes it does not offer through Skip, in stream order with what it
+// offers.
+func (r *Recording) Skip(n int64, pastCap bool) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	switch {
+	case r.closed:
+	case pastCap:
+		// Output offered before these bytes may still be on its way to
+		// Write: the cap is the copy's to apply, so Write is not told.
+		r.capped += n
+		r.exceed = true
+	default:
+		r.seen += n
+		r.dropped += n
+	}
+	r.mu.Unlock()
+}
+
+// MaxBytes is the recording's cap.
+func (r *Recording) MaxBytes() int64 { return r.opts.MaxBytes }
 
 // Resize notes the terminal's size: the cast's header takes the size known
 // when its first output is written, documents the latest.
