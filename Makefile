@@ -44,7 +44,9 @@ demo: setup build
 # containerd and Podman call them (crun runs in a private mount namespace on a
 # hybrid cgroup layout; execguard-bench sees to that itself). Last, under
 # load: 500 execs per side over 20 containers, 20 in flight, through a
-# private containerd to runc directly and through the wrapper.
+# private containerd to runc directly and through the wrapper. Then the shim:
+# interactive execs against containerd's runc shim, under load, and a
+# recorded terminal session's throughput against an unrecorded one.
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./detect/eql/ ./detect/rules/ ./runtime/
 	$(BIN)/execguard-bench -wrapper $(WRAPPER)
@@ -54,6 +56,7 @@ bench: setup build
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -load
 	$(BIN)/execguard-bench -shim $(BIN)/containerd-shim-execguard-v2
 	$(BIN)/execguard-bench -load -shim $(BIN)/containerd-shim-execguard-v2
+	$(BIN)/execguard-bench -tty -shim $(BIN)/containerd-shim-execguard-v2
 
 clean:
 	rm -rf $(BIN) .demo

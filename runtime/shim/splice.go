@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -53,6 +55,10 @@ func tee(in, out *os.File, rec *ttyrec.Recording) error {
 		return fmt.Errorf("blocking FIFOs: %w", err)
 	}
 	err = spliceLoop(inFd, outFd, int(wp.Fd()), rec)
+	// The loop used the raw descriptors: the files must not be finalized
+	// (closed) before it ends.
+	runtime.KeepAlive(in)
+	runtime.KeepAlive(out)
 	wp.Close()
 	<-done
 	rp.Close()
@@ -107,8 +113,21 @@ func spliceLoop(in, out, wp int, rec *ttyrec.Recording) error {
 			return nil
 		}
 		rec.Skip(k, true)
+		if k >= bulkBytes {
+			// Bulk output past the cap: let the console copy fill the FIFO
+			// a moment so that one splice moves many of its writes.
+			time.Sleep(bulkPause)
+		}
 	}
 }
+
+// A splice of at least bulkBytes (half a read of the console copy) is bulk
+// output, after which the copy pauses bulkPause: interactive output (an
+// echo, a prompt) is never held.
+const (
+	bulkBytes = 2 << 10
+	bulkPause = time.Millisecond
+)
 
 // spliceAll moves what is in in (at most max bytes, waiting for some) to
 // out; 0 at in's end.
