@@ -131,3 +131,25 @@ func TestPlayTiming(t *testing.T) {
 		}
 	}
 }
+
+// TestTestRecord: policy test says when a call's terminal is recorded.
+func TestTestRecord(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"terminal exec", []string{"--namespace", "shop", "--tty"}, "actions:    alert, record\n"},
+		{"exec without a terminal", []string{"--namespace", "shop"}, "actions:    alert\n"},
+		{"other namespace", []string{"--namespace", "dev", "--tty"}, "actions:    none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"policy", "test", "testdata/record.yaml"}, tt.args...)
+			if code := run(args, strings.NewReader(""), &out, &errOut); code != 0 || !strings.Contains(out.String(), tt.want) {
+				t.Errorf("exit %d, stdout lacks %q:\n%s%s", code, tt.want, out.String(), errOut.String())
+			}
+		})
+	}
+}

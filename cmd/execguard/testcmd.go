@@ -275,7 +275,9 @@ type testJSON struct {
 	Log       bool           `json:"log"`
 	Alert     bool           `json:"alert"`
 	Block     bool           `json:"block"`
-	Reason    string         `json:"reason,omitempty"`
+	// Record: the terminal output of a terminal exec is recorded.
+	Record bool   `json:"record,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 type callJSON struct {
@@ -312,7 +314,7 @@ func evaluate(p *policy.Policy, c call) testJSON {
 	out := testJSON{
 		Source: c.source, Policy: p.Source(), Revision: p.Revision(),
 		Selectors: append([]string{}, r.Selectors...), Responses: []responseJSON{},
-		Action: string(d.Action), Log: r.Log, Alert: r.Alert, Block: r.Block, Reason: d.Reason,
+		Action: string(d.Action), Log: r.Log, Alert: r.Alert, Block: r.Block, Record: d.RecordsTerminal(c.facts), Reason: d.Reason,
 		Call: callJSON{
 			Operation: string(f.Operation), Args: f.Process.Args, Interactive: detect.InteractiveEntryLeader(f),
 			Stdin: string(f.StdinKind()), StdinShell: detect.StdinShell(f),
@@ -386,7 +388,7 @@ func printTest(w io.Writer, p *policy.Policy, t testJSON) {
 	for _, a := range []struct {
 		on   bool
 		name string
-	}{{t.Log, "log"}, {t.Alert, "alert"}, {t.Block, "block"}} {
+	}{{t.Log, "log"}, {t.Alert, "alert"}, {t.Block, "block"}, {t.Record, "record"}} {
 		if a.on {
 			acts = append(acts, a.name)
 		}

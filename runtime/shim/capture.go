@@ -198,6 +198,9 @@ func (c *capture) abort() {
 		return
 	}
 	c.close()
+	if c.cast != "" {
+		os.Remove(c.cast) // nothing ran: no session to replay
+	}
 }
 
 // release closes the writer the shim holds of its own FIFO.
