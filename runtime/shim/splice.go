@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -113,21 +112,8 @@ func spliceLoop(in, out, wp int, rec *ttyrec.Recording) error {
 			return nil
 		}
 		rec.Skip(k, true)
-		if k >= bulkBytes {
-			// Bulk output past the cap: let the console copy fill the FIFO
-			// a moment so that one splice moves many of its writes.
-			time.Sleep(bulkPause)
-		}
 	}
 }
-
-// A splice of at least bulkBytes (half a read of the console copy) is bulk
-// output, after which the copy pauses bulkPause: interactive output (an
-// echo, a prompt) is never held.
-const (
-	bulkBytes = 2 << 10
-	bulkPause = time.Millisecond
-)
 
 // spliceAll moves what is in in (at most max bytes, waiting for some) to
 // out; 0 at in's end.
