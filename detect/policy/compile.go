@@ -192,11 +192,11 @@ func in(list []string, s string) bool {
 
 // noteAuthored warns about exemptions a pod's author can give themselves:
 // a selector keyed on names, labels or images excluded from a response
-// that alerts or blocks, or matched by a response that only logs (actions
-// add up: such a response exempts nothing).
+// that alerts, blocks or records, or matched by a response that only logs
+// (actions add up: such a response exempts nothing).
 func noteAuthored(rs spec.Response, r response, authored [][]string, p *Policy, notes *spec.List) {
 	key := fmt.Sprintf("process.responses[%d]", rs.Index)
-	if r.alert || r.block {
+	if r.alert || r.block || r.record {
 		for k, x := range r.exclude {
 			if x >= len(authored) || len(authored[x]) == 0 {
 				continue

@@ -224,6 +224,9 @@ func TestNotesAuthorChosen(t *testing.T) {
       actions: [alert, block]
     - match: [trusted]
       actions: [log]
+    - match: [shells]
+      exclude: [debuggers]
+      actions: [record]
 `)
 	var got []string
 	for _, n := range p.Notes() {
@@ -233,6 +236,7 @@ func TestNotesAuthorChosen(t *testing.T) {
 		`16:17 selector "debugPods" exempts by kubernetesPodLabel, which a pod's author chooses: anyone who can create a pod can give it this exemption`,
 		`16:28 selector "debuggers" exempts by containerName, which a pod's author chooses: anyone who can create a pod can give it this exemption`,
 		`18:15 selector "trusted", keyed on containerImageName, only logs: this exempts nothing from other responses (actions add up), and an exemption keyed on it would be one a pod's author can give themselves`,
+		`21:17 selector "debuggers" exempts by containerName, which a pod's author chooses: anyone who can create a pod can give it this exemption`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
