@@ -319,3 +319,39 @@ func typeInto(t *testing.T, n *node.Node, argv []string, prompt, input string) s
 	}
 	return shown.String()
 }
+
+// TestWrapperTerminalRecordingFailMode: the runtime wrapper cannot record a
+// terminal, so a terminal exec the policy wants recorded is the fail
+// mode's: refused in closed, run unrecorded in open, the reason in the
+// event either way.
+func TestWrapperTerminalRecordingFailMode(t *testing.T) {
+	pe := newPolicyFrontEnv(t, "closed", recordPolicy, frontWrapper)
+	_, ctr := pe.startPod("rec", "shop", "app")
+	mark := pe.mark()
+	out, err := pe.node.ExecTTY(ctr, "sh", "-c", "echo ran-closed")
+	if err == nil || strings.Contains(out, "ran-closed") || !strings.Contains(out, "requires its terminal to be recorded") {
+		t.Errorf("fail mode closed: %v\n%s", err, out)
+	}
+	cfg := fmt.Sprintf("event_log = %q\nstate_dir = %q\nfail_mode = \"open\"\npolicy = %q\n\n[runtimes]\nrunc = %q\n",
+		pe.eventLog, pe.stateDir, pe.policyPath, realRunc)
+	replaceFile(t, pe.configPath, cfg)
+	if out, err := pe.node.ExecTTY(ctr, "sh", "-c", "echo ran-open"); err != nil || !strings.Contains(out, "ran-open") {
+		t.Errorf("fail mode open: %v\n%s", err, out)
+	}
+	docs := pe.since(mark)
+	execs := filter(docs, "event", "exec", ctr)
+	if len(execs) != 2 {
+		t.Fatalf("got %d exec events, want 2:\n%v", len(execs), docs)
+	}
+	for i, want := range []string{"failure", "success"} {
+		if execs[i].str("event.outcome") != want || !strings.Contains(execs[i].str("error.message"), "this front cannot record") {
+			t.Errorf("exec %d: outcome %s error %q, want %s and why it was not recorded", i, execs[i].str("event.outcome"), execs[i].str("error.message"), want)
+		}
+		if _, ok := execs[i].get("execguard.recorded"); ok {
+			t.Errorf("exec %d says execguard.recorded", i)
+		}
+	}
+	if outs := filter(docs, "event", "text_output", ctr); len(outs) != 0 {
+		t.Errorf("the wrapper wrote output documents: %v", outs)
+	}
+}
