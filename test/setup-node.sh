@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine for execguard's end-to-end tests and demo:
 # Debian packages (runc, crun, podman, conmon, busybox-static, tmux, hyperfine,
-# util-linux for script, strace) and containerd, ctr, containerd-shim-runc-v2 and
-# crictl built from the Go module proxy into /usr/local/bin. containerd 1.7
+# util-linux for script, strace, asciinema to play recorded sessions) and
+# containerd, ctr, containerd-shim-runc-v2 and crictl built from the Go module
+# proxy into /usr/local/bin. containerd 1.7
 # (containerd, ctr, containerd-shim-runc-v2) is built into a directory of its
 # own, CONTAINERD_1_7_BIN_DIR, so that it never shadows the 2.x binaries.
 #
@@ -15,7 +16,7 @@ CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
 BIN_DIR="${BIN_DIR:-/usr/local/bin}"
 CONTAINERD_1_7_VERSION="${CONTAINERD_1_7_VERSION:-v1.7.35}"
 CONTAINERD_1_7_BIN_DIR="${CONTAINERD_1_7_BIN_DIR:-/usr/local/lib/execguard-e2e/containerd-1.7/bin}"
-APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux strace)
+APT_PACKAGES=(runc crun podman conmon busybox-static tmux hyperfine util-linux strace asciinema)
 
 export PATH="/usr/local/go/bin:${PATH}"
 export DEBIAN_FRONTEND=noninteractive
