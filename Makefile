@@ -8,7 +8,7 @@ WRAPPER := $(BIN)/execguard-runc
 # execguard version: the tag or commit of the checkout, else "devel".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build setup test unit e2e demo bench vet clean
+.PHONY: all build image image-context setup test unit e2e demo bench vet clean
 
 all: build
 
@@ -17,6 +17,31 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/...
 	ln -sf execguard-runtime $(WRAPPER)
+
+# The node image (install/image/Containerfile): execguard, execguard-runtime
+# and containerd-shim-execguard-v2, static, FROM scratch, written as an OCI
+# archive; no registry is needed. The build uses its own podman storage under
+# bin/, so the machine's image store is left alone; load the archive with
+# `podman load -i`, `ctr -n k8s.io images import` or `docker load` (Docker
+# 25+), or build into your own store with the line in the Containerfile.
+IMAGE         ?= localhost/execguard/execguard:$(VERSION)
+IMAGE_CONTEXT ?= $(BIN)/image
+IMAGE_ARCHIVE ?= $(BIN)/execguard-image.oci.tar
+IMAGE_STORE   ?= $(BIN)/.image-store
+PODMAN        ?= podman
+PODMAN_STORE   = --root $(abspath $(IMAGE_STORE))/root --runroot $(abspath $(IMAGE_STORE))/run --storage-driver vfs \
+                 --cgroup-manager cgroupfs --events-backend file
+
+image-context:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.buildVersion=$(VERSION)" -o $(IMAGE_CONTEXT)/ \
+		./cmd/execguard ./cmd/execguard-runtime ./cmd/containerd-shim-execguard-v2
+
+image: image-context
+	$(PODMAN) $(PODMAN_STORE) build --pull=never -f install/image/Containerfile --build-arg VERSION=$(VERSION) \
+		-t $(IMAGE) $(IMAGE_CONTEXT)
+	rm -f $(IMAGE_ARCHIVE)
+	$(PODMAN) $(PODMAN_STORE) save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
+	@echo "image $(IMAGE) in $(IMAGE_ARCHIVE)"
 
 # Installs what tests, demo and benchmarks need (Debian packages, containerd,
 # crictl); does nothing when all is there.
