@@ -24,6 +24,7 @@ build:
 # bin/, so the machine's image store is left alone; load the archive with
 # `podman load -i`, `ctr -n k8s.io images import` or `docker load` (Docker
 # 25+), or build into your own store with the line in the Containerfile.
+# podman wants IMAGE_STORE's absolute path short (its run root: 50 characters).
 IMAGE         ?= localhost/execguard/execguard:$(VERSION)
 IMAGE_CONTEXT ?= $(BIN)/image
 IMAGE_ARCHIVE ?= $(BIN)/execguard-image.oci.tar
