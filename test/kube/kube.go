@@ -707,7 +707,7 @@ func (c *Cluster) kubectlTimeout(timeout time.Duration, stdin io.Reader, args ..
 		err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
 	}
 	if err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return stdout.String(), c.withDiagnosis(fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String())))
 	}
 	return stdout.String(), nil
 }
@@ -748,6 +748,9 @@ func (c *Cluster) WaitPodReady(namespace, pod string, timeout time.Duration) err
 	if _, err := c.kubectlTimeout(timeout+10*time.Second, nil, "-n", namespace, "wait", "--for=condition=Ready",
 		"--timeout="+timeout.String(), "pod/"+pod); err != nil {
 		status, _ := c.Kubectl("-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status}")
+		if images := c.imageProblems(namespace, pod); images != "" {
+			err = fmt.Errorf("%w\n%s", err, images)
+		}
 		return fmt.Errorf("pod %s/%s not ready: %w\nstatus: %s\nkubelet log tail:\n%s", namespace, pod, err, status, c.LogTail("kubelet", 20))
 	}
 	return nil
