@@ -102,7 +102,7 @@ func TestKubernetesDaemonSet(t *testing.T) {
 		t.Fatalf("image %s not visible to CRI after the import: %v", dsImage, err)
 	}
 
-	c := startKube(t, n, binDir)
+	c := startKube(t, kube.Options{Node: n, BinDir: binDir})
 	e := &env{t: t, node: n, front: frontShim, dir: work, configPath: cfgFile, eventLog: eventLog}
 
 	overlay := writeOverlay(t, work, host, n)
@@ -280,15 +280,17 @@ func kubeBinDir(t *testing.T) string {
 	return binDir
 }
 
-// startKube starts a cluster in front of n, closed when the test ends.
-func startKube(t *testing.T, n *node.Node, binDir string) *kube.Cluster {
+// startKube starts a cluster in front of the engine opts names, closed
+// when the test ends.
+func startKube(t *testing.T, opts kube.Options) *kube.Cluster {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "egkube-")
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Dir = dir
 	start := time.Now()
-	c, err := kube.Start(context.Background(), kube.Options{Node: n, BinDir: binDir, Dir: dir})
+	c, err := kube.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start cluster: %v", err)
 	}
@@ -296,9 +298,11 @@ func startKube(t *testing.T, n *node.Node, binDir string) *kube.Cluster {
 		if t.Failed() {
 			t.Logf("cluster logs:\n%s", c.LogTails(25))
 		}
+		closing := time.Now()
 		if err := c.Close(); err != nil {
 			t.Errorf("close cluster: %v", err)
 		}
+		t.Logf("cluster closed in %s", time.Since(closing).Round(time.Millisecond))
 	})
 	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
 	return c

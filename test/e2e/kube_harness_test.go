@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/execguard/execguard/test/kube"
 )
 
 // TestKubernetesHarnessFailures: when the cluster itself is the problem,
@@ -17,7 +19,7 @@ func TestKubernetesHarnessFailures(t *testing.T) {
 	requirePrerequisites(t)
 	binDir := kubeBinDir(t)
 	e := newEnv(t, "alert")
-	c := startKube(t, e.node, binDir)
+	c := startKube(t, kube.Options{Node: e.node, BinDir: binDir})
 	if err := c.CreateNamespace(kubeNamespace); err != nil {
 		t.Fatal(err)
 	}

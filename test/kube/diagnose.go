@@ -88,14 +88,13 @@ func (c *Cluster) imageProblems(namespace, pod string) string {
 		default:
 			continue
 		}
-		problem := fmt.Sprintf("container %s: image %s is not in the node's containerd (%s: %s); import it with ctr -n k8s.io images import",
-			s.Name, s.Image, w.Reason, w.Message)
-		if n := c.opts.Node; n != nil {
-			if _, err := n.Crictl("inspecti", s.Image); err == nil {
-				problem = fmt.Sprintf("container %s: image %s is in the node's containerd, yet the kubelet says %s: %s", s.Name, s.Image, w.Reason, w.Message)
-			}
-			problem += "\ncontainerd log tail:\n" + n.LogTail(15)
+		n := c.engine
+		problem := fmt.Sprintf("container %s: image %s is not in the node's %s (%s: %s); import it into the engine's image store",
+			s.Name, s.Image, n.name, w.Reason, w.Message)
+		if _, err := n.crictl("inspecti", s.Image); err == nil {
+			problem = fmt.Sprintf("container %s: image %s is in the node's %s, yet the kubelet says %s: %s", s.Name, s.Image, n.name, w.Reason, w.Message)
 		}
+		problem += fmt.Sprintf("\n%s log tail:\n%s", n.name, n.log(15))
 		problems = append(problems, problem)
 	}
 	return strings.Join(problems, "\n")

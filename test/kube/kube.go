@@ -40,6 +40,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/execguard/execguard/test/crionode"
 	"github.com/execguard/execguard/test/node"
 )
 
@@ -56,9 +57,11 @@ const DefaultBinDir = "/usr/local/lib/execguard-e2e/kubernetes-" + Version + "/b
 
 // Options configure a cluster.
 type Options struct {
-	// Node is the running containerd node the kubelet drives (required).
-	// The caller closes it after the cluster.
+	// Node is the running containerd node the kubelet drives; CRIO a
+	// running CRI-O instead (one of them is required). The caller closes it
+	// after the cluster.
 	Node *node.Node
+	CRIO *crionode.Node
 	// Dir holds everything the cluster owns; created when empty. Close removes it.
 	Dir string
 	// BinDir holds etcd, kube-apiserver, kubelet, kube-scheduler and kubectl
@@ -89,6 +92,7 @@ type Cluster struct {
 	CgroupRoot string
 
 	opts   Options
+	engine *engine
 	bins   map[string]string
 	script string // the script(1) binary
 
@@ -123,7 +127,15 @@ func binaries() []string {
 // running, and the error names the component that failed with the tail of
 // its log.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	if opts.Node == nil {
+	var eng *engine
+	switch {
+	case opts.Node != nil && opts.CRIO != nil:
+		return nil, errors.New("start cluster: a containerd node and a CRI-O node: want one")
+	case opts.Node != nil:
+		eng = containerdEngine(opts.Node)
+	case opts.CRIO != nil:
+		eng = crioEngine(opts.CRIO)
+	default:
 		return nil, errors.New("start cluster: no node")
 	}
 	if opts.BinDir == "" {
@@ -173,6 +185,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		NodeIP:     opts.NodeIP,
 		CgroupRoot: CgroupRoot(dir),
 		opts:       opts,
+		engine:     eng,
 		bins:       bins,
 		script:     script,
 	}
@@ -260,9 +273,9 @@ func (c *Cluster) path(elem ...string) string {
 func (c *Cluster) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.StartTimeout)
 	defer cancel()
-	n := c.opts.Node
-	if _, err := n.Crictl("inspecti", node.BusyboxImage); err != nil {
-		return fmt.Errorf("start cluster: image %s not imported in the node: %w", node.BusyboxImage, err)
+	n := c.engine
+	if _, err := n.crictl("inspecti", node.BusyboxImage); err != nil {
+		return fmt.Errorf("start cluster: image %s not imported in the node's %s: %w\n%s log tail:\n%s", node.BusyboxImage, n.name, err, n.name, n.log(20))
 	}
 	for _, d := range []string{c.Dir, c.path("pki"), c.path("etcd"), c.path("kubelet"), c.path("kubelet", "pki"),
 		c.path("pod-logs"), c.path("tunables"), c.path("apiserver-certs"), c.path("kubectl-cache")} {
@@ -400,7 +413,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	if err := writeFile(kubeletCfg, kubeletConfig(kubeletConfigParams{
 		NodeIP: c.NodeIP, Port: kubeletPort, HealthzPort: kubeletHealthz,
-		CRISocket: n.Socket, CgroupRoot: c.CgroupRoot, PodLogsDir: c.path("pod-logs"),
+		CRISocket: n.socket, CgroupRoot: c.CgroupRoot, PodLogsDir: c.path("pod-logs"),
 		CAFile: ca.file, TLSCertFile: certs["kubelet-serving"][0], TLSKeyFile: certs["kubelet-serving"][1],
 		ResolvConf: resolv, ClusterDomain: "cluster.local",
 	})); err != nil {
@@ -411,7 +424,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		unshare = "/usr/bin/unshare"
 	}
 	kubelet, err := c.launch("kubelet", unshare, "--mount", "--propagation", "private",
-		"/bin/sh", "-c", launcherScript(binds, mounts), "sh",
+		"/bin/sh", "-c", launcherScript(binds, mounts, n.hidden...), "sh",
 		c.bins["kubelet"], "--config", kubeletCfg, "--kubeconfig", kubeletKubeconfig,
 		"--hostname-override", c.NodeName, "--node-ip", c.NodeIP,
 		"--root-dir", c.path("kubelet"), "--cert-dir", c.path("kubelet", "pki"), "--v=2")
@@ -779,9 +792,15 @@ func (c *Cluster) Close() error {
 			errs = append(errs, stop(comp))
 		}
 	}
-	if byName["kubelet"] != nil && c.opts.Node != nil {
-		// The kubelet's pods outlive it in containerd; their cgroups go with them.
-		if _, err := c.opts.Node.Crictl("rmp", "--all", "--force"); err != nil {
+	if byName["kubelet"] != nil && c.engine != nil {
+		// The kubelet's pods outlive it in the engine; their cgroups go with
+		// them. Containers are killed first: CRI-O's StopPodSandbox gives
+		// each a SIGTERM, which a PID 1 like sleep ignores, and waits out
+		// the stop timeout.
+		if err := c.engine.killContainers(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the kubelet's containers: %w", err))
+		}
+		if _, err := c.engine.crictl("rmp", "--all", "--force"); err != nil {
 			errs = append(errs, fmt.Errorf("remove the kubelet's pods: %w", err))
 		}
 	}
