@@ -31,17 +31,19 @@ IMAGE_ARCHIVE ?= $(BIN)/execguard-image.oci.tar
 IMAGE_STORE   ?= $(BIN)/.image-store
 PODMAN        ?= podman
 PODMAN_STORE   = --root $(abspath $(IMAGE_STORE))/root --runroot $(abspath $(IMAGE_STORE))/run --storage-driver vfs \
-                 --cgroup-manager cgroupfs --events-backend file
+                 --tmpdir $(abspath $(IMAGE_STORE))/tmp --cgroup-manager cgroupfs --events-backend none
+PODMAN_RUN     = TMPDIR=$(abspath $(IMAGE_STORE))/tmp $(PODMAN) $(PODMAN_STORE)
 
 image-context:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.buildVersion=$(VERSION)" -o $(IMAGE_CONTEXT)/ \
 		./cmd/execguard ./cmd/execguard-runtime ./cmd/containerd-shim-execguard-v2
 
 image: image-context
-	$(PODMAN) $(PODMAN_STORE) build --pull=never -f install/image/Containerfile --build-arg VERSION=$(VERSION) \
+	mkdir -p $(IMAGE_STORE)/tmp
+	$(PODMAN_RUN) build --pull=never -f install/image/Containerfile --build-arg VERSION=$(VERSION) \
 		-t $(IMAGE) $(IMAGE_CONTEXT)
 	rm -f $(IMAGE_ARCHIVE)
-	$(PODMAN) $(PODMAN_STORE) save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
+	$(PODMAN_RUN) save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
 	@echo "image $(IMAGE) in $(IMAGE_ARCHIVE)"
 
 # Installs what tests, demo and benchmarks need (Debian packages, containerd,
