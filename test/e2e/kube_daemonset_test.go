@@ -189,6 +189,9 @@ func TestKubernetesDaemonSet(t *testing.T) {
 		checkKubeExec(t, execs[0], true)
 		k.checkFront(t, "exec event", execs[0])
 		check(t, "exec event", execs[0], []expectation{{"orchestrator.cluster.name", "execguard-e2e"}})
+		// What the event records (the command, the pod) stays root's.
+		checkPrivateDirs(t, host, stateDir, filepath.Dir(eventLog))
+		checkUnreadable(t, eventLog)
 	})
 
 	t.Run("exec-it-refused-by-policy-configmap", func(t *testing.T) {
@@ -486,8 +489,8 @@ func runDaemonSetPod(t *testing.T, c *kube.Cluster) string {
 }
 
 // checkPrivateDirs: root owns the directories, mode 0750, and another
-// user cannot list them or read the event log, while it can list their
-// parents (so the refusal comes from the directories themselves).
+// user cannot list them, while it can list their parents (so the refusal
+// comes from the directories themselves).
 func checkPrivateDirs(t *testing.T, host string, dirs ...string) {
 	t.Helper()
 	asNobody := func(args ...string) (string, error) {
@@ -511,11 +514,17 @@ func checkPrivateDirs(t *testing.T, host string, dirs ...string) {
 			t.Errorf("another user listed %s: %v\n%s", d, err, out)
 		}
 	}
-	logFile := filepath.Join(dirs[len(dirs)-1], "events.ndjson")
-	if _, err := os.Stat(logFile); err == nil {
-		if out, err := asNobody("cat", logFile); err == nil || !strings.Contains(out, "Permission denied") {
-			t.Errorf("another user read %s: %v", logFile, err)
-		}
+}
+
+// checkUnreadable: another user cannot read file, which exists.
+func checkUnreadable(t *testing.T, file string) {
+	t.Helper()
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "cat", file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Permission denied") {
+		t.Errorf("another user read %s: %v\n%s", file, err, out)
 	}
 }
 
