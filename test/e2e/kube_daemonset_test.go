@@ -374,7 +374,7 @@ func writeOverlay(t *testing.T, dir, host string, n *node.Node) string {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepathGlobFS()
+	files, err := manifestFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +450,8 @@ func writeOverlay(t *testing.T, dir, host string, n *node.Node) string {
 	return overlay
 }
 
-func filepathGlobFS() ([]string, error) {
+// manifestFiles names the files of install/kubernetes, in order.
+func manifestFiles() ([]string, error) {
 	entries, err := kubernetes.Manifests.ReadDir(".")
 	if err != nil {
 		return nil, err
