@@ -1,9 +1,11 @@
 // Package kube runs a private single-node Kubernetes for execguard's
 // end-to-end tests: etcd, kube-apiserver, kube-scheduler and a kubelet in
-// front of a test/node containerd (its CRI socket). There is no
-// controller-manager; the little of its work the tests need is done here:
-// namespaces get a default service account (without token automount), and
-// the node's not-ready taint is lifted. Pods use the host network, so no CNI
+// front of a test/node containerd or a test/crionode CRI-O (its CRI
+// socket). There is no controller-manager; the little of its work the tests
+// need is done here: namespaces get a default service account (without
+// token automount), the node's not-ready taint is lifted, and a DaemonSet's
+// pod is made from its template and deleted after it (RunDaemonSet,
+// DeleteOwnedPods). Pods use the host network, so no CNI
 // is needed (the node stays NotReady, which host-network pods ignore).
 //
 // Everything lives under one directory, on ports picked free at start, with
