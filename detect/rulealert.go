@@ -54,7 +54,7 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, members []byte, seed st
 		alert.ID = entityID(ev.ID, "alert", ra.ID)
 		alert.Severity = ra.RiskScore
 		alert.RiskScore = ra.RiskScore
-		evJSON, err := json.Marshal(&alert)
+		evJSON, err := marshal(&alert)
 		if err != nil {
 			return nil, err
 		}
