@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -46,25 +47,67 @@ var (
 	textMarshaler = reflect.TypeFor[interface{ MarshalText() ([]byte, error) }]()
 )
 
-// customJSON reports whether v's type encodes itself: then only its JSON
-// says what it holds.
-func customJSON(v reflect.Value) bool {
-	t := v.Type()
-	if t.Implements(jsonMarshaler) || t.Implements(textMarshaler) {
-		return true
+// typeInfo is what the document walks need of one type, worked out once per
+// type and process (as encoding/json caches its encoders): the shim walks
+// the same few types for every exec.
+type typeInfo struct {
+	// encodes and ptrEncodes: the type, or a pointer to it, encodes itself.
+	encodes, ptrEncodes bool
+	// fields are a struct's JSON members in order; plain is false when the
+	// struct needs what only encoding/json does (embedding, the string
+	// option, a type's own IsZero).
+	fields []jsonField
+	plain  bool
+}
+
+// typeInfos maps a reflect.Type to its *typeInfo: derived from the type
+// alone, never changed once stored.
+var typeInfos sync.Map
+
+func infoOf(t reflect.Type) *typeInfo {
+	if ti, ok := typeInfos.Load(t); ok {
+		return ti.(*typeInfo)
 	}
-	if v.CanAddr() && t.Kind() != reflect.Pointer {
+	ti := &typeInfo{
+		encodes: t.Implements(jsonMarshaler) || t.Implements(textMarshaler),
+		plain:   true,
+	}
+	if t.Kind() != reflect.Pointer {
 		pt := reflect.PointerTo(t)
-		return pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+		ti.ptrEncodes = pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
 	}
-	return false
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			jf, ok := jsonFieldOf(t.Field(i))
+			if !ok {
+				continue
+			}
+			if !jf.plain {
+				ti.plain = false
+				break
+			}
+			jf.index = i
+			jf.key = appendString(nil, jf.name)
+			jf.key = append(jf.key, ':')
+			ti.fields = append(ti.fields, jf)
+		}
+	}
+	actual, _ := typeInfos.LoadOrStore(t, ti)
+	return actual.(*typeInfo)
+}
+
+// customJSON reports whether v encodes itself: then only its JSON says
+// what it holds.
+func customJSON(v reflect.Value, ti *typeInfo) bool {
+	return ti.encodes || (ti.ptrEncodes && v.CanAddr())
 }
 
 func appendValues(dst []any, v reflect.Value, path []string) []any {
 	if !v.IsValid() {
 		return dst
 	}
-	if customJSON(v) {
+	ti := infoOf(v.Type())
+	if customJSON(v, ti) {
 		return appendDecoded(dst, v, path)
 	}
 	switch v.Kind() {
@@ -77,20 +120,15 @@ func appendValues(dst []any, v reflect.Value, path []string) []any {
 		if len(path) == 0 {
 			return dst // an object is not a value
 		}
-		t := v.Type()
-		for i := range t.NumField() {
-			jf, ok := jsonFieldOf(t.Field(i))
-			if !ok {
-				continue
-			}
-			if !jf.plain {
-				return appendDecoded(dst, v, path)
-			}
+		if !ti.plain {
+			return appendDecoded(dst, v, path)
+		}
+		for _, jf := range ti.fields {
 			n := matchKey(jf.name, path)
 			if n == 0 {
 				continue
 			}
-			fv := v.Field(i)
+			fv := v.Field(jf.index)
 			if jf.omitted(fv) {
 				continue
 			}
@@ -227,7 +265,9 @@ func decodedString(s string) string {
 
 // jsonField is a struct field as encoding/json encodes it.
 type jsonField struct {
+	index               int
 	name                string
+	key                 []byte // the name encoded, and ':'
 	omitEmpty, omitZero bool
 	// plain is false when the field needs what only encoding/json does
 	// (embedding, the string option, a type's own IsZero).

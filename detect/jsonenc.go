@@ -22,7 +22,8 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 	if !v.IsValid() {
 		return append(buf, "null"...), nil
 	}
-	if customJSON(v) {
+	ti := infoOf(v.Type())
+	if customJSON(v, ti) {
 		return appendMarshaled(buf, v)
 	}
 	switch v.Kind() {
@@ -32,7 +33,7 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 		}
 		return appendJSON(buf, v.Elem())
 	case reflect.Struct:
-		return appendStruct(buf, v)
+		return appendStruct(buf, v, ti)
 	case reflect.Map:
 		if v.IsNil() {
 			return append(buf, "null"...), nil
@@ -96,20 +97,14 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 	return appendMarshaled(buf, v)
 }
 
-func appendStruct(buf []byte, v reflect.Value) ([]byte, error) {
-	t := v.Type()
-	start := len(buf)
+func appendStruct(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	if !ti.plain {
+		return appendMarshaled(buf, v)
+	}
 	buf = append(buf, '{')
 	first := true
-	for i := range t.NumField() {
-		jf, ok := jsonFieldOf(t.Field(i))
-		if !ok {
-			continue
-		}
-		if !jf.plain {
-			return appendMarshaled(buf[:start], v)
-		}
-		fv := v.Field(i)
+	for _, jf := range ti.fields {
+		fv := v.Field(jf.index)
 		if jf.omitted(fv) {
 			continue
 		}
@@ -117,8 +112,7 @@ func appendStruct(buf []byte, v reflect.Value) ([]byte, error) {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = appendString(buf, jf.name)
-		buf = append(buf, ':')
+		buf = append(buf, jf.key...)
 		var err error
 		if buf, err = appendJSON(buf, fv); err != nil {
 			return nil, err
