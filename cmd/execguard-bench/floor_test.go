@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The stand-in runtime runs and exits 0, whatever its arguments.
@@ -37,5 +41,25 @@ func TestParseInitTrace(t *testing.T) {
 	}
 	if _, err := parseInitTrace("nothing\n"); err == nil {
 		t.Error("no init lines: no error")
+	}
+}
+
+// compareSides keeps warm-up calls out, gives every side n samples and
+// rotates which side goes first.
+func TestCompareSides(t *testing.T) {
+	var calls []string
+	s, err := compareSides(context.Background(), []string{"a", "b", "c"}, 1, 3, func(_ context.Context, side string) (time.Duration, error) {
+		calls = append(calls, side)
+		return time.Duration(len(calls)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(calls, ""); got != "abcbcacababc" {
+		t.Errorf("call order %s, want abc bca cab abc", got)
+	}
+	want := [][]time.Duration{{6, 8, 10}, {4, 9, 11}, {5, 7, 12}}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("samples %v, want %v", s, want)
 	}
 }
