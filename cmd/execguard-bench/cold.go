@@ -69,6 +69,23 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 		return err
 	}
 	sides := []string{real, b.floor, b.l.wrapper}
+	if o.baseline != "" {
+		// Called by the same name as the wrapper, from a directory of its
+		// own: the wrapper finds its runtime by the name it is called by.
+		base, err := absExecutable(o.baseline)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		link := filepath.Join(tmp, "baseline", filepath.Base(b.l.wrapper))
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		if err := os.Symlink(base, link); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		sides = append(sides, link)
+		fmt.Fprintf(w, "baseline: %s as a fourth side\n", o.baseline)
+	}
 	execArgs := func() []string {
 		b.execs++
 		return execArgv(o.shape, o.runtime, b.l, containerdExecFiles(b.l, b.execs), b.id)
@@ -86,7 +103,7 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := checkExecEvents(after[len(before):], o.warmup+o.n, o.eventsPerExec, b.id); err != nil {
+	if err := checkExecEvents(after[len(before):], (len(sides)-2)*(o.warmup+o.n), o.eventsPerExec, b.id); err != nil {
 		return err
 	}
 	s, err = b.compare(ctx, sides, func(ctx context.Context, rt string) (time.Duration, error) {
@@ -124,7 +141,7 @@ func (b *bench) runOnce(ctx context.Context, rt string, args []string) (time.Dur
 // reportCold prints the three sides and the wrapper's own work: its median
 // over the floor's, and the paired median.
 func reportCold(w io.Writer, name, what string, s [][]time.Duration) error {
-	var sum [3]summary
+	sum := make([]summary, len(s))
 	for i := range sum {
 		var err error
 		if sum[i], err = summarize(s[i]); err != nil {
@@ -136,12 +153,20 @@ func reportCold(w io.Writer, name, what string, s [][]time.Duration) error {
 		return fmt.Errorf("cold %s: %w", name, err)
 	}
 	fmt.Fprintf(w, "cold %s (%s)\n", name, what)
-	for i, label := range []string{"stand-in", "floor   ", "wrapper "} {
+	for i, label := range []string{"stand-in", "floor   ", "wrapper ", "baseline"}[:len(sum)] {
 		fmt.Fprintf(w, "  %s median %10s  p90 %10s  min %10s\n", label, micros(sum[i].Median), micros(sum[i].P90), micros(sum[i].Min))
 	}
 	fmt.Fprintf(w, "  Go start-up (floor over stand-in): %+.1f µs\n", toMicros(sum[1].Median-sum[0].Median))
 	fmt.Fprintf(w, "cold-over-floor %s %+.1f µs (median of paired differences %+.1f µs)\n",
 		name, toMicros(sum[2].Median-sum[1].Median), toMicros(paired))
+	if len(s) > 3 {
+		bp, err := pairedDiffMedian(s[1], s[3])
+		if err != nil {
+			return fmt.Errorf("cold %s: %w", name, err)
+		}
+		fmt.Fprintf(w, "cold-over-floor baseline-%s %+.1f µs (median of paired differences %+.1f µs)\n",
+			name, toMicros(sum[3].Median-sum[1].Median), toMicros(bp))
+	}
 	return nil
 }
 

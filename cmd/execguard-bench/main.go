@@ -66,6 +66,7 @@ type options struct {
 	eventsPerExec int
 	goBin         string
 	cold          bool
+	baseline      string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
 	flag.StringVar(&o.goBin, "go", "", "Go toolchain that builds the floor wrapper (default: go in PATH)")
 	flag.BoolVar(&o.cold, "cold", false, "measure the wrapper's own cold work: against a stand-in runtime that exits at once, beside the Go floor, with GODEBUG=inittrace")
+	flag.StringVar(&o.baseline, "baseline", "", "-cold: another wrapper binary (an earlier build) measured as a fourth side, in the same run")
 	var crio crioOptions
 	crio.register(flag.CommandLine)
 	var lo loadOptions
