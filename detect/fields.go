@@ -349,3 +349,67 @@ func validTagName(s string) bool {
 	}
 	return true
 }
+
+// collect adds to out the dotted name of every member of the document that
+// holds a value, null included, as collectFields does on the decoded
+// document.
+func (f Fields) collect(out map[string]bool) {
+	if f.doc == nil {
+		return
+	}
+	collectValue(reflect.ValueOf(f.doc).Elem(), "", out)
+	collectValue(reflect.ValueOf(&f.doc.Event).Elem(), "event", out)
+}
+
+func collectValue(v reflect.Value, prefix string, out map[string]bool) {
+	join := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
+	ti := infoOf(v.Type())
+	decoded := customJSON(v, ti) || (v.Kind() == reflect.Struct && !ti.plain) ||
+		(v.Kind() == reflect.Map && v.Type().Key().Kind() != reflect.String) ||
+		((v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Type().Elem().Kind() == reflect.Uint8)
+	if decoded {
+		if v.CanAddr() {
+			v = v.Addr()
+		}
+		b, err := json.Marshal(v.Interface())
+		var x any
+		if err == nil && json.Unmarshal(b, &x) == nil {
+			collectFields(x, prefix, out)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			out[prefix] = true
+			return
+		}
+		collectValue(v.Elem(), prefix, out)
+	case reflect.Struct:
+		for _, jf := range ti.fields {
+			if fv := v.Field(jf.index); !jf.omitted(fv) {
+				collectValue(fv, join(jf.name), out)
+			}
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			out[prefix] = true
+			return
+		}
+		for _, k := range v.MapKeys() {
+			collectValue(v.MapIndex(k), join(decodedString(k.String())), out)
+		}
+	case reflect.Slice, reflect.Array:
+		out[prefix] = true
+		for i := range v.Len() {
+			collectValue(v.Index(i), prefix, out)
+		}
+	default:
+		out[prefix] = true
+	}
+}

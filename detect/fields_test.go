@@ -240,3 +240,39 @@ func TestMarshalSameAsJSON(t *testing.T) {
 		}{embedded{"a"}, time.Unix(1, 0).UTC(), 1.5, 0.1, []byte("xy"), 3, "12", map[int]string{2: "b"}, []int{1}, struct{ X int }{}})
 	})
 }
+
+// TestCollectSameAsDocument holds the field names read from the typed
+// document (what EventFields offers rules) to those of the decoded JSON.
+func TestCollectSameAsDocument(t *testing.T) {
+	check := func(t *testing.T, want map[string]any, f Fields) {
+		t.Helper()
+		w, g := map[string]bool{}, map[string]bool{}
+		collectFields(want, "", w)
+		f.collect(g)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("typed names %v\nJSON names %v", sortedKeys(g), sortedKeys(w))
+		}
+	}
+	for name, r := range records() {
+		t.Run(name, func(t *testing.T) {
+			want, err := EventDocument(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, want, RuleFields(r))
+		})
+	}
+	t.Run("every-member", func(t *testing.T) {
+		doc := fullDocument(t)
+		check(t, jsonDocument(t, doc), Fields{doc: doc})
+	})
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
