@@ -61,6 +61,25 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 	if err := os.MkdirAll(b.l.root, 0o711); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	// Every Go binary of the comparison is run from a copy written with
+	// write(2), as an installer writes it: a binary as the Go linker leaves
+	// it (written through mmap) starts measurably slower, 0.3-0.6 ms here,
+	// which would fall on whichever side was built last.
+	wrapperPath, err := absExecutable(o.wrapper)
+	if err != nil {
+		return fmt.Errorf("wrapper: %w", err)
+	}
+	if err := os.Remove(b.l.wrapper); err != nil {
+		return fmt.Errorf("wrapper: %w", err)
+	}
+	if err := copyExecutable(wrapperPath, b.l.wrapper); err != nil {
+		return err
+	}
+	floorCopy := filepath.Join(tmp, "floor-copy", "floor")
+	if err := copyExecutable(b.floor, floorCopy); err != nil {
+		return err
+	}
+	b.floor = floorCopy
 	fmt.Fprintf(w, "execguard-bench -cold: wrapper %s as %s in front of a stand-in runtime that exits at once, beside the Go floor, %d iterations per side after %d warm-up, interleaved\n",
 		o.wrapper, filepath.Base(b.l.wrapper), o.n, o.warmup)
 
@@ -77,11 +96,8 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 			return fmt.Errorf("baseline: %w", err)
 		}
 		link := filepath.Join(tmp, "baseline", filepath.Base(b.l.wrapper))
-		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-			return fmt.Errorf("baseline: %w", err)
-		}
-		if err := os.Symlink(base, link); err != nil {
-			return fmt.Errorf("baseline: %w", err)
+		if err := copyExecutable(base, link); err != nil {
+			return err
 		}
 		sides = append(sides, link)
 		fmt.Fprintf(w, "baseline: %s as a fourth side\n", o.baseline)
@@ -230,4 +246,20 @@ func parseInitTrace(s string) ([]initTrace, error) {
 		return nil, fmt.Errorf("no init lines in %q", s)
 	}
 	return out, nil
+}
+
+// copyExecutable writes src's content to dst (its directory created) in
+// one write.
+func copyExecutable(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return nil
 }
