@@ -68,14 +68,18 @@ ENGINE ?= containerd
 demo: setup build
 	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER) -shim $(BIN)/containerd-shim-execguard-v2 -execguard $(BIN)/execguard -engine $(ENGINE)
 
-# Go benchmarks, then the runtimes called directly vs through the wrapper, as
-# containerd and Podman call them (crun runs in a private mount namespace on a
-# hybrid cgroup layout; execguard-bench sees to that itself). Last, under
-# load: 500 execs per side over 20 containers, 20 in flight, through a
+# Go benchmarks, then the runtimes called directly, through a Go program that
+# only execs them (the floor) and through the wrapper, as containerd and
+# Podman call them (crun runs in a private mount namespace on a hybrid cgroup
+# layout; execguard-bench sees to that itself); the wrapper's own cold work
+# in front of a stand-in runtime; crictl exec through a private CRI-O. Last,
+# under load: 500 execs per side over 20 containers, 20 in flight, through a
 # private containerd to runc directly and through the wrapper.
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./detect/eql/ ./detect/rules/ ./runtime/
-	$(BIN)/execguard-bench -wrapper $(WRAPPER)
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -n 300
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -cold -n 300
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -crio
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime runc
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape containerd -runtime crun
