@@ -17,6 +17,7 @@ targets=(
 	./runtime/shim/:FuzzExecRequest
 	./runtime/shim/:FuzzCreateRequest
 	./detect/:FuzzEncode
+	./detect/:FuzzAppendString
 	./detect/eql/:FuzzCompile
 	./eventview/:FuzzLine
 	./detect/policy/:FuzzParse
