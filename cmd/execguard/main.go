@@ -145,6 +145,7 @@ Elastic Defend for Containers process events.`,
 		a.eventsCommand(),
 		a.rulesCommand(),
 		a.nriCommand(),
+		a.webhookCommand(),
 		a.versionCommand(),
 	)
 	return root
