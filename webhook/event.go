@@ -198,7 +198,6 @@ func appendDecision(buf []byte, now time.Time, req *admissionv1.AdmissionRequest
 	return append(buf, '\n')
 }
 
-
 // splitImage splits a reference into name and tag (or digest).
 func splitImage(ref string) (name, tag string) {
 	if i := strings.LastIndexByte(ref, '@'); i >= 0 {

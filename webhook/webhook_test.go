@@ -188,17 +188,25 @@ func TestReview(t *testing.T) {
 		sels    []string // of the first event
 	}{
 		{name: "alice exec -it refused",
-			req:     func(t testing.TB) *admissionv1.AdmissionRequest { return request(t, alice, "exec", admissionv1.Connect, execOpts(true, true, "sh"), nil) },
+			req: func(t testing.TB) *admissionv1.AdmissionRequest {
+				return request(t, alice, "exec", admissionv1.Connect, execOpts(true, true, "sh"), nil)
+			},
 			message: `execguard: interactive exec into container "app" of pod demo/web blocked by policy (selector interactive)`,
 			events:  1, action: "exec", exec: "block", sels: []string{"interactive", "shells"}},
 		{name: "bob exec -it allowed: group sre",
-			req:     func(t testing.TB) *admissionv1.AdmissionRequest { return request(t, bob, "exec", admissionv1.Connect, execOpts(true, true, "sh"), nil) },
+			req: func(t testing.TB) *admissionv1.AdmissionRequest {
+				return request(t, bob, "exec", admissionv1.Connect, execOpts(true, true, "sh"), nil)
+			},
 			allowed: true, events: 1, action: "exec", exec: "log", sels: []string{"interactive", "sre", "shells"}},
 		{name: "alice plain exec allowed",
-			req:     func(t testing.TB) *admissionv1.AdmissionRequest { return request(t, alice, "exec", admissionv1.Connect, execOpts(false, false, "id"), nil) },
+			req: func(t testing.TB) *admissionv1.AdmissionRequest {
+				return request(t, alice, "exec", admissionv1.Connect, execOpts(false, false, "id"), nil)
+			},
 			allowed: true, events: 1, action: "exec", exec: "none"},
 		{name: "service account exec alerted",
-			req:     func(t testing.TB) *admissionv1.AdmissionRequest { return request(t, robot, "exec", admissionv1.Connect, execOpts(false, false, "id"), nil) },
+			req: func(t testing.TB) *admissionv1.AdmissionRequest {
+				return request(t, robot, "exec", admissionv1.Connect, execOpts(false, false, "id"), nil)
+			},
 			allowed: true, events: 1, action: "exec", exec: "alert", sels: []string{"robots"}},
 		{name: "alice attach -it refused",
 			req: func(t testing.TB) *admissionv1.AdmissionRequest {

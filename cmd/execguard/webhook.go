@@ -20,7 +20,7 @@ import (
 func (a *app) webhookCommand() *cobra.Command {
 	var (
 		listen, certFile, keyFile, policyFile, eventLog string
-		clusterName, clusterID, logLevel                 string
+		clusterName, clusterID, logLevel                string
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook [flags]",
