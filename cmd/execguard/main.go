@@ -146,6 +146,7 @@ Elastic Defend for Containers process events.`,
 		a.rulesCommand(),
 		a.nriCommand(),
 		a.webhookCommand(),
+		a.auditCommand(),
 		a.versionCommand(),
 	)
 	return root
