@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -282,6 +283,73 @@ type webhookKube struct {
 	hook       *hookProcess
 	alice, bob string // kubeconfigs: alice is in group dev, bob in sre
 	web        string // the web pod's container id
+	bin        string // execguard
+	// receivedAudit is what execguard audit serve received from the
+	// apiserver's audit webhook backend.
+	receivedAudit string
+}
+
+// auditReceiver is execguard audit serve, the apiserver's audit webhook
+// backend.
+type auditReceiver struct {
+	out, kubeconfig string
+}
+
+func startAuditReceiver(t *testing.T, bin, dir string) auditReceiver {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	r := auditReceiver{out: filepath.Join(dir, "audit-received.ndjson"), kubeconfig: filepath.Join(dir, "audit-webhook.kubeconfig")}
+	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: audit\n  cluster:\n    server: http://%s/\ncontexts:\n- name: audit\n  context:\n    cluster: audit\ncurrent-context: audit\n", addr)
+	if err := os.WriteFile(r.kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(dir, "audit-receiver.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "audit", "serve", "--listen", addr, "--out", r.out, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("audit receiver exit: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Error("audit receiver did not stop on SIGTERM")
+		}
+		if t.Failed() {
+			if b, err := os.ReadFile(logFile); err == nil {
+				t.Logf("audit receiver log:\n%s", tail(string(b), 20))
+			}
+		}
+	})
+	for i := 0; ; i++ {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+			return r
+		}
+		if i == 100 {
+			t.Fatalf("audit receiver not listening on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func newWebhookKube(t *testing.T, fr front) *webhookKube {
@@ -297,7 +365,10 @@ func newWebhookKube(t *testing.T, fr front) *webhookKube {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := kube.Start(context.Background(), kube.Options{Node: pe.node, BinDir: binDir, Dir: dir, AuditLog: true})
+	bin := filepath.Join(pe.dir, "bin", "execguard")
+	receiver := startAuditReceiver(t, bin, pe.dir)
+	c, err := kube.Start(context.Background(), kube.Options{Node: pe.node, BinDir: binDir, Dir: dir, AuditLog: true,
+		APIServerArgs: []string{"--audit-webhook-config-file", receiver.kubeconfig, "--audit-webhook-mode", "blocking"}})
 	if err != nil {
 		t.Fatalf("start cluster: %v", err)
 	}
@@ -309,7 +380,7 @@ func newWebhookKube(t *testing.T, fr front) *webhookKube {
 			t.Errorf("close cluster: %v", err)
 		}
 	})
-	w := &webhookKube{pe: pe, c: c}
+	w := &webhookKube{pe: pe, c: c, bin: bin, receivedAudit: receiver.out}
 	if err := c.CreateNamespace(kubeNamespace); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +400,7 @@ func newWebhookKube(t *testing.T, fr front) *webhookKube {
 	}
 	k := &kubeEnv{env: pe.env, c: c, front: fr}
 	w.web = k.containerID("web")
-	w.hook = startWebhook(t, filepath.Join(pe.dir, "bin", "execguard"), pe.dir, pe.policyPath)
+	w.hook = startWebhook(t, bin, pe.dir, pe.policyPath)
 	w.configure(t, "Ignore")
 	return w
 }
@@ -487,6 +558,8 @@ func TestKubernetesWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("audit join names the user of each exec", func(t *testing.T) { w.auditJoin(t) })
+
 	t.Run("webhook down, failurePolicy Ignore: fail open", func(t *testing.T) {
 		w.hook.stop()
 		defer w.hook.start()
@@ -521,4 +594,191 @@ func TestKubernetesWebhook(t *testing.T) {
 			t.Errorf("kubectl exec with the webhook down and failurePolicy Fail: %q %v", out, err)
 		}
 	})
+}
+
+// joinVerdict is what execguard audit join said of one runtime exec event.
+type joinVerdict struct {
+	match, user string
+	candidates  []string // users, for an ambiguous match
+}
+
+// joinLog runs execguard audit join and returns its verdict per runtime
+// exec event (by process.entity_id) and the enriched log's path.
+func (w *webhookKube) joinLog(t *testing.T, auditLog, name string) (map[string]joinVerdict, string) {
+	t.Helper()
+	out := filepath.Join(w.pe.dir, name)
+	cmd := exec.Command(w.bin, "audit", "join", "--audit-log", auditLog, "--events", w.pe.eventLog, "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("execguard audit join: %v\n%s", err, b)
+	}
+	t.Logf("audit join (%s): %s", filepath.Base(auditLog), strings.TrimSpace(string(b)))
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]joinVerdict{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var d doc
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("enriched line %q: %v", line, err)
+		}
+		if d.str("event.kind") != "event" || d.str("event.action") != "exec" {
+			continue
+		}
+		v := joinVerdict{match: d.str("execguard.audit.match"), user: d.str("user.name")}
+		if cs, ok := d.get("execguard.audit.candidates"); ok {
+			for _, c := range cs.([]any) {
+				v.candidates = append(v.candidates, c.(map[string]any)["user"].(string))
+			}
+		}
+		got[d.str("process.entity_id")] = v
+	}
+	return got, out
+}
+
+// auditJoin runs execs of known users, sequential and concurrent, and a
+// bypass on the node, then checks what the join says of each: the right
+// user, or ambiguous; never another user.
+func (w *webhookKube) auditJoin(t *testing.T) {
+	mark := w.pe.mark()
+	execAs := func(kc string, stdin string, args ...string) {
+		t.Helper()
+		argv := append([]string{"--kubeconfig", kc, "-n", kubeNamespace, "exec"}, args...)
+		var err error
+		if stdin != "" {
+			_, err = w.c.KubectlStdin(strings.NewReader(stdin), argv...)
+		} else {
+			_, err = w.c.Kubectl(argv...)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	type expect struct {
+		args  string // process.args joined by spaces
+		tty   bool
+		users []string // one: attributed to it; two: ambiguous between them; none: no request
+	}
+	var want []expect
+	execAs(w.alice, "", "web", "-c", "app", "--", "echo", "join-1")
+	want = append(want, expect{"echo join-1", false, []string{"alice"}})
+	execAs(w.bob, "", "web", "-c", "app", "--", "echo", "join-2")
+	want = append(want, expect{"echo join-2", false, []string{"bob"}})
+	execAs(w.alice, "echo join-3\n", "-i", "web", "-c", "app", "--", "sh")
+	want = append(want, expect{"sh", false, []string{"alice"}})
+	// Admitted by the webhook, refused on the node: still bob's.
+	if out, code := w.execTTY(t, w.bob); code == 0 {
+		t.Fatalf("bob's exec -it ran under the strict policy:\n%s", out)
+	}
+	want = append(want, expect{"sh", true, []string{"bob"}})
+	// Refused by the webhook: no runtime event, and the request must not
+	// capture another.
+	if _, code := w.execTTY(t, w.alice); code == 0 {
+		t.Fatal("alice's exec -it was not refused")
+	}
+	if _, err := w.pe.node.Exec(w.web, "echo", "join-bypass"); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, expect{"echo join-bypass", false, nil})
+	// Two people run the same command at once.
+	errs := make(chan error, 2)
+	for _, kc := range []string{w.alice, w.bob} {
+		go func(kc string) {
+			_, err := w.c.Kubectl("--kubeconfig", kc, "-n", kubeNamespace, "exec", "web", "-c", "app", "--", "sleep", "2")
+			errs <- err
+		}(kc)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = append(want, expect{"sleep 2", false, []string{"alice", "bob"}}, expect{"sleep 2", false, []string{"alice", "bob"}})
+	execAs(w.bob, "", "web", "-c", "app", "--", "echo", "join-4")
+	want = append(want, expect{"echo join-4", false, []string{"bob"}})
+
+	var runtime []doc
+	for _, d := range w.pe.since(mark) {
+		if d.str("event.kind") == "event" && d.str("event.action") == "exec" && d.str("container.id") == w.web {
+			runtime = append(runtime, d)
+		}
+	}
+	if len(runtime) != len(want) {
+		t.Fatalf("%d runtime exec events, want %d: %v", len(runtime), len(want), runtime)
+	}
+	var verdicts []map[string]joinVerdict
+	for _, src := range []struct{ log, name string }{{w.c.AuditLog, "joined-file.ndjson"}, {w.receivedAudit, "joined-webhook.ndjson"}} {
+		v, _ := w.joinLog(t, src.log, src.name)
+		verdicts = append(verdicts, v)
+	}
+	attributed, ambiguous, misattributed := 0, 0, 0
+	used := map[int]bool{}
+	for _, d := range runtime {
+		args := strings.Join(d.strs("process.args"), " ")
+		tty, _ := d.get("process.interactive")
+		i := -1
+		for j, e := range want {
+			if !used[j] && e.args == args && e.tty == (tty == true) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			t.Fatalf("unexpected runtime exec %s (tty %v)", args, tty)
+		}
+		used[i] = true
+		e := want[i]
+		for k, vs := range verdicts {
+			v, ok := vs[d.str("process.entity_id")]
+			if !ok {
+				t.Fatalf("join %d: no verdict for %s", k, args)
+			}
+			switch {
+			case len(e.users) == 0:
+				if v.match != "none" {
+					t.Errorf("join %d: the bypass %q was matched: %+v", k, args, v)
+				}
+			case v.match == "unique":
+				if len(e.users) != 1 || v.user != e.users[0] {
+					misattributed++
+					t.Errorf("join %d: %q attributed to %s, want %v", k, args, v.user, e.users)
+				} else if k == 0 {
+					attributed++
+				}
+			case v.match == "ambiguous":
+				for _, u := range v.candidates {
+					if !slices.Contains(e.users, u) {
+						t.Errorf("join %d: %q ambiguous between %v, which names %s", k, args, v.candidates, u)
+					}
+				}
+				if k == 0 {
+					ambiguous++
+				}
+			default:
+				t.Errorf("join %d: %q not matched (%+v), want %v", k, args, v, e.users)
+			}
+			if len(e.users) == 1 && v.match != "unique" {
+				t.Errorf("join %d: %q sequential and unique, but the join says %+v", k, args, v)
+			}
+		}
+	}
+	t.Logf("kubectl execs: %d attributed, %d ambiguous, %d misattributed (of %d); 1 bypass unmatched", attributed, ambiguous, misattributed, len(want)-1)
+
+	// execguard events shows the user.
+	_, enriched := w.joinLog(t, w.c.AuditLog, "joined-events.ndjson")
+	out, err := exec.Command(w.bin, "events", "--color", "never", enriched).CombinedOutput()
+	if err != nil {
+		t.Fatalf("execguard events: %v\n%s", err, out)
+	}
+	var shown bool
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "command=\"echo join-2\"") {
+			shown = strings.Contains(line, "k8s_user=bob")
+			t.Logf("execguard events: %s", line)
+		}
+	}
+	if !shown {
+		t.Errorf("execguard events does not show bob on his exec:\n%s", out)
+	}
 }
