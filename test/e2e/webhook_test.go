@@ -522,6 +522,30 @@ func TestKubernetesWebhook(t *testing.T) {
 		check(t, "runtime event", execs[0], []expectation{{"event.type", []string{"denied"}}, {"process.interactive", true}})
 	})
 
+	t.Run("alice's debug container refused by the webhook", func(t *testing.T) {
+		hookMark := len(w.hook.decisions())
+		s, err := w.c.StartSession(90*time.Second, "--kubeconfig", w.alice, "-n", kubeNamespace, "debug", "-it", "web", "-c", "debugger",
+			"--image="+node.BusyboxImage, "--image-pull-policy=Never", "--target=app", "--", "sh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out, err := s.Wait()
+		t.Logf("kubectl (%v):\n%s", err, out)
+		want := `admission webhook "exec.execguard.io" denied the request: execguard: interactive container "debugger" of pod demo/web blocked by policy (selector interactive)`
+		if kube.ExitCode(err) == 0 || !strings.Contains(out, want) {
+			t.Fatalf("kubectl debug -it: %v, want the webhook's refusal %q:\n%s", err, want, out)
+		}
+		d := lastDecision(t, w.hook.decisions()[hookMark:], "alice")
+		check(t, "webhook decision", d, []expectation{
+			{"event.type", []string{"denied"}}, {"event.action", "container-start"}, {"container.name", "debugger"},
+			{"execguard.subresource", "ephemeralcontainers"}, {"orchestrator.resource.label.app", "web"},
+		})
+		if n, err := w.c.Kubectl("-n", kubeNamespace, "get", "pod", "web", "-o", "jsonpath={.spec.ephemeralContainers[*].name}"); err != nil || n != "" {
+			t.Errorf("ephemeral containers after the refusal: %q %v", n, err)
+		}
+	})
+
 	t.Run("plain execs allowed for both", func(t *testing.T) {
 		for _, kc := range []string{w.alice, w.bob} {
 			if out, err := w.c.Kubectl("--kubeconfig", kc, "-n", kubeNamespace, "exec", "web", "-c", "app", "--", "id"); err != nil || !strings.Contains(out, "uid=0") {
@@ -607,7 +631,10 @@ type joinVerdict struct {
 func (w *webhookKube) joinLog(t *testing.T, auditLog, name string) (map[string]joinVerdict, string) {
 	t.Helper()
 	out := filepath.Join(w.pe.dir, name)
-	cmd := exec.Command(w.bin, "audit", "join", "--audit-log", auditLog, "--events", w.pe.eventLog, "--out", out)
+	// The apiserver and the node share this machine's clock: no skew to
+	// allow for. The default (1s) would make execs of one command less
+	// than a second apart ambiguous, as the configuration probes are.
+	cmd := exec.Command(w.bin, "audit", "join", "--audit-log", auditLog, "--events", w.pe.eventLog, "--out", out, "--skew", "0")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("execguard audit join: %v\n%s", err, b)
