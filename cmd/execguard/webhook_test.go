@@ -73,3 +73,28 @@ func TestWebhookRefusesInvalidPolicy(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, errOut)
 	}
 }
+
+// policy test decides as the webhook does when given who asks, and as the
+// runtime does otherwise.
+func TestPolicyTestIdentity(t *testing.T) {
+	base := []string{"policy", "test", "testdata/sre.yaml", "--namespace", "demo", "--pod", "web", "--container", "app", "--tty", "--time", "2026-03-14T12:00:00Z"}
+	tests := []struct {
+		name   string
+		args   []string
+		result string
+		call   string
+	}{
+		{"runtime: nobody is in sre", nil, "result:     block", "at 2026-03-14T12:00:00Z\n"},
+		{"API: bob in sre", []string{"--kubernetes-user", "bob", "--kubernetes-group", "sre"}, "result:     none", `asked at the API by user "bob" in groups sre`},
+		{"API: alice in dev", []string{"--kubernetes-user", "alice", "--kubernetes-group", "dev", "--kubernetes-group", "system:authenticated"}, "result:     block", `by user "alice" in groups dev, system:authenticated`},
+		{"API: a group alone", []string{"--kubernetes-group", "sre"}, "result:     none", `by user "" in groups sre`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append(append([]string(nil), base...), tt.args...)...)
+			if code != 0 || !strings.Contains(out, tt.result) || !strings.Contains(out, tt.call) {
+				t.Errorf("exit %d, want %q and %q in:\n%s%s", code, tt.result, tt.call, out, errOut)
+			}
+		})
+	}
+}
