@@ -133,13 +133,15 @@ func (s *Server) current() *loadedPolicy {
 	if s.cfg.PolicyFile == "" {
 		return l
 	}
-	key, err := statKey(s.cfg.PolicyFile)
-	if err == nil && key == l.stat {
+	// A file that cannot be stat'ed has the zero key: once refused, it is
+	// not read again (nor logged) until it is back.
+	key, _ := statKey(s.cfg.PolicyFile)
+	if key == l.stat {
 		return l
 	}
 	s.reload.Lock()
 	defer s.reload.Unlock()
-	if l = s.loaded.Load(); err == nil && key == l.stat {
+	if l = s.loaded.Load(); key == l.stat {
 		return l
 	}
 	next := &loadedPolicy{p: l.p, stat: key}

@@ -345,6 +345,26 @@ func TestPolicyReload(t *testing.T) {
 	if !strings.Contains(events.String(), `"policy_error":"policy `) {
 		t.Errorf("the last event does not carry the policy error: %s", events.String())
 	}
+	// A removed file (a ConfigMap gone) leaves the last good policy too.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if !s.Review(tty()).Allowed {
+			t.Fatal("a removed policy file replaced the last good policy")
+		}
+	}
+	if _, perr := s.Policy(); !strings.Contains(perr, "cannot read") {
+		t.Errorf("policy error %q, want the file's absence", perr)
+	}
+	// Back, and valid: it applies.
+	writeFile(t, path, sreExempt)
+	if s.Review(tty()).Allowed {
+		t.Fatal("the restored policy did not apply")
+	}
+	if _, perr := s.Policy(); perr != "" {
+		t.Errorf("policy error %q after the fix", perr)
+	}
 }
 
 // A webhook whose policy is invalid at start does not start.
