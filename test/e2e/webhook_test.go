@@ -792,6 +792,31 @@ func (w *webhookKube) auditJoin(t *testing.T) {
 	}
 	t.Logf("kubectl execs: %d attributed, %d ambiguous, %d misattributed (of %d); 1 bypass unmatched", attributed, ambiguous, misattributed, len(want)-1)
 
+	// The apiserver wrote the webhook's audit annotations into its audit
+	// events: the audit log says what execguard decided.
+	auditData, err := os.ReadFile(w.c.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decided := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(auditData)), "\n") {
+		var ev struct {
+			Annotations map[string]string `json:"annotations"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit log line %q: %v", line, err)
+		}
+		if d := ev.Annotations["exec.execguard.io/decision"]; d != "" {
+			decided[d] = true
+			if ev.Annotations["exec.execguard.io/policy-revision"] == "" {
+				t.Errorf("audit event with a decision but no policy revision: %s", line)
+			}
+		}
+	}
+	if !decided["block"] || !decided["log"] {
+		t.Errorf("decisions in the audit log's annotations: %v, want block and log among them", decided)
+	}
+
 	// execguard events shows the user.
 	_, enriched := w.joinLog(t, w.c.AuditLog, "joined-events.ndjson")
 	out, err := exec.Command(w.bin, "events", "--color", "never", enriched).CombinedOutput()
