@@ -482,7 +482,13 @@ const (
 // Ignore kubectl exec goes on and only the runtime decides, with Fail the
 // apiserver refuses it.
 func TestKubernetesWebhook(t *testing.T) {
-	w := newWebhookKube(t, frontShim)
+	for _, f := range kubeFronts() {
+		t.Run(f.name, func(t *testing.T) { webhookSuite(t, f.front) })
+	}
+}
+
+func webhookSuite(t *testing.T, fr front) {
+	w := newWebhookKube(t, fr)
 
 	t.Run("alice refused by the webhook", func(t *testing.T) {
 		mark, hookMark := w.pe.mark(), len(w.hook.decisions())
