@@ -48,6 +48,9 @@ type Event struct {
 	} `json:"responseStatus"`
 	RequestReceived time.Time `json:"requestReceivedTimestamp"`
 	StageTimestamp  time.Time `json:"stageTimestamp"`
+	// RequestObject is there at the Request and RequestResponse levels: for
+	// an ephemeral containers update, the pod or the patch naming them.
+	RequestObject json.RawMessage `json:"requestObject"`
 }
 
 // Exec is one exec request to the API server, from its audit events.
@@ -70,21 +73,35 @@ type Exec struct {
 	// Code is the response code: 101 for an exec that was upgraded (a
 	// refusal by the runtime looks the same), 403 for one refused before.
 	Code int
+	// Names are, for an ephemeral containers update, the ephemeral
+	// containers the request body lists (a patch lists the new ones; an
+	// update all of them).
+	Names []string
 }
 
 // Collector gathers exec requests from audit events, by audit ID.
 type Collector struct {
-	execs map[string]*Exec
-	order []string
+	execs  map[string]*Exec
+	order  []string
+	debug  map[string]*Exec // ephemeral container requests, by audit ID
+	dorder []string
 }
 
 // NewCollector returns an empty collector.
-func NewCollector() *Collector { return &Collector{execs: map[string]*Exec{}} }
+func NewCollector() *Collector {
+	return &Collector{execs: map[string]*Exec{}, debug: map[string]*Exec{}}
+}
 
 // Add takes one audit event; events of other requests are ignored.
 func (c *Collector) Add(e Event) error {
 	ref := e.ObjectRef
-	if ref == nil || ref.Resource != "pods" || ref.Subresource != "exec" {
+	if ref == nil || ref.Resource != "pods" {
+		return nil
+	}
+	if ref.Subresource == "ephemeralcontainers" {
+		return c.addDebug(e)
+	}
+	if ref.Subresource != "exec" {
 		return nil
 	}
 	x := c.execs[e.AuditID]
@@ -123,6 +140,64 @@ func (c *Collector) Add(e Event) error {
 func flag(s string) bool {
 	b, err := strconv.ParseBool(s)
 	return err == nil && b
+}
+
+// addDebug records an update of a pod's ephemeral containers (kubectl
+// debug): the containers it names, which need the request body (audit
+// level Request or RequestResponse). Each is an Exec whose Container is
+// the ephemeral container's name and whose Command is unknown.
+func (c *Collector) addDebug(e Event) error {
+	if e.Verb != "patch" && e.Verb != "update" {
+		return nil
+	}
+	x := c.debug[e.AuditID]
+	if x == nil {
+		x = &Exec{AuditID: e.AuditID, User: e.User.Username, Groups: e.User.Groups, SourceIPs: e.SourceIPs,
+			UserAgent: e.UserAgent, Namespace: e.ObjectRef.Namespace, Pod: e.ObjectRef.Name, Received: e.RequestReceived}
+		if iu := e.ImpersonatedUser; iu != nil && iu.Username != "" {
+			x.User, x.Groups = iu.Username, iu.Groups
+		}
+		c.debug[e.AuditID] = x
+		c.dorder = append(c.dorder, e.AuditID)
+	}
+	if len(e.RequestObject) > 0 && len(x.Names) == 0 {
+		var obj struct {
+			Spec struct {
+				EphemeralContainers []struct {
+					Name string `json:"name"`
+				} `json:"ephemeralContainers"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(e.RequestObject, &obj); err != nil {
+			return fmt.Errorf("audit event %s: requestObject: %w", e.AuditID, err)
+		}
+		for _, ec := range obj.Spec.EphemeralContainers {
+			if ec.Name != "" {
+				x.Names = append(x.Names, ec.Name)
+			}
+		}
+	}
+	if e.ResponseStatus != nil && e.ResponseStatus.Code != 0 {
+		x.Code = e.ResponseStatus.Code
+	}
+	switch e.Stage {
+	case "ResponseStarted":
+		x.Started = e.StageTimestamp
+	case "ResponseComplete", "Panic":
+		x.Completed = e.StageTimestamp
+	}
+	return nil
+}
+
+// Debugs are the ephemeral container requests seen that name containers.
+func (c *Collector) Debugs() []*Exec {
+	var out []*Exec
+	for _, id := range c.dorder {
+		if x := c.debug[id]; len(x.Names) > 0 {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Execs are the exec requests seen, in the order of their first event.

@@ -218,7 +218,7 @@ func TestJoin(t *testing.T) {
 				in = append(in, r.lines()...)
 			}
 			var out bytes.Buffer
-			res, err := Join(strings.NewReader(strings.Join(in, "\n")+"\n"), &out, c.Execs(), Options{Skew: 100 * time.Millisecond})
+			res, err := Join(strings.NewReader(strings.Join(in, "\n")+"\n"), &out, c.Requests(), Options{Skew: 100 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,5 +282,73 @@ func TestLines(t *testing.T) {
 		if _, _, err := Lines([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// kubectl debug: the ephemeral containers update names the container, and
+// its start on the node is attributed to the update's user.
+func TestJoinDebug(t *testing.T) {
+	patch := func(id, user, name string, at float64, code int) []string {
+		var out []string
+		for _, stage := range []string{"ResponseStarted", "ResponseComplete"} {
+			b, _ := json.Marshal(map[string]any{
+				"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": id, "stage": stage, "verb": "patch",
+				"requestURI":     "/api/v1/namespaces/demo/pods/web/ephemeralcontainers",
+				"user":           map[string]any{"username": user, "groups": []string{"g-" + user}},
+				"objectRef":      map[string]any{"resource": "pods", "namespace": "demo", "name": "web", "subresource": "ephemeralcontainers"},
+				"responseStatus": map[string]any{"code": code},
+				"requestObject": map[string]any{"spec": map[string]any{"ephemeralContainers": []any{
+					map[string]any{"name": name, "image": "busybox", "command": []string{"sh"}, "tty": true, "stdin": true}}}},
+				"requestReceivedTimestamp": t0.Add(time.Duration(at * float64(time.Second))).Format(time.RFC3339Nano),
+				"stageTimestamp":           t0.Add(time.Duration((at + 0.05) * float64(time.Second))).Format(time.RFC3339Nano),
+			})
+			out = append(out, string(b))
+		}
+		return out
+	}
+	start := func(entity, name string, at float64) string {
+		b, _ := json.Marshal(map[string]any{
+			"@timestamp":   t0.Add(time.Duration(at * float64(time.Second))).Format(time.RFC3339Nano),
+			"event":        map[string]any{"kind": "event", "action": "container-start"},
+			"process":      map[string]any{"entity_id": entity, "args": []string{"sh"}, "interactive": true},
+			"container":    map[string]any{"name": name},
+			"orchestrator": map[string]any{"namespace": "demo", "resource": map[string]any{"name": "web"}},
+		})
+		return string(b)
+	}
+	var log []string
+	log = append(log, patch("p1", "bob", "debugger-x", 1, 200)...)
+	log = append(log, patch("p2", "alice", "debugger-y", 5, 403)...)
+	c := NewCollector()
+	if err := c.ReadLog(strings.NewReader(strings.Join(log, "\n"))); err != nil {
+		t.Fatal(err)
+	}
+	in := []string{start("own", "app", 0.5), start("e1", "debugger-x", 3), start("e2", "debugger-y", 6), start("late", "debugger-x", 1000)}
+	var out bytes.Buffer
+	res, err := Join(strings.NewReader(strings.Join(in, "\n")), &out, c.Requests(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var j joined
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatal(err)
+		}
+		switch a := j.Execguard.Audit; {
+		case a == nil:
+			got[j.Process.EntityID] = "unmarked"
+		case a.Match == Unique:
+			got[j.Process.EntityID] = j.User.Name
+		default:
+			got[j.Process.EntityID] = string(a.Match)
+		}
+	}
+	want := map[string]string{"own": "unmarked", "e1": "bob", "e2": "unmarked", "late": "unmarked"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("joined %v, want %v", got, want)
+	}
+	if res.Starts.Unique != 1 || res.Starts.Ambiguous != 0 || res.Unique+res.Ambiguous+res.None != 0 {
+		t.Errorf("result %+v", res)
 	}
 }

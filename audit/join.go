@@ -57,20 +57,45 @@ type Options struct {
 	// API server and the node that differ, and for the time between the
 	// request's reception and its ResponseStarted stage.
 	Skew time.Duration
+	// StartWithin bounds how long after its request an ephemeral container
+	// may start (image pull included); 0 is DefaultStartWithin.
+	StartWithin time.Duration
 }
 
-// Result is the outcome of one join: per exec event line, how it matched.
+// DefaultStartWithin is Options.StartWithin's default.
+const DefaultStartWithin = 5 * time.Minute
+
+// Requests are the API requests a join matches events to.
+type Requests struct {
+	// Execs are pods/exec requests, matched to exec events.
+	Execs []*Exec
+	// Debugs are pods/ephemeralcontainers updates, matched to the start
+	// events of the ephemeral containers they name.
+	Debugs []*Exec
+}
+
+// Requests returns what the collector gathered.
+func (c *Collector) Requests() Requests { return Requests{Execs: c.Execs(), Debugs: c.Debugs()} }
+
+// Result is the outcome of one join: how the exec events matched, and the
+// container starts an ephemeral container update fits (Starts; those no
+// update fits, a pod's own containers, are not counted).
 type Result struct {
 	Unique, Ambiguous, None int
+	Starts                  struct{ Unique, Ambiguous int }
 }
 
 // Join reads the runtime event log from events and writes an enriched copy
 // of every line to out: exec events (and their alerts and end events,
 // which share the process's entity id) gain user.name, user.group.name,
 // source.ip, user_agent.original and execguard.audit when the match is
-// unique, and execguard.audit with the candidates when it is ambiguous.
+// unique, and execguard.audit with the candidates when it is ambiguous;
+// so do the starts of ephemeral containers an update fits (kubectl debug).
 // Other lines are copied unchanged.
-func Join(events io.Reader, out io.Writer, execs []*Exec, opts Options) (Result, error) {
+func Join(events io.Reader, out io.Writer, reqs Requests, opts Options) (Result, error) {
+	if opts.StartWithin == 0 {
+		opts.StartWithin = DefaultStartWithin
+	}
 	var lines [][]byte
 	var parsed []*runtimeExec
 	sc := bufio.NewScanner(events)
@@ -93,13 +118,20 @@ func Join(events io.Reader, out io.Writer, execs []*Exec, opts Options) (Result,
 	cands := make([][]*Exec, len(parsed))
 	perExec := map[string]int{}
 	for i, r := range parsed {
-		if !isExecStart(r) {
-			continue
-		}
-		for _, x := range execs {
-			if fits(r, x, opts.Skew) {
-				cands[i] = append(cands[i], x)
-				perExec[x.AuditID]++
+		switch {
+		case isExecStart(r):
+			for _, x := range reqs.Execs {
+				if fits(r, x, opts.Skew) {
+					cands[i] = append(cands[i], x)
+					perExec[x.AuditID]++
+				}
+			}
+		case isDebugStart(r):
+			for _, x := range reqs.Debugs {
+				if fitsDebug(r, x, opts) {
+					cands[i] = append(cands[i], x)
+					perExec[x.AuditID]++
+				}
 			}
 		}
 	}
@@ -111,19 +143,36 @@ func Join(events io.Reader, out io.Writer, execs []*Exec, opts Options) (Result,
 	byEntity := map[string]verdict{}
 	var res Result
 	for i, r := range parsed {
-		if !isExecStart(r) {
+		if !isExecStart(r) && !isDebugStart(r) {
 			continue
 		}
 		v := verdict{match: None}
 		switch {
 		case len(cands[i]) == 1 && perExec[cands[i][0].AuditID] == 1:
 			v = verdict{match: Unique, exec: cands[i][0]}
-			res.Unique++
 		case len(cands[i]) > 0:
 			v = verdict{match: Ambiguous, cands: cands[i]}
-			res.Ambiguous++
-		default:
-			res.None++
+		}
+		if isDebugStart(r) {
+			// Most container starts are a pod's own: only those an update
+			// fits are marked.
+			switch v.match {
+			case None:
+				continue
+			case Unique:
+				res.Starts.Unique++
+			case Ambiguous:
+				res.Starts.Ambiguous++
+			}
+		} else {
+			switch v.match {
+			case Unique:
+				res.Unique++
+			case Ambiguous:
+				res.Ambiguous++
+			default:
+				res.None++
+			}
 		}
 		byEntity[r.Process.EntityID] = v
 	}
@@ -154,6 +203,34 @@ func Join(events io.Reader, out io.Writer, execs []*Exec, opts Options) (Result,
 func isExecStart(r *runtimeExec) bool {
 	return r != nil && r.Event.Kind == "event" && r.Event.Action == "exec" && r.Process != nil &&
 		r.Process.EntityID != "" && r.Orchestrator != nil && r.Agent.Name != "execguard-webhook"
+}
+
+// isDebugStart is a container start in a pod, which an ephemeral
+// container update may have asked for.
+func isDebugStart(r *runtimeExec) bool {
+	return r != nil && r.Event.Kind == "event" && r.Event.Action == "container-start" && r.Process != nil &&
+		r.Process.EntityID != "" && r.Orchestrator != nil && r.Container.Name != "" && r.Agent.Name != "execguard-webhook"
+}
+
+// fitsDebug says whether ephemeral container update x can have asked for
+// the container start r: same pod, a container it names, started after it
+// and not long after.
+func fitsDebug(r *runtimeExec, x *Exec, opts Options) bool {
+	if x.Code >= 400 || r.Orchestrator.Namespace != x.Namespace || r.Orchestrator.Resource.Name != x.Pod {
+		return false
+	}
+	named := false
+	for _, n := range x.Names {
+		named = named || n == r.Container.Name
+	}
+	if !named || r.Timestamp.Before(x.Received.Add(-opts.Skew)) {
+		return false
+	}
+	end := x.Completed
+	if end.IsZero() {
+		end = x.Received
+	}
+	return !r.Timestamp.After(end.Add(opts.Skew + opts.StartWithin))
 }
 
 // fits says whether exec request x can be the request of runtime event r:

@@ -80,15 +80,16 @@ func (a *app) auditJoinCommand() *cobra.Command {
 			}
 			w = of
 		}
-		res, err := audit.Join(ef, w, c.Execs(), audit.Options{Skew: skew})
+		reqs := c.Requests()
+		res, err := audit.Join(ef, w, reqs, audit.Options{Skew: skew})
 		if of != nil {
 			err = errors.Join(err, of.Close())
 		}
 		if err != nil {
 			return exitPolicy, fmt.Errorf("audit join: %w", err)
 		}
-		fmt.Fprintf(a.stderr, "execguard: audit join: %d exec requests; %d exec events: %d attributed, %d ambiguous, %d without a request\n",
-			len(c.Execs()), res.Unique+res.Ambiguous+res.None, res.Unique, res.Ambiguous, res.None)
+		fmt.Fprintf(a.stderr, "execguard: audit join: %d exec requests; %d exec events: %d attributed, %d ambiguous, %d without a request; %d ephemeral container requests: %d starts attributed, %d ambiguous\n",
+			len(reqs.Execs), res.Unique+res.Ambiguous+res.None, res.Unique, res.Ambiguous, res.None, len(reqs.Debugs), res.Starts.Unique, res.Starts.Ambiguous)
 		return exitOK, nil
 	})
 	return cmd
