@@ -578,6 +578,18 @@ func webhookSuite(t *testing.T, fr front) {
 		if code == 0 || !strings.Contains(out, `denied the request: execguard: interactive exec into container "app" of pod demo/web blocked by policy (selector interactiveViaAPI)`) {
 			t.Errorf("alice's kubectl exec -it: exit %d\n%s", code, out)
 		}
+		// bob's debug container runs too; the join names him on its start.
+		s, err := w.c.StartSession(90*time.Second, "--kubeconfig", w.bob, "-n", kubeNamespace, "debug", "-it", "web", "-c", "dbg-bob",
+			"--image="+node.BusyboxImage, "--image-pull-policy=Never", "--target=app", "--profile=general", "--", "sh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Expect(promptOrHint, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		typeUntil(t, s, markerLine, computed)
+		endSession(t, s, 0)
 		// Bypassing the API is now alerted on, not refused.
 		mark := w.pe.mark()
 		if refused, out := w.pe.execTTY(w.web, "bypass-2"); refused {
@@ -741,9 +753,13 @@ func (w *webhookKube) auditJoin(t *testing.T) {
 		t.Fatalf("%d runtime exec events, want %d: %v", len(runtime), len(want), runtime)
 	}
 	var verdicts []map[string]joinVerdict
+	var enrichedFile string
 	for _, src := range []struct{ log, name string }{{w.c.AuditLog, "joined-file.ndjson"}, {w.receivedAudit, "joined-webhook.ndjson"}} {
-		v, _ := w.joinLog(t, src.log, src.name)
+		v, f := w.joinLog(t, src.log, src.name)
 		verdicts = append(verdicts, v)
+		if enrichedFile == "" {
+			enrichedFile = f
+		}
 	}
 	attributed, ambiguous, misattributed := 0, 0, 0
 	used := map[int]bool{}
@@ -798,6 +814,24 @@ func (w *webhookKube) auditJoin(t *testing.T) {
 	}
 	t.Logf("kubectl execs: %d attributed, %d ambiguous, %d misattributed (of %d); 1 bypass unmatched", attributed, ambiguous, misattributed, len(want)-1)
 
+	// bob's debug container's start (in the API-scoped subtest) is his.
+	debugStarts := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(mustRead(t, enrichedFile))), "\n") {
+		var d doc
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.str("event.kind") == "event" && d.str("event.action") == "container-start" && d.str("container.name") == "dbg-bob" {
+			debugStarts++
+			if d.str("user.name") != "bob" || d.str("execguard.audit.match") != "unique" {
+				t.Errorf("bob's debug container start joined as %q (%s)", d.str("user.name"), d.str("execguard.audit.match"))
+			}
+		}
+	}
+	if debugStarts != 1 {
+		t.Errorf("%d starts of bob's debug container in the joined log, want 1", debugStarts)
+	}
+
 	// The apiserver wrote the webhook's audit annotations into its audit
 	// events: the audit log says what execguard decided.
 	auditData, err := os.ReadFile(w.c.AuditLog)
@@ -839,4 +873,13 @@ func (w *webhookKube) auditJoin(t *testing.T) {
 	if !shown {
 		t.Errorf("execguard events does not show bob on his exec:\n%s", out)
 	}
+}
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
