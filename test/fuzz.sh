@@ -22,6 +22,8 @@ targets=(
 	./eventview/:FuzzLine
 	./detect/policy/:FuzzParse
 	./detect/policy/:FuzzHelperAnswer
+	./webhook/:FuzzReviewJSON
+	./audit/:FuzzJoin
 )
 cache="$(go env GOCACHE)/fuzz/$(go list -m)"
 failed=0

@@ -145,6 +145,8 @@ Elastic Defend for Containers process events.`,
 		a.eventsCommand(),
 		a.rulesCommand(),
 		a.nriCommand(),
+		a.webhookCommand(),
+		a.auditCommand(),
 		a.versionCommand(),
 	)
 	return root

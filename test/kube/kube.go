@@ -78,6 +78,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// CommandTimeout bounds each kubectl call (default 2m).
 	CommandTimeout time.Duration
+	// AuditLog makes the apiserver write an audit log (audit.go).
+	AuditLog bool
+	// APIServerArgs are more kube-apiserver flags, after the harness's own.
+	APIServerArgs []string
 }
 
 // Cluster is a running single-node Kubernetes.
@@ -92,6 +96,9 @@ type Cluster struct {
 	NodeName, NodeIP string
 	// CgroupRoot is the kubelet's cgroup root, under every hierarchy.
 	CgroupRoot string
+	// AuditLog is the apiserver's audit log (JSON lines) when
+	// Options.AuditLog is set, else empty.
+	AuditLog string
 
 	opts   Options
 	engine *engine
@@ -353,7 +360,11 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 
 	// kube-apiserver
-	api, err := c.launch("kube-apiserver", c.bins["kube-apiserver"],
+	extra, err := c.apiServerExtraArgs()
+	if err != nil {
+		return fmt.Errorf("start cluster: %w", err)
+	}
+	api, err := c.launch("kube-apiserver", c.bins["kube-apiserver"], append([]string{
 		"--etcd-servers", etcdURL, "--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(apiPort),
 		"--advertise-address", c.NodeIP,
 		"--tls-cert-file", certs["apiserver"][0], "--tls-private-key-file", certs["apiserver"][1],
@@ -366,7 +377,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--service-account-key-file", saPub, "--service-account-signing-key-file", saKey,
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
-		"--allow-privileged=true", "--profiling=false")
+		"--allow-privileged=true", "--profiling=false"}, extra...)...)
 	if err != nil {
 		return err
 	}
