@@ -8,7 +8,7 @@ WRAPPER := $(BIN)/execguard-runc
 # execguard version: the tag or commit of the checkout, else "devel".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build setup test unit e2e demo bench vet clean
+.PHONY: all build image image-context setup test unit e2e demo bench vet clean
 
 all: build
 
@@ -17,6 +17,34 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/...
 	ln -sf execguard-runtime $(WRAPPER)
+
+# The node image (install/image/Containerfile): execguard, execguard-runtime
+# and containerd-shim-execguard-v2, static, FROM scratch, written as an OCI
+# archive; no registry is needed. The build uses its own podman storage under
+# bin/, so the machine's image store is left alone; load the archive with
+# `podman load -i`, `ctr -n k8s.io images import` or `docker load` (Docker
+# 25+), or build into your own store with the line in the Containerfile.
+# podman wants IMAGE_STORE's absolute path short (its run root: 50 characters).
+IMAGE         ?= localhost/execguard/execguard:$(VERSION)
+IMAGE_CONTEXT ?= $(BIN)/image
+IMAGE_ARCHIVE ?= $(BIN)/execguard-image.oci.tar
+IMAGE_STORE   ?= $(BIN)/.image-store
+PODMAN        ?= podman
+PODMAN_STORE   = --root $(abspath $(IMAGE_STORE))/root --runroot $(abspath $(IMAGE_STORE))/run --storage-driver vfs \
+                 --tmpdir $(abspath $(IMAGE_STORE))/tmp --cgroup-manager cgroupfs --events-backend none
+PODMAN_RUN     = TMPDIR=$(abspath $(IMAGE_STORE))/tmp $(PODMAN) $(PODMAN_STORE)
+
+image-context:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.buildVersion=$(VERSION)" -o $(IMAGE_CONTEXT)/ \
+		./cmd/execguard ./cmd/execguard-runtime ./cmd/containerd-shim-execguard-v2
+
+image: image-context
+	mkdir -p $(IMAGE_STORE)/tmp
+	$(PODMAN_RUN) build --pull=never -f install/image/Containerfile --build-arg VERSION=$(VERSION) \
+		-t $(IMAGE) $(IMAGE_CONTEXT)
+	rm -f $(IMAGE_ARCHIVE)
+	$(PODMAN_RUN) save --format oci-archive -o $(IMAGE_ARCHIVE) $(IMAGE)
+	@echo "image $(IMAGE) in $(IMAGE_ARCHIVE)"
 
 # Installs what tests, demo and benchmarks need (Debian packages, containerd,
 # crictl); does nothing when all is there.
@@ -40,16 +68,20 @@ ENGINE ?= containerd
 demo: setup build
 	$(GO) run ./cmd/execguard-demo -wrapper $(WRAPPER) -shim $(BIN)/containerd-shim-execguard-v2 -execguard $(BIN)/execguard -engine $(ENGINE)
 
-# Go benchmarks, then the runtimes called directly vs through the wrapper, as
-# containerd and Podman call them (crun runs in a private mount namespace on a
-# hybrid cgroup layout; execguard-bench sees to that itself). Last, under
-# load: 500 execs per side over 20 containers, 20 in flight, through a
+# Go benchmarks, then the runtimes called directly, through a Go program that
+# only execs them (the floor) and through the wrapper, as containerd and
+# Podman call them (crun runs in a private mount namespace on a hybrid cgroup
+# layout; execguard-bench sees to that itself); the wrapper's own cold work
+# in front of a stand-in runtime; crictl exec through a private CRI-O. Last,
+# under load: 500 execs per side over 20 containers, 20 in flight, through a
 # private containerd to runc directly and through the wrapper. Then the shim:
 # interactive execs against containerd's runc shim, under load, and a
 # recorded terminal session's throughput against an unrecorded one.
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./detect/ ./detect/eql/ ./detect/rules/ ./runtime/
-	$(BIN)/execguard-bench -wrapper $(WRAPPER)
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -n 300
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -cold -n 300
+	$(BIN)/execguard-bench -wrapper $(WRAPPER) -crio
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime runc
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape podman -runtime crun
 	$(BIN)/execguard-bench -wrapper $(WRAPPER) -shape containerd -runtime crun

@@ -176,9 +176,25 @@ const maxFileBytes = 1 << 20
 // ([runtimes] entries are added to the default ones).
 func Parse(path string, data []byte) (Config, error) {
 	cfg := Default()
+	if !parseSimple(data, &cfg) {
+		cfg = Default()
+		if err := decodeTOML(path, data, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		cfg.sanitize()
+		return cfg, fmt.Errorf("config %s: %w (defaults used where invalid)", path, err)
+	}
+	return cfg, nil
+}
+
+// decodeTOML decodes data over cfg with go-toml; on error cfg is what a
+// lenient read still gives, sanitized.
+func decodeTOML(path string, data []byte, cfg *Config) error {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	if err := dec.Decode(cfg); err != nil {
 		// Salvage what a lenient read still gives: above all the runtime
 		// paths, without which no runtime call could run.
 		loose := Default()
@@ -192,13 +208,10 @@ func Parse(path string, data []byte) (Config, error) {
 			}
 		}
 		loose.sanitize()
-		return loose, fmt.Errorf("config %s: %s (defaults used where invalid)", path, describe(err))
+		*cfg = loose
+		return fmt.Errorf("config %s: %s (defaults used where invalid)", path, describe(err))
 	}
-	if err := cfg.validate(); err != nil {
-		cfg.sanitize()
-		return cfg, fmt.Errorf("config %s: %w (defaults used where invalid)", path, err)
-	}
-	return cfg, nil
+	return nil
 }
 
 // declaresFailClosed reports whether a line of data, outside any table,

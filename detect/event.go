@@ -2,7 +2,6 @@ package detect
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -75,12 +74,12 @@ type Record struct {
 // line is put together from members: {"event":...,<alert members>,<shared>}.
 func Encode(r Record) ([]byte, error) {
 	doc := newDocument(r)
-	shared, err := json.Marshal(doc)
+	shared, err := marshal(doc)
 	if err != nil {
 		return nil, err
 	}
 	members := shared[1:] // drop '{'; doc always has members, so it ends in '}'
-	event, err := json.Marshal(&doc.Event)
+	event, err := marshal(&doc.Event)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +114,7 @@ func Encode(r Record) ([]byte, error) {
 	ev.ID = entityID(ev.ID, "alert")
 	ev.Severity = RuleRiskScore
 	ev.RiskScore = RuleRiskScore
-	alert, err := json.Marshal(&ev)
+	alert, err := marshal(&ev)
 	if err != nil {
 		return nil, err
 	}

@@ -78,3 +78,21 @@ func TestEscapeControls(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendString: the event encoder writes every string exactly as
+// encoding/json does, so no argument a container controls can end a line,
+// break out of its string or change its meaning on the way.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x00\x1f\x7f", "<a>&\"\\", "\u2028\u2029", "\xff\xfe\xc3", "\u009b2J", "é€😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // Redacted replaces secrets in what events record.
@@ -16,16 +18,52 @@ const Redacted = "[REDACTED]"
 // -u/--user, mysql-style -pPASSWORD, JWTs and PEM private keys. Where a
 // pattern has a group, only the group is replaced.
 var DefaultRedactPatterns = []string{
-	`(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[\w.-]*\s*[=:]\s*(.+)`,
-	`://[^/@\s:]+:([^/@\s]+)@`,
-	`(?i)\bauthorization\s*[=:]\s*(?:[\w-]+\s+)?(\S+)`,
-	`(?i)\bbearer\s+(\S+)`,
-	`\b(AKIA[0-9A-Z]{16})\b`,
-	`(?i)\b(?:aws_secret_access_key|aws_session_token)\s+(\S+)`,
-	`(?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+)?[^\s:=]+:(\S+)`,
-	`(?i)\b(?:mysql|mariadb)[\w-]*\s(?:[^;&|\n]*\s)?-p(\S+)`,
-	`\beyJ[\w-]+\.[\w-]+\.[\w-]*`,
-	`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`,
+	redactSecretKey, redactURLPassword, redactAuthorization, redactBearer, redactAWSKeyID,
+	redactAWSSecret, redactUserPassword, redactMySQLPassword, redactJWT, redactPrivateKey,
+}
+
+const (
+	redactSecretKey     = `(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[\w.-]*\s*[=:]\s*(.+)`
+	redactURLPassword   = `://[^/@\s:]+:([^/@\s]+)@`
+	redactAuthorization = `(?i)\bauthorization\s*[=:]\s*(?:[\w-]+\s+)?(\S+)`
+	redactBearer        = `(?i)\bbearer\s+(\S+)`
+	redactAWSKeyID      = `\b(AKIA[0-9A-Z]{16})\b`
+	redactAWSSecret     = `(?i)\b(?:aws_secret_access_key|aws_session_token)\s+(\S+)`
+	redactUserPassword  = `(?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+)?[^\s:=]+:(\S+)`
+	redactMySQLPassword = `(?i)\b(?:mysql|mariadb)[\w-]*\s(?:[^;&|\n]*\s)?-p(\S+)`
+	redactJWT           = `\beyJ[\w-]+\.[\w-]+\.[\w-]*`
+	redactPrivateKey    = `-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`
+)
+
+// defaultHints are, for a built-in pattern, strings one of which an ASCII
+// argument must hold for the pattern to match (ASCII-case-insensitively:
+// lower-case here); nil for any other pattern. An argument that holds none
+// never costs the pattern's compilation. (Non-ASCII arguments are always
+// matched: (?i) folds K and s with the Kelvin sign and the long s.)
+func defaultHints(pattern string) []string {
+	switch pattern {
+	case redactSecretKey:
+		return []string{"pass", "pwd", "secret", "token", "api", "access", "credential"}
+	case redactURLPassword:
+		return []string{"://"}
+	case redactAuthorization:
+		return []string{"authorization"}
+	case redactBearer:
+		return []string{"bearer"}
+	case redactAWSKeyID:
+		return []string{"akia"}
+	case redactAWSSecret:
+		return []string{"aws_s"}
+	case redactUserPassword:
+		return []string{"-u"}
+	case redactMySQLPassword:
+		return []string{"mysql", "mariadb"}
+	case redactJWT:
+		return []string{"eyj"}
+	case redactPrivateKey:
+		return []string{"-----begin"}
+	}
+	return nil
 }
 
 // DefaultRedactFlags are flags whose following argument is a secret
@@ -35,24 +73,90 @@ var DefaultRedactFlags = []string{"--password", "--passwd", "--token", "--secret
 
 // Redactor rewrites process arguments and environments for events. The
 // decision is made on the real values; only what is recorded is redacted.
+// It is safe for concurrent use.
 type Redactor struct {
-	patterns []*regexp.Regexp
+	patterns []*pattern
 	flags    map[string]bool
 	// envValues names the variables whose values are recorded; of the
 	// others events carry the name only.
 	envValues map[string]bool
 }
 
-// NewRedactor compiles patterns (RE2 syntax, so no pattern can make
-// matching slow) and takes flags and envValues as they are.
+// pattern is one redaction pattern. The built-in ones are compiled on first
+// use, and only for an argument that could match (hints): compiling them
+// all costs a runtime call more than the rest of its event.
+type pattern struct {
+	src   string
+	hints []string
+	once  sync.Once
+	re    *regexp.Regexp
+}
+
+func (p *pattern) regexp() *regexp.Regexp {
+	p.once.Do(func() {
+		if p.re == nil {
+			p.re = regexp.MustCompile(p.src) // a built-in pattern: TestDefaultPatternsCompile
+		}
+	})
+	return p.re
+}
+
+// mayMatch reports whether s could match: false only when s is ASCII and
+// holds none of the hints.
+func (p *pattern) mayMatch(s string) bool {
+	if p.hints == nil {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	for _, h := range p.hints {
+		if containsFoldASCII(s, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFoldASCII reports whether the ASCII string s holds lower, a
+// lower-case ASCII string, in any case.
+func containsFoldASCII(s, lower string) bool {
+	n := len(lower)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// NewRedactor takes patterns (RE2 syntax, so no pattern can make matching
+// slow; all but the built-in ones compiled now, to report an invalid one),
+// flags and envValues.
 func NewRedactor(patterns, flags, envValues []string) (*Redactor, error) {
 	r := &Redactor{flags: map[string]bool{}, envValues: map[string]bool{}}
-	for _, p := range patterns {
-		re, err := regexp.Compile(p)
-		if err != nil {
-			return nil, fmt.Errorf("redact pattern %q: %v", p, err)
+	for _, src := range patterns {
+		p := &pattern{src: src, hints: defaultHints(src)}
+		if p.hints == nil {
+			re, err := regexp.Compile(src)
+			if err != nil {
+				return nil, fmt.Errorf("redact pattern %q: %v", src, err)
+			}
+			p.re = re
 		}
-		r.patterns = append(r.patterns, re)
+		r.patterns = append(r.patterns, p)
 	}
 	for _, f := range flags {
 		r.flags[strings.ToLower(f)] = true
@@ -110,7 +214,11 @@ func (r *Redactor) Args(args []string) []string {
 }
 
 func (r *Redactor) redact(s string) string {
-	for _, re := range r.patterns {
+	for _, p := range r.patterns {
+		if !p.mayMatch(s) {
+			continue
+		}
+		re := p.regexp()
 		if re.NumSubexp() == 0 {
 			s = re.ReplaceAllLiteralString(s, Redacted)
 			continue

@@ -2,7 +2,9 @@ package detect
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,63 @@ func BenchmarkRedactor(b *testing.B) {
 		}
 		r.Args(args)
 		r.Env(env)
+	}
+}
+
+func TestDefaultPatternsCompile(t *testing.T) {
+	for _, p := range DefaultRedactPatterns {
+		if _, err := regexp.Compile(p); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+		if defaultHints(p) == nil {
+			t.Errorf("%q: built-in pattern without hints: it would be compiled on every call", p)
+		}
+	}
+}
+
+// TestRedactHintsHold: a built-in pattern is skipped only for an argument
+// it cannot match. Arguments are put together from the words the patterns
+// look for, in mixed case, and what surrounds them.
+func TestRedactHintsHold(t *testing.T) {
+	parts := []string{
+		"password", "PassWd", "pwd", "SECRET", "token", "api_key", "Api-Key", "access-key", "credential", "://", "bob:pw@",
+		"authorization", "Bearer", "AKIAABCDEFGHIJKLMNOP", "aws_secret_access_key", "AWS_SESSION_TOKEN", "-u", "--user", "--proxy-user",
+		"mysql", "MariaDB", "-pS3", "eyJ", "eyJa.b.c", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+		"=", ":", " ", "\n", "x", "admin:pw", "a.b", "-", "_", "@", "/", "s3cr",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	res := make([]*regexp.Regexp, len(DefaultRedactPatterns))
+	for i, p := range DefaultRedactPatterns {
+		res[i] = regexp.MustCompile(p)
+	}
+	matched := make([]int, len(res))
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(6) + 1; k > 0; k-- {
+			w := parts[rng.IntN(len(parts))]
+			if rng.IntN(3) == 0 {
+				w = strings.ToUpper(w)
+			}
+			b.WriteString(w)
+			if rng.IntN(2) == 0 {
+				b.WriteString(parts[len(parts)-1-rng.IntN(12)])
+			}
+		}
+		s := b.String()
+		for i, re := range res {
+			if !re.MatchString(s) {
+				continue
+			}
+			matched[i]++
+			p := &pattern{src: DefaultRedactPatterns[i], hints: defaultHints(DefaultRedactPatterns[i])}
+			if !p.mayMatch(s) {
+				t.Fatalf("pattern %q matches %q, but its hints say it cannot", p.src, s)
+			}
+		}
+	}
+	for i, n := range matched {
+		if n == 0 {
+			t.Errorf("pattern %q never matched: the test shows nothing of its hints", DefaultRedactPatterns[i])
+		}
 	}
 }

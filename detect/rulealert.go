@@ -54,7 +54,7 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, members []byte, seed st
 		alert.ID = entityID(ev.ID, "alert", ra.ID)
 		alert.Severity = ra.RiskScore
 		alert.RiskScore = ra.RiskScore
-		evJSON, err := json.Marshal(&alert)
+		evJSON, err := marshal(&alert)
 		if err != nil {
 			return nil, err
 		}
@@ -189,15 +189,11 @@ func EventFields() func(name string) bool {
 		Host:     Host{Name: "h", ID: "i"},
 		Time:     time.Unix(0, 0),
 	}
-	doc, err := EventDocument(full)
 	known := map[string]bool{}
-	if err == nil {
-		// EventDocument drops the decision; put its members back.
-		doc["cloud_defend"] = map[string]any{"matched_selectors": []any{"s"}}
-		collectFields(doc, "", known)
-		for _, f := range []string{"execguard.policy_revision", "execguard.matched_rules", "execguard.truncated", "execguard.stdin_shell", "event.severity", "event.risk_score"} {
-			known[f] = true
-		}
+	RuleFields(full).collect(known)
+	// RuleFields drops the decision; put its members back.
+	for _, f := range []string{"cloud_defend.matched_selectors", "execguard.policy_revision", "execguard.matched_rules", "execguard.truncated", "execguard.stdin_shell", "event.severity", "event.risk_score"} {
+		known[f] = true
 	}
 	return func(name string) bool {
 		return known[name] || strings.HasPrefix(name, "orchestrator.resource.label.")

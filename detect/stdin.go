@@ -1,6 +1,9 @@
 package detect
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // StdinKind is what the process's stdin is, normalised: a process spec that
 // asks for a terminal makes it a terminal whatever the front saw (a tty exec
@@ -98,61 +101,64 @@ var node = command{kind: kInterp, cmd: "ep", force: "i", valued: "rC", exit: "hv
 // commands is the one table of shells, interpreters and wrappers the
 // attached-stdin shell rule knows (docs/stdin.md lists it). Names are
 // compared without a leading '-' (login shells) and without a version
-// suffix (python3.12, lua5.4, tclsh8.6).
-var commands = map[string]command{
-	// Shells.
-	"sh": shell, "bash": shell, "rbash": shell, "ash": shell, "dash": shell, "hush": shell,
-	"ksh": shell, "mksh": shell, "lksh": shell, "oksh": shell, "pdksh": shell, "yash": shell,
-	"posh": shell, "zsh": shell,
-	"csh":  {kind: kShell, cmd: "c", stdin: "s", longExit: []string{"version", "help"}},
-	"tcsh": {kind: kShell, cmd: "c", stdin: "s", longExit: []string{"version", "help"}},
-	"fish": {kind: kShell, cmd: "cC", valued: "dDfl", longCmd: []string{"command"}, longForce: []string{"interactive"},
-		longValued: []string{"init-command", "debug", "features"}, force: "i", exit: "hv", longExit: []string{"version", "help"}},
-	// Interpreters.
-	"python": {kind: kInterp, cmd: "c", force: "i", valued: "WXQ", exit: "hV", longExit: []string{"version", "help"},
-		longValued: []string{"check-hash-based-pycs"}, modules: []string{"code", "asyncio", "pdb"}},
-	"pypy": {kind: kInterp, cmd: "c", force: "i", valued: "WX", exit: "hV", longExit: []string{"version", "help"},
-		modules: []string{"code", "asyncio", "pdb"}},
-	"perl": {kind: kInterp, cmd: "eE", valued: "IMm", exit: "hvV", longExit: []string{"version", "help"}},
-	"ruby": {kind: kInterp, cmd: "e", valued: "IrCEF", exit: "hv", longExit: []string{"version", "help"}},
-	"irb":  {kind: kInterp, valued: "Ir", exit: "hv", longExit: []string{"version", "help"}},
-	"node": node, "nodejs": node,
-	"php":    {kind: kInterp, cmd: "rfBRFE", force: "a", valued: "cdz", exit: "hvilsm", longExit: []string{"version", "help", "info", "ini"}},
-	"lua":    {kind: kInterp, cmd: "e", force: "i", valued: "l", exit: "v"},
-	"luajit": {kind: kInterp, cmd: "e", force: "i", valued: "lbjO", exit: "v"},
-	"tclsh":  {kind: kInterp, valued: "", longValued: []string{"encoding"}},
-	"wish":   {kind: kInterp},
-	"expect": {kind: kInterp, cmd: "c", force: "i", valued: "f", exit: "v"},
-	"jshell": {kind: kInterp},
-	// Wrappers that run their command.
-	"env": {kind: kWrapper, valued: "uCS", assignments: true, longValued: []string{"unset", "chdir", "split-string"},
-		longExit: []string{"version", "help"}},
-	"nice":    {kind: kWrapper, valued: "n", numeric: true, longValued: []string{"adjustment"}, longExit: []string{"version", "help"}},
-	"nohup":   {kind: kWrapper, longExit: []string{"version", "help"}},
-	"setsid":  {kind: kWrapper, exit: "hV", longExit: []string{"version", "help"}},
-	"stdbuf":  {kind: kWrapper, valued: "ioe", longValued: []string{"input", "output", "error"}, longExit: []string{"version", "help"}},
-	"timeout": {kind: kWrapper, valued: "sk", longValued: []string{"signal", "kill-after"}, operands: 1, longExit: []string{"version", "help"}},
-	"ionice":  {kind: kWrapper, valued: "cn", exit: "hVp", longExit: []string{"version", "help", "pid"}},
-	"taskset": {kind: kWrapper, operands: 1, exit: "hVp", longExit: []string{"version", "help", "pid"}},
-	"chrt":    {kind: kWrapper, valued: "TPD", operands: 1, exit: "hVpm", longExit: []string{"version", "help", "pid", "max"}},
-	"time":    {kind: kWrapper, valued: "fo", longValued: []string{"format", "output"}, longExit: []string{"version", "help"}},
-	"exec":    {kind: kWrapper},
-	"command": {kind: kWrapper},
-	"sudo": {kind: kShellWrapper, shellOpt: "si", valued: "ugCDpUrtTh", exit: "VlK", longValued: []string{"user", "group", "close-from", "chdir", "prompt", "other-user", "role", "type", "host"},
-		longExit: []string{"version", "help", "list"}},
-	"doas":    {kind: kShellWrapper, shellOpt: "s", valued: "uC", exit: "L"},
-	"chroot":  {kind: kShellWrapper, operands: 1, longValued: []string{"userspec", "groups"}, longExit: []string{"version", "help"}},
-	"unshare": {kind: kShellWrapper, valued: "RwSG", longValued: []string{"root", "wd", "setuid", "setgid"}, exit: "hV", longExit: []string{"version", "help"}},
-	"nsenter": {kind: kShellWrapper, valued: "tSGRw", longValued: []string{"target", "setuid", "setgid", "root", "wd"}, exit: "hV", longExit: []string{"version", "help"}},
-	// su runs a shell, the user's or -s SHELL, for USER; -c is a command.
-	"su": {kind: kShell, cmd: "c", valued: "sgG", operands: 1, longCmd: []string{"command", "session-command"}, longValued: []string{"shell", "group", "supp-group"}, exit: "hV", longExit: []string{"version", "help"}},
-	// script runs the user's shell on a pty it allocates, fed from stdin;
-	// its operand is the typescript file.
-	"script": {kind: kShell, cmd: "c", operands: -1, valued: "EIOBTtm", longCmd: []string{"command"}, longValued: []string{"echo", "log-in", "log-out", "log-io", "log-timing", "logging-format", "output-limit"}, exit: "hV", longExit: []string{"version", "help"}},
-	// Multi-call binaries: busybox sh, toybox sh.
-	"busybox": {kind: kMulti},
-	"toybox":  {kind: kMulti},
-}
+// suffix (python3.12, lua5.4, tclsh8.6). Built on first use: a runtime
+// wrapper that never looks at an attached stdin does not pay for it.
+var commands = sync.OnceValue(func() map[string]command {
+	return map[string]command{
+		// Shells.
+		"sh": shell, "bash": shell, "rbash": shell, "ash": shell, "dash": shell, "hush": shell,
+		"ksh": shell, "mksh": shell, "lksh": shell, "oksh": shell, "pdksh": shell, "yash": shell,
+		"posh": shell, "zsh": shell,
+		"csh":  {kind: kShell, cmd: "c", stdin: "s", longExit: []string{"version", "help"}},
+		"tcsh": {kind: kShell, cmd: "c", stdin: "s", longExit: []string{"version", "help"}},
+		"fish": {kind: kShell, cmd: "cC", valued: "dDfl", longCmd: []string{"command"}, longForce: []string{"interactive"},
+			longValued: []string{"init-command", "debug", "features"}, force: "i", exit: "hv", longExit: []string{"version", "help"}},
+		// Interpreters.
+		"python": {kind: kInterp, cmd: "c", force: "i", valued: "WXQ", exit: "hV", longExit: []string{"version", "help"},
+			longValued: []string{"check-hash-based-pycs"}, modules: []string{"code", "asyncio", "pdb"}},
+		"pypy": {kind: kInterp, cmd: "c", force: "i", valued: "WX", exit: "hV", longExit: []string{"version", "help"},
+			modules: []string{"code", "asyncio", "pdb"}},
+		"perl": {kind: kInterp, cmd: "eE", valued: "IMm", exit: "hvV", longExit: []string{"version", "help"}},
+		"ruby": {kind: kInterp, cmd: "e", valued: "IrCEF", exit: "hv", longExit: []string{"version", "help"}},
+		"irb":  {kind: kInterp, valued: "Ir", exit: "hv", longExit: []string{"version", "help"}},
+		"node": node, "nodejs": node,
+		"php":    {kind: kInterp, cmd: "rfBRFE", force: "a", valued: "cdz", exit: "hvilsm", longExit: []string{"version", "help", "info", "ini"}},
+		"lua":    {kind: kInterp, cmd: "e", force: "i", valued: "l", exit: "v"},
+		"luajit": {kind: kInterp, cmd: "e", force: "i", valued: "lbjO", exit: "v"},
+		"tclsh":  {kind: kInterp, valued: "", longValued: []string{"encoding"}},
+		"wish":   {kind: kInterp},
+		"expect": {kind: kInterp, cmd: "c", force: "i", valued: "f", exit: "v"},
+		"jshell": {kind: kInterp},
+		// Wrappers that run their command.
+		"env": {kind: kWrapper, valued: "uCS", assignments: true, longValued: []string{"unset", "chdir", "split-string"},
+			longExit: []string{"version", "help"}},
+		"nice":    {kind: kWrapper, valued: "n", numeric: true, longValued: []string{"adjustment"}, longExit: []string{"version", "help"}},
+		"nohup":   {kind: kWrapper, longExit: []string{"version", "help"}},
+		"setsid":  {kind: kWrapper, exit: "hV", longExit: []string{"version", "help"}},
+		"stdbuf":  {kind: kWrapper, valued: "ioe", longValued: []string{"input", "output", "error"}, longExit: []string{"version", "help"}},
+		"timeout": {kind: kWrapper, valued: "sk", longValued: []string{"signal", "kill-after"}, operands: 1, longExit: []string{"version", "help"}},
+		"ionice":  {kind: kWrapper, valued: "cn", exit: "hVp", longExit: []string{"version", "help", "pid"}},
+		"taskset": {kind: kWrapper, operands: 1, exit: "hVp", longExit: []string{"version", "help", "pid"}},
+		"chrt":    {kind: kWrapper, valued: "TPD", operands: 1, exit: "hVpm", longExit: []string{"version", "help", "pid", "max"}},
+		"time":    {kind: kWrapper, valued: "fo", longValued: []string{"format", "output"}, longExit: []string{"version", "help"}},
+		"exec":    {kind: kWrapper},
+		"command": {kind: kWrapper},
+		"sudo": {kind: kShellWrapper, shellOpt: "si", valued: "ugCDpUrtTh", exit: "VlK", longValued: []string{"user", "group", "close-from", "chdir", "prompt", "other-user", "role", "type", "host"},
+			longExit: []string{"version", "help", "list"}},
+		"doas":    {kind: kShellWrapper, shellOpt: "s", valued: "uC", exit: "L"},
+		"chroot":  {kind: kShellWrapper, operands: 1, longValued: []string{"userspec", "groups"}, longExit: []string{"version", "help"}},
+		"unshare": {kind: kShellWrapper, valued: "RwSG", longValued: []string{"root", "wd", "setuid", "setgid"}, exit: "hV", longExit: []string{"version", "help"}},
+		"nsenter": {kind: kShellWrapper, valued: "tSGRw", longValued: []string{"target", "setuid", "setgid", "root", "wd"}, exit: "hV", longExit: []string{"version", "help"}},
+		// su runs a shell, the user's or -s SHELL, for USER; -c is a command.
+		"su": {kind: kShell, cmd: "c", valued: "sgG", operands: 1, longCmd: []string{"command", "session-command"}, longValued: []string{"shell", "group", "supp-group"}, exit: "hV", longExit: []string{"version", "help"}},
+		// script runs the user's shell on a pty it allocates, fed from stdin;
+		// its operand is the typescript file.
+		"script": {kind: kShell, cmd: "c", operands: -1, valued: "EIOBTtm", longCmd: []string{"command"}, longValued: []string{"echo", "log-in", "log-out", "log-io", "log-timing", "logging-format", "output-limit"}, exit: "hV", longExit: []string{"version", "help"}},
+		// Multi-call binaries: busybox sh, toybox sh.
+		"busybox": {kind: kMulti},
+		"toybox":  {kind: kMulti},
+	}
+})
 
 // maxWrap bounds how many wrappers are looked through (env nice nohup sh).
 const maxWrap = 8
@@ -166,7 +172,7 @@ const maxWrap = 8
 // (tar xf -, cat, tee, dd, gzip -d, base64 -d) are not in the table.
 func ReadsStdin(args []string) bool {
 	for depth := 0; depth < maxWrap && len(args) > 0; depth++ {
-		c, ok := commands[commandName(args[0])]
+		c, ok := commands()[commandName(args[0])]
 		if !ok {
 			return false
 		}
@@ -195,7 +201,7 @@ func ReadsStdin(args []string) bool {
 // of a login shell and without a version suffix.
 func commandName(arg0 string) string {
 	name := strings.TrimPrefix(baseName(arg0), "-")
-	if _, ok := commands[name]; ok {
+	if _, ok := commands()[name]; ok {
 		return name
 	}
 	trimmed := strings.TrimRight(name, "0123456789.")
@@ -203,7 +209,7 @@ func commandName(arg0 string) string {
 	if trimmed == "" || trimmed == name {
 		return name
 	}
-	if c, ok := commands[trimmed]; ok && c.kind == kInterp {
+	if c, ok := commands()[trimmed]; ok && c.kind == kInterp {
 		return trimmed
 	}
 	return name

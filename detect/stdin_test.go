@@ -391,7 +391,7 @@ func TestStdinDocListsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name := range commands {
+	for name := range commands() {
 		if !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "`"+name+" ") {
 			t.Errorf("docs/stdin.md does not name %s", name)
 		}

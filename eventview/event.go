@@ -7,6 +7,7 @@ package eventview
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,7 +31,14 @@ type document struct {
 		Action  string   `json:"action"`
 		Outcome string   `json:"outcome"`
 		Reason  string   `json:"reason"`
+		Dataset string   `json:"dataset"`
 	} `json:"event"`
+	// User is who asked for the call: on the admission webhook's
+	// decisions, and on runtime events that execguard audit join
+	// attributed.
+	User *struct {
+		Name string `json:"name"`
+	} `json:"user"`
 	Process *struct {
 		Name        string   `json:"name"`
 		Executable  string   `json:"executable"`
@@ -76,6 +84,12 @@ type document struct {
 		PolicyError string `json:"policy_error"`
 		Stdin       string `json:"stdin"`
 		StdinShell  bool   `json:"stdin_shell"`
+		Audit       *struct {
+			Match      string `json:"match"`
+			Candidates []struct {
+				User string `json:"user"`
+			} `json:"candidates"`
+		} `json:"audit"`
 	} `json:"execguard"`
 }
 
@@ -228,6 +242,11 @@ func (e Event) Summary() string {
 		} else if e.doc.Execguard.StdinShell {
 			what = "Container started: shell with attached stdin"
 		}
+	case "attach":
+		what = "Attach"
+		if tty {
+			what = "Interactive attach"
+		}
 	case "end":
 		return "Interactive container ended"
 	case "":
@@ -235,10 +254,39 @@ func (e Event) Summary() string {
 	default:
 		what = "Runtime call " + e.doc.Event.Action
 	}
+	if e.doc.Event.Dataset == AdmissionDataset {
+		if e.Outcome() == "failure" {
+			return what + " refused at the API"
+		}
+		return what + " admitted at the API"
+	}
 	if e.Outcome() == "failure" {
 		return what + " blocked"
 	}
 	return what
+}
+
+// AdmissionDataset is the admission webhook's decisions.
+const AdmissionDataset = "execguard.admission"
+
+// KubernetesUser is the Kubernetes user who asked for the call, when
+// known: the webhook's decisions carry it, and so do runtime events that
+// execguard audit join attributed. When the join found several candidates
+// it is "ambiguous: " and their names.
+func (e Event) KubernetesUser() string {
+	if e.doc.User != nil && e.doc.User.Name != "" {
+		return e.doc.User.Name
+	}
+	if a := e.doc.Execguard.Audit; a != nil && a.Match == "ambiguous" {
+		var names []string
+		for _, c := range a.Candidates {
+			if !slices.Contains(names, c.User) {
+				names = append(names, c.User)
+			}
+		}
+		return "ambiguous: " + strings.Join(names, ", ")
+	}
+	return ""
 }
 
 // quoteArgs joins arguments as a shell would need them, so that "sh -c

@@ -15,7 +15,7 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // Printer writes one line per event:
 //
-//	TIME SEVERITY WHAT (namespace=NS pod=POD container=C image=IMG command="..." tty=BOOL user=UID decision=D)
+//	TIME SEVERITY WHAT (namespace=NS pod=POD container=C image=IMG command="..." tty=BOOL user=UID k8s_user=NAME decision=D)
 //
 // in the manner of Falco's output. Every value is escaped (Escape); with
 // colour, the severity, the alert's summary and a block stand out.
@@ -88,6 +88,7 @@ func (p *Printer) Line(e Event) string {
 	if pr := e.doc.Process; pr != nil && pr.User != nil {
 		field("user", pr.User.ID)
 	}
+	field("k8s_user", e.KubernetesUser())
 	if pr := e.doc.Process; pr != nil && pr.ExitCode != nil && e.doc.Event.Action == "end" {
 		field("exit", strconv.FormatInt(*pr.ExitCode, 10))
 	}

@@ -17,10 +17,13 @@ targets=(
 	./runtime/shim/:FuzzExecRequest
 	./runtime/shim/:FuzzCreateRequest
 	./detect/:FuzzEncode
+	./detect/:FuzzAppendString
 	./detect/eql/:FuzzCompile
 	./eventview/:FuzzLine
 	./detect/policy/:FuzzParse
 	./detect/policy/:FuzzHelperAnswer
+	./webhook/:FuzzReviewJSON
+	./audit/:FuzzJoin
 )
 cache="$(go env GOCACHE)/fuzz/$(go list -m)"
 failed=0

@@ -69,6 +69,9 @@ type options struct {
 	n             int
 	warmup        int
 	eventsPerExec int
+	goBin         string
+	cold          bool
+	baseline      string
 }
 
 func main() {
@@ -83,6 +86,11 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 10, "unmeasured iterations per side before measuring")
 	flag.IntVar(&o.eventsPerExec, "events-per-exec", 2,
 		"event log lines each wrapped interactive exec must add (event + alert); 0 when -wrapper is not execguard")
+	flag.StringVar(&o.goBin, "go", "", "Go toolchain that builds the floor wrapper (default: go in PATH)")
+	flag.BoolVar(&o.cold, "cold", false, "measure the wrapper's own cold work: against a stand-in runtime that exits at once, beside the Go floor, with GODEBUG=inittrace")
+	flag.StringVar(&o.baseline, "baseline", "", "-cold: another wrapper binary (an earlier build) measured as a fourth side, in the same run")
+	var crio crioOptions
+	crio.register(flag.CommandLine)
 	var lo loadOptions
 	lo.register(flag.CommandLine)
 	var so shimOptions
@@ -98,6 +106,9 @@ func main() {
 	}
 	if so.path != "" {
 		os.Exit(mainShim(so, o))
+	}
+	if crio.enabled {
+		os.Exit(mainCRIO(crio, o))
 	}
 	var errs []error
 	sh, err := parseShape(shapeName)
@@ -139,7 +150,11 @@ func main() {
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, o, os.Stdout)
+	if o.cold {
+		err = runCold(ctx, o, os.Stdout)
+	} else {
+		err = run(ctx, o, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "execguard-bench: %v\n", err)
@@ -158,6 +173,7 @@ type bench struct {
 	env      []string
 	sock     *consoleSocket
 	execs    uint64 // names each exec's files
+	floor    string // the Go floor wrapper, exec'ing real
 }
 
 func run(ctx context.Context, o options, w io.Writer) (err error) {
@@ -198,18 +214,19 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	}
 	defer b.sock.Close()
 
-	fmt.Fprintf(w, "execguard-bench: %s %s with %s's command lines, wrapper %s as %s, %d iterations per side after %d warm-up, interleaved\n",
-		o.runtime, b.real, o.shape, o.wrapper, filepath.Base(b.l.wrapper), o.n, o.warmup)
+	fmt.Fprintf(w, "execguard-bench: %s %s with %s's command lines, wrapper %s as %s, Go floor wrapper %s, %d iterations per side after %d warm-up, interleaved\n",
+		o.runtime, b.real, o.shape, o.wrapper, filepath.Base(b.l.wrapper), b.floor, o.n, o.warmup)
 
 	before, err := eventLines(b.eventLog)
 	if err != nil {
 		return err
 	}
-	direct, wrapped, err := b.compare(ctx, b.execOnce)
+	sides := []string{b.real, b.floor, b.l.wrapper}
+	s, err := b.compare(ctx, sides, b.execOnce)
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
-	if err := report(w, ratioName("exec", o.shape, o.runtime), execWhat(o.shape, o.runtime), direct, wrapped); err != nil {
+	if err := reportWithFloor(w, ratioName("exec", o.shape, o.runtime), execWhat(o.shape, o.runtime), s[0], s[1], s[2]); err != nil {
 		return err
 	}
 	after, err := eventLines(b.eventLog)
@@ -223,11 +240,11 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	fmt.Fprintf(w, "events: %d lines for %d wrapped execs, %d each, as expected\n",
 		len(after)-len(before), execs, o.eventsPerExec)
 
-	direct, wrapped, err = b.compare(ctx, b.stateOnce)
+	s, err = b.compare(ctx, sides, b.stateOnce)
 	if err != nil {
 		return fmt.Errorf("passthrough: %w", err)
 	}
-	if err := report(w, ratioName("passthrough", o.shape, o.runtime), "state", direct, wrapped); err != nil {
+	if err := reportWithFloor(w, ratioName("passthrough", o.shape, o.runtime), "state", s[0], s[1], s[2]); err != nil {
 		return err
 	}
 	final, err := eventLines(b.eventLog)
@@ -297,6 +314,13 @@ func prepare(tmp, realPath string, o options) (*bench, error) {
 		return nil, fmt.Errorf("wrapper config: %w", err)
 	}
 	b.env = runtimeEnv(os.Environ(), b.l)
+	goBin, err := findGo(o.goBin)
+	if err != nil {
+		return nil, err
+	}
+	if b.floor, err = buildFloor(goBin, tmp, b.real); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -370,35 +394,38 @@ func (b *bench) deleteContainer() error {
 	return nil
 }
 
-// compare runs once on each side per iteration, alternating which goes
-// first, so drift and order effects hit both alike. The first warmup
-// iterations are not kept.
-func (b *bench) compare(ctx context.Context, once func(ctx context.Context, rt string) (time.Duration, error)) (direct, wrapped []time.Duration, err error) {
-	sides := [2]string{b.real, b.l.wrapper}
-	samples := [2][]time.Duration{make([]time.Duration, 0, b.opts.n), make([]time.Duration, 0, b.opts.n)}
-	for i := range b.opts.warmup + b.opts.n {
-		order := [2]int{0, 1}
-		if i%2 == 1 {
-			order = [2]int{1, 0}
-		}
-		for _, s := range order {
+// compare runs once on each side per iteration, rotating which goes first,
+// so drift and order effects hit all sides alike. The first warmup
+// iterations are not kept. It returns each side's samples.
+func (b *bench) compare(ctx context.Context, sides []string, once func(ctx context.Context, rt string) (time.Duration, error)) ([][]time.Duration, error) {
+	return compareSides(ctx, sides, b.opts.warmup, b.opts.n, once)
+}
+
+func compareSides(ctx context.Context, sides []string, warmup, n int, once func(ctx context.Context, rt string) (time.Duration, error)) ([][]time.Duration, error) {
+	samples := make([][]time.Duration, len(sides))
+	for i := range samples {
+		samples[i] = make([]time.Duration, 0, n)
+	}
+	for i := range warmup + n {
+		for k := range sides {
+			s := (i + k) % len(sides)
 			if err := ctx.Err(); err != nil {
-				return nil, nil, fmt.Errorf("interrupted: %w", err)
+				return nil, fmt.Errorf("interrupted: %w", err)
 			}
 			d, err := once(ctx, sides[s])
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				// The runtime was killed by the interrupt; say so, not "killed".
-				return nil, nil, fmt.Errorf("interrupted: %w", ctxErr)
+				return nil, fmt.Errorf("interrupted: %w", ctxErr)
 			}
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			if i >= b.opts.warmup {
+			if i >= warmup {
 				samples[s] = append(samples[s], d)
 			}
 		}
 	}
-	return samples[0], samples[1], nil
+	return samples, nil
 }
 
 // consoleTimeout bounds the wait for the runtime to hand over the pty.
@@ -538,5 +565,44 @@ func report(w io.Writer, name, what string, direct, wrapped []time.Duration) err
 	fmt.Fprintf(w, "  added    median %+.1f µs (median of paired differences %+.1f µs)\n",
 		toMicros(wr.Median-d.Median), toMicros(paired))
 	fmt.Fprintf(w, "ratio %s %s\n", name, formatRatio(r))
+	return nil
+}
+
+// reportWithFloor is report, then the Go floor beside the wrapper: the
+// floor's own ratio to the runtime called directly, and the wrapper's to
+// the floor (what the wrapper costs beyond a Go program that only execs).
+func reportWithFloor(w io.Writer, name, what string, direct, floor, wrapped []time.Duration) error {
+	if err := report(w, name, what, direct, wrapped); err != nil {
+		return err
+	}
+	d, err := summarize(direct)
+	if err != nil {
+		return fmt.Errorf("%s direct: %w", name, err)
+	}
+	f, err := summarize(floor)
+	if err != nil {
+		return fmt.Errorf("%s floor: %w", name, err)
+	}
+	wr, err := summarize(wrapped)
+	if err != nil {
+		return fmt.Errorf("%s wrapped: %w", name, err)
+	}
+	paired, err := pairedDiffMedian(floor, wrapped)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fr, err := ratio(f.Median, d.Median)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	over, err := ratio(wr.Median, f.Median)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(w, "  floor    median %10s  p90 %10s  min %10s  (a Go program that only execs the runtime)\n", micros(f.Median), micros(f.P90), micros(f.Min))
+	fmt.Fprintf(w, "  wrapper over floor: median %+.1f µs (median of paired differences %+.1f µs)\n",
+		toMicros(wr.Median-f.Median), toMicros(paired))
+	fmt.Fprintf(w, "floor %s %s\n", name, formatRatio(fr))
+	fmt.Fprintf(w, "over-floor %s %s\n", name, formatRatio(over))
 	return nil
 }

@@ -37,7 +37,11 @@ func (a *app) eventsCommand() *cobra.Command {
 		Long: `Reads execguard's event log (the configuration's event_log, a FILE, or
 standard input for "-") and prints one line per event:
 
-  TIME SEVERITY WHAT (namespace=.. pod=.. container=.. image=.. command=.. tty=.. [stdin=attached] user=.. decision=..)
+  TIME SEVERITY WHAT (namespace=.. pod=.. container=.. image=.. command=.. tty=.. [stdin=attached] user=.. [k8s_user=..] decision=..)
+
+k8s_user is the Kubernetes user who asked, where it is known: on the
+admission webhook's decisions, and on events "execguard audit join"
+attributed ("ambiguous: ..." when it found several candidates).
 
 Control characters in any value are shown escaped (\x1b, \u202e, \\), never
 sent to the terminal. Colour only on a terminal (--color). -o json passes

@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/install"
 	"github.com/execguard/execguard/install/containerd"
+	"github.com/execguard/execguard/install/privdir"
 )
 
 // exitNode is the status of install, uninstall and status when something
@@ -78,7 +82,36 @@ and writes nothing. Running it again changes nothing.`,
 		if err != nil {
 			return exitNode, err
 		}
+		if !dryRun {
+			if err := a.tightenPrivateDirs(opts.Paths); err != nil {
+				return exitNode, err
+			}
+		}
 		return exitOK, nil
 	})
 	return cmd
+}
+
+// tightenPrivateDirs takes other users' access away from the state and
+// event-log directories execguard's configuration names, when something
+// else made them first (a DaemonSet's hostPath volume makes them 0755).
+func (a *app) tightenPrivateDirs(p install.Paths) error {
+	root := p.Root
+	if root == "" {
+		root = "/"
+	}
+	cfg, err := config.Load(filepath.Join(root, p.Config))
+	if err != nil {
+		return fmt.Errorf("private directories: %w", err)
+	}
+	for _, dir := range []string{cfg.StateDir, filepath.Dir(cfg.EventLog)} {
+		ch, err := privdir.Tighten(root, dir, os.Geteuid())
+		if err != nil {
+			return err
+		}
+		if ch != nil {
+			fmt.Fprintf(a.stdout, "private directory %s\n", ch)
+		}
+	}
+	return nil
 }

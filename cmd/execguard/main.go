@@ -146,6 +146,8 @@ Elastic Defend for Containers process events.`,
 		a.replayCommand(),
 		a.rulesCommand(),
 		a.nriCommand(),
+		a.webhookCommand(),
+		a.auditCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -23,7 +23,9 @@ selectors match, which responses apply, the resulting action. The call is
 described by a sample event (an execguard or D4C process event, one JSON
 document per line; each is tried) and/or by flags, which override the
 event's fields. Without an event the call is an exec of "sh", as root,
-without a terminal, now.`
+without a terminal, now. With --kubernetes-user or --kubernetes-group the
+call is decided as the admission webhook decides it, at the API, where the
+requester is known; without them, as the nodes decide it.`
 
 // callFlags are the facts a user can give on the command line; nil means
 // not given.
@@ -31,6 +33,9 @@ type callFlags struct {
 	namespace, pod, image, container, command, user, at, operation, clusterName, clusterID, stdin *string
 	tty                                                                                           *bool
 	labels                                                                                        []string
+	// kubeUser and kubeGroups make the call one at the API, by them.
+	kubeUser   *string
+	kubeGroups []string
 }
 
 func (a *app) testCommand() *cobra.Command {
@@ -38,6 +43,7 @@ func (a *app) testCommand() *cobra.Command {
 		event  string
 		asJSON bool
 		labels []string
+		groups []string
 		tty    bool
 	)
 	values := map[string]*string{}
@@ -64,6 +70,7 @@ func (a *app) testCommand() *cobra.Command {
 			if cmd.Flags().Changed("tty") {
 				cf.tty = &tty
 			}
+			cf.kubeUser, cf.kubeGroups = set("kubernetes-user"), groups
 			return testPolicy(args[0], event, asJSON, cf, a.stdout)
 		}),
 	}
@@ -82,10 +89,12 @@ func (a *app) testCommand() *cobra.Command {
 		{"cluster-name", "Kubernetes cluster `name`"},
 		{"cluster-id", "Kubernetes cluster `id`"},
 		{"stdin", "what the process's stdin is: terminal (as --tty), attached (kubectl exec -i) or none"},
+		{"kubernetes-user", "decide at the API, as the admission webhook, for this Kubernetes user `name`"},
 	} {
 		values[f.name] = fl.String(f.name, "", f.usage)
 	}
 	fl.StringArrayVar(&labels, "label", nil, "pod label `key=value` (repeatable; key:value also works)")
+	fl.StringArrayVar(&groups, "kubernetes-group", nil, "decide at the API for a user in this `group` (repeatable)")
 	fl.BoolVar(&tty, "tty", false, "the process asks for a terminal (kubectl exec -it)")
 	return cmd
 }
@@ -155,6 +164,10 @@ type call struct {
 	source string // where it came from, e.g. events.ndjson:3
 	facts  detect.Facts
 	at     time.Time
+	// identity, when set, makes it a request at the API by that user;
+	// uidKnown says the process's user is known there (--user given).
+	identity *policy.Identity
+	uidKnown bool
 }
 
 func defaultCall(now time.Time) call {
@@ -241,6 +254,14 @@ func (cf *callFlags) apply(c *call) error {
 			return err
 		}
 		f.Process.UID, f.Process.Known = uid, true
+		c.uidKnown = true
+	}
+	if cf.kubeUser != nil || len(cf.kubeGroups) > 0 {
+		id := policy.Identity{Groups: cf.kubeGroups}
+		if cf.kubeUser != nil {
+			id.User = *cf.kubeUser
+		}
+		c.identity = &id
 	}
 	if cf.at != nil {
 		t, err := time.Parse(time.RFC3339, *cf.at)
@@ -295,6 +316,11 @@ type callJSON struct {
 	ClusterName string            `json:"cluster_name,omitempty"`
 	ClusterID   string            `json:"cluster_id,omitempty"`
 	Time        string            `json:"time"`
+	// At is "api" for a call decided as the admission webhook decides
+	// it, by KubernetesUser and KubernetesGroups, else "runtime".
+	At               string   `json:"at"`
+	KubernetesUser   string   `json:"kubernetes_user,omitempty"`
+	KubernetesGroups []string `json:"kubernetes_groups,omitempty"`
 }
 
 type responseJSON struct {
@@ -308,7 +334,14 @@ type responseJSON struct {
 }
 
 func evaluate(p *policy.Policy, c call) testJSON {
-	r := p.Evaluate(c.facts, c.at)
+	var r policy.Result
+	at := "runtime"
+	if c.identity != nil {
+		r = p.EvaluateRequest(policy.Request{Facts: c.facts, Identity: *c.identity, UIDKnown: c.uidKnown}, c.at)
+		at = "api"
+	} else {
+		r = p.Evaluate(c.facts, c.at)
+	}
 	d := policy.Decision(c.facts, r, p.Revision())
 	f := c.facts
 	out := testJSON{
@@ -320,10 +353,13 @@ func evaluate(p *policy.Policy, c call) testJSON {
 			Stdin: string(f.StdinKind()), StdinShell: detect.StdinShell(f),
 			Namespace: f.Container.PodNamespace, Pod: f.Container.PodName, Labels: f.Container.PodLabels,
 			Container: f.Container.Name, Image: f.Container.Image,
-			ClusterName: f.Cluster.Name, ClusterID: f.Cluster.ID, Time: c.at.Format(time.RFC3339),
+			ClusterName: f.Cluster.Name, ClusterID: f.Cluster.ID, Time: c.at.Format(time.RFC3339), At: at,
 		},
 	}
-	if f.Process.Known {
+	if c.identity != nil {
+		out.Call.KubernetesUser, out.Call.KubernetesGroups = c.identity.User, c.identity.Groups
+	}
+	if f.Process.Known && (c.identity == nil || c.uidKnown) {
 		uid := f.Process.UID
 		out.Call.UID = &uid
 	}
@@ -436,6 +472,12 @@ func describeCall(c callJSON) string {
 		fmt.Fprintf(&b, " cluster %s", strings.Trim(c.ClusterName+" "+c.ClusterID, " "))
 	}
 	fmt.Fprintf(&b, " at %s", c.Time)
+	if c.At == "api" {
+		fmt.Fprintf(&b, ", asked at the API by user %q", c.KubernetesUser)
+		if len(c.KubernetesGroups) > 0 {
+			fmt.Fprintf(&b, " in groups %s", strings.Join(c.KubernetesGroups, ", "))
+		}
+	}
 	return b.String()
 }
 

@@ -105,6 +105,26 @@ type Document struct {
 	m map[string]any
 	// dotted is true when some key contains a dot: lookups then also try flattened keys.
 	dotted bool
+	// src answers lookups instead of m when the document was never decoded (FromSource).
+	src Source
+}
+
+// Source gives a query a document's field values without the document being encoded and
+// decoded: AppendValues appends the values at the dotted name split into path exactly as a
+// JSON decoding of the document would give them to a field lookup: strings, float64 numbers
+// and bools; arrays flattened; nulls, missing fields and objects giving nothing; each level
+// also tried as flattened dotted keys (path[i:j] joined with dots) where keys may hold dots.
+type Source interface {
+	AppendValues(dst []any, path []string) []any
+}
+
+// FromSource readies src for MatchDocument.
+func FromSource(src Source) *Document { return &Document{src: src} }
+
+// Values returns the values of the dotted field name in doc, as a query's comparisons see
+// them.
+func (d *Document) Values(name string) []any {
+	return newField(strings.Split(name, "."), false).values(nil, d)
 }
 
 // Prepare readies doc for MatchDocument.
@@ -143,7 +163,7 @@ func (q *Query) MatchDocument(doc *Document) bool {
 
 func (q *Query) inCategory(doc *Document) bool {
 	var buf [4]any
-	for _, v := range q.categoryField.walk(buf[:0], doc.m, 0, doc.dotted) {
+	for _, v := range q.categoryField.values(buf[:0], doc) {
 		if v == q.category {
 			return true
 		}
@@ -176,7 +196,7 @@ type expr struct {
 func valuesOf(x expr, buf []any, doc *Document) []any {
 	switch {
 	case x.field != nil:
-		return x.field.walk(buf, doc.m, 0, doc.dotted)
+		return x.field.values(buf, doc)
 	case x.call != nil:
 		return x.call.appendValues(buf, doc)
 	case x.lit != nil:
@@ -202,6 +222,14 @@ func newField(path []string, optional bool) *field {
 
 // key is path[i:j] joined with dots, a flattened key: a slice of name.
 func (f *field) key(i, j int) string { return f.name[f.offs[i] : f.offs[j]-1] }
+
+// values appends the field's values in doc.
+func (f *field) values(dst []any, doc *Document) []any {
+	if doc.src != nil {
+		return doc.src.AppendValues(dst, f.path)
+	}
+	return f.walk(dst, doc.m, 0, doc.dotted)
+}
 
 // walk appends every value at path[i:] in v, trying nested objects and flattened dotted
 // keys at each level. Arrays are flattened (also arrays of objects on the way) and nulls
@@ -515,7 +543,7 @@ func (c *call) appendValues(dst []any, doc *Document) []any {
 	vals := buf[:0]
 	switch {
 	case c.src != nil:
-		vals = c.src.walk(vals, doc.m, 0, doc.dotted)
+		vals = c.src.values(vals, doc)
 	case c.srcLit != nil:
 		vals = append(vals, c.srcLit)
 	}
@@ -537,7 +565,7 @@ func (c *call) appendValues(dst []any, doc *Document) []any {
 	case c.argField != nil:
 		var abuf [8]any
 		strs = nil
-		for _, a := range c.argField.walk(abuf[:0], doc.m, 0, doc.dotted) {
+		for _, a := range c.argField.values(abuf[:0], doc) {
 			if s, ok := a.(string); ok {
 				if c.fold {
 					s = strings.ToLower(s)

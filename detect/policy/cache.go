@@ -14,7 +14,7 @@ import (
 
 // cacheFormat changes whenever the spec or its meaning changes, so that a
 // node never reads a cache written by another execguard version.
-const cacheFormat = 2
+const cacheFormat = 3
 
 // cacheDir is where compiled policies are kept, under the state directory.
 const cacheDir = "policy"

@@ -99,6 +99,7 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 		p.selectors = append(p.selectors, sel)
 	}
 	authored := authoredKeys(s)
+	identity := identityKeys(s)
 	used := make([]bool, len(p.selectors))
 	p.responses = make([]response, 0, len(s.Responses))
 	for _, rs := range s.Responses {
@@ -132,6 +133,7 @@ func compile(file string, s *spec.Spec) (*Policy, Errors) {
 				"D4C requires alert with block, and so does execguard: write actions: [alert, block]")
 		}
 		noteAuthored(rs, r, authored, p, notes)
+		noteIdentity(rs, r, identity, p, notes)
 		for _, m := range r.match {
 			for _, x := range r.exclude {
 				if m == x {
@@ -179,6 +181,48 @@ func authoredKeys(s *spec.Spec) [][]string {
 		}
 	}
 	return out
+}
+
+// identityKeys lists, per selector, its conditions on who asked: only the
+// admission webhook knows that.
+func identityKeys(s *spec.Spec) [][]string {
+	out := make([][]string, len(s.Selectors))
+	for i, ss := range s.Selectors {
+		for _, c := range ss.Conds {
+			if c.Key == "kubernetesUser" || c.Key == "kubernetesGroup" {
+				out[i] = append(out[i], c.Key)
+			}
+		}
+	}
+	return out
+}
+
+// noteIdentity explains what a selector on who asked does at the runtime,
+// where nobody's identity is known and such a selector never matches.
+func noteIdentity(rs spec.Response, r response, identity [][]string, p *Policy, notes *spec.List) {
+	key := fmt.Sprintf("process.responses[%d]", rs.Index)
+	for k, x := range r.exclude {
+		if x >= len(identity) || len(identity[x]) == 0 || k >= len(rs.Exclude) || !(r.alert || r.block) {
+			continue
+		}
+		pos := rs.Exclude[k].Pos
+		what := "alerts on"
+		if r.block {
+			what = "blocks"
+		}
+		notes.Add(pos.Line, pos.Col, key+".exclude",
+			fmt.Sprintf("selector %q exempts by %s, which only the admission webhook knows: at the container runtime it never matches, so there this response %s everyone's calls, the exempted users' included, and everything that bypassed the API server", p.selectors[x].name, strings.Join(identity[x], ", "), what),
+			"the exemption holds at the API (execguard webhook); to let the exempted users' calls through at the runtime too, have the runtime alert only (docs/webhook.md)")
+	}
+	for k, m := range r.match {
+		if m >= len(identity) || len(identity[m]) == 0 || k >= len(rs.Match) {
+			continue
+		}
+		pos := rs.Match[k].Pos
+		notes.Add(pos.Line, pos.Col, key+".match",
+			fmt.Sprintf("selector %q conditions on %s, which only the admission webhook knows: at the container runtime it never matches, so this response applies through it at the API only", p.selectors[m].name, strings.Join(identity[m], ", ")),
+			"calls that bypass the API server (crictl, ctr, podman on the node) are decided by the other responses")
+	}
 }
 
 func in(list []string, s string) bool {

@@ -26,6 +26,8 @@ const (
 	cArgs
 	cWindow
 	cDetectionRule
+	cKubeUser
+	cKubeGroup
 )
 
 type condDef struct {
@@ -77,6 +79,10 @@ func condition(key string) (condDef, bool) {
 		return condDef{cWindow, trailing}, true
 	case "detectionRule":
 		return condDef{cDetectionRule, trailing}, true
+	case "kubernetesUser":
+		return condDef{cKubeUser, trailing}, true
+	case "kubernetesGroup":
+		return condDef{cKubeGroup, trailing}, true
 	}
 	return condDef{}, false
 }

@@ -225,6 +225,36 @@ type view struct {
 	labels      map[string]string
 	now         time.Time
 	rules       []string
+	// uidKnown is false where the process's user is not known although
+	// its spec is (the admission webhook: the image decides it).
+	uidKnown bool
+	// identity is true where the requester is known (the admission
+	// webhook); user and groups are then theirs.
+	identity bool
+	user     string
+	groups   []string
+}
+
+// Identity is who asked for a call, as the Kubernetes API server
+// authenticated them. Only the admission webhook knows it: at the runtime a
+// call has no identity, and kubernetesUser and kubernetesGroup conditions
+// never hold there.
+type Identity struct {
+	User   string
+	Groups []string
+}
+
+// Request is a call as the Kubernetes API server is asked for it (kubectl
+// exec, attach, debug), before it reaches any node.
+type Request struct {
+	// Facts are what the request says of the call. Process.Known means the
+	// request says whether a terminal is asked for; Process.Args may still
+	// be empty (an attach, or a container whose command is its image's).
+	Facts    detect.Facts
+	Identity Identity
+	// UIDKnown says Process.UID is the user the process will run as; it
+	// is usually not known before the container runtime reads the image.
+	UIDKnown bool
 }
 
 // Evaluate applies the policy to the facts of one call at time now. Only
@@ -238,7 +268,24 @@ func (p *Policy) Evaluate(f detect.Facts, now time.Time) Result {
 // rules: rules holds the ids and names of the rules that matched, which
 // detectionRule conditions read.
 func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string) Result {
-	var r Result
+	v := p.viewOf(f, now)
+	v.rules = rules
+	v.uidKnown = f.Process.Known
+	return p.evaluate(&v)
+}
+
+// EvaluateRequest applies the policy to a request at the Kubernetes API,
+// whose requester is known. Detection rules do not run there.
+func (p *Policy) EvaluateRequest(req Request, now time.Time) Result {
+	v := p.viewOf(req.Facts, now)
+	v.uidKnown = req.Facts.Process.Known && req.UIDKnown
+	v.identity = true
+	v.user = req.Identity.User
+	v.groups = req.Identity.Groups
+	return p.evaluate(&v)
+}
+
+func (p *Policy) viewOf(f detect.Facts, now time.Time) view {
 	v := view{
 		known:       f.Process.Known,
 		interactive: detect.InteractiveEntryLeader(f),
@@ -254,21 +301,26 @@ func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string
 		clusterName: f.Cluster.Name,
 		labels:      f.Container.PodLabels,
 		now:         now,
-		rules:       rules,
 	}
 	switch f.Operation {
 	case detect.OpExec:
 		v.op = opExec
 	case detect.OpContainerStart:
 		v.op = opStart
-	default:
-		return r
 	}
 	if len(v.args) > 0 {
 		v.executable = v.args[0]
 	}
 	if p.usesImage {
 		v.image = parseImage(f.Container.Image)
+	}
+	return v
+}
+
+func (p *Policy) evaluate(v *view) Result {
+	var r Result
+	if v.op == 0 {
+		return r
 	}
 
 	var buf [256]bool
@@ -277,7 +329,7 @@ func (p *Policy) EvaluateWithRules(f detect.Facts, now time.Time, rules []string
 		matched = make([]bool, 0, len(p.selectors))
 	}
 	for i := range p.selectors {
-		ok := p.selectors[i].matches(&v)
+		ok := p.selectors[i].matches(v)
 		matched = append(matched, ok)
 		if ok {
 			r.Selectors = append(r.Selectors, p.selectors[i].name)
@@ -355,7 +407,7 @@ func (c *check) matches(v *view) bool {
 	case cStdinShell:
 		return v.known && v.stdinShell == c.flag
 	case cUserID, cUserName:
-		if !v.known {
+		if !v.uidKnown {
 			return false
 		}
 		for _, id := range c.ids {
@@ -407,6 +459,18 @@ func (c *check) matches(v *view) bool {
 				if want == got || want == "*" {
 					return true
 				}
+			}
+		}
+		return false
+	case cKubeUser:
+		return v.identity && anyGlob(c.globs, v.user)
+	case cKubeGroup:
+		if !v.identity {
+			return false
+		}
+		for _, g := range v.groups {
+			if anyGlob(c.globs, g) {
+				return true
 			}
 		}
 		return false

@@ -22,8 +22,8 @@ func TestConditionsAgree(t *testing.T) {
 		}
 	}
 	sort.Strings(keys)
-	if len(keys) != int(cDetectionRule)+1 {
-		t.Errorf("%d conditions read (%v), %d known", len(keys), keys, int(cDetectionRule)+1)
+	if len(keys) != int(cKubeGroup)+1 {
+		t.Errorf("%d conditions read (%v), %d known", len(keys), keys, int(cKubeGroup)+1)
 	}
 }
 

@@ -74,3 +74,35 @@ func BenchmarkEventDocument(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatchDefault: the built-in rules against an exec's event, read
+// from the typed document (MatchEvent) and from its JSON round trip.
+func BenchmarkMatchDefault(b *testing.B) {
+	set, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := detect.Record{Facts: detect.Facts{Operation: detect.OpExec, ExecKind: detect.ExecStream,
+		Process:   detect.Process{Args: []string{"/bin/sh"}, Terminal: true, Known: true},
+		Container: detect.Container{ID: "c1", Name: "app", PodName: "web", PodNamespace: "shop"}}}
+	b.Run("typed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(set.MatchEvent(r)) != 2 {
+				b.Fatal("want the seed rule's two forms to match")
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			doc, err := detect.EventDocument(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(set.Match(doc)) != 2 {
+				b.Fatal("want the seed rule's two forms to match")
+			}
+		}
+	})
+}

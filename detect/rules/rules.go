@@ -374,8 +374,16 @@ func (s *Set) Merge(other *Set) {
 
 // Match returns the rules whose queries match the event document, in load
 // order.
-func (s *Set) Match(doc map[string]any) []*Rule {
-	d := eql.Prepare(doc)
+func (s *Set) Match(doc map[string]any) []*Rule { return s.MatchDocument(eql.Prepare(doc)) }
+
+// MatchEvent is Match on the event r's call would record (detect.RuleFields),
+// read from the typed document.
+func (s *Set) MatchEvent(r detect.Record) []*Rule {
+	return s.MatchDocument(eql.FromSource(detect.RuleFields(r)))
+}
+
+// MatchDocument is Match on a prepared document.
+func (s *Set) MatchDocument(d *eql.Document) []*Rule {
 	var out []*Rule
 	for _, r := range s.Rules {
 		if r.Query.MatchDocument(d) {

@@ -239,6 +239,14 @@ func TestDaemonSet(t *testing.T) {
 			}
 		}
 	}
+	// The init container makes the state and event-log directories private
+	// (the kubelet creates missing hostPath directories 0755): it needs
+	// them mounted, writable.
+	for _, want := range []string{"/host/run/execguard", "/host/var/log/execguard"} {
+		if !slices.ContainsFunc(initC.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == want && !m.ReadOnly }) {
+			t.Errorf("the init container does not mount %s writable", want)
+		}
+	}
 	plug := strings.Join(spec.Containers[0].Command, " ")
 	if plug != "/usr/local/bin/execguard nri run --socket=/var/run/nri/nri.sock" {
 		t.Errorf("plugin command %q", plug)

@@ -76,8 +76,10 @@ func Decide(in Input) Result {
 		policy.Err = in.ConfigErr.Error()
 		f.AddProblem("%v", in.ConfigErr)
 	}
-	d := Evaluate(&f, cfg, &policy, in.Sources)
-	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: in.Sources.Host(), Time: time.Now(), Agent: in.Agent}
+	// The node's name and id are read once, for the rules and the event.
+	host := in.Sources.Host()
+	d := Evaluate(&f, cfg, &policy, knownHost{in.Sources, host})
+	rec := detect.Record{Facts: f, Decision: d, Policy: policy, Host: host, Time: time.Now(), Agent: in.Agent}
 	if f.Operation == detect.OpContainerStart && !d.Block && f.Container.ID != "" {
 		// The mark tells the NRI plugin this container's calls pass through
 		// execguard (containers without one are reported as not covered),
@@ -136,6 +138,14 @@ func recordFailed(f detect.Facts, d detect.Decision, mode detect.FailMode, err e
 	d.Reason = fmt.Sprintf("execguard: %s refused: the policy requires its terminal to be recorded, which failed (%v), and fail mode is closed", detect.DescribeCall(f, d.Interactive, d.StdinShell), err)
 	return d
 }
+
+// knownHost are Sources whose host is already known.
+type knownHost struct {
+	Sources
+	host detect.Host
+}
+
+func (k knownHost) Host() detect.Host { return k.host }
 
 func agentName(a string) string {
 	if a == "" {

@@ -166,10 +166,6 @@ func MatchRules(f *detect.Facts, cfg config.Config, p detect.Policy, src Sources
 	if set == nil || len(set.Rules) == 0 {
 		return nil
 	}
-	doc, err := detect.EventDocument(detect.Record{Facts: *f, Policy: p, Host: src.Host(), Time: time.Now()})
-	if err != nil {
-		f.AddProblem("rules: event document: %v", err)
-		return nil
-	}
-	return set.Match(doc)
+	host := src.Host()
+	return set.MatchEvent(detect.Record{Facts: *f, Policy: p, Host: host, Time: time.Now()})
 }

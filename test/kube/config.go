@@ -115,6 +115,14 @@ func hardCodedDirs() []string {
 	return []string{"/var/lib/kubelet", "/var/log/containers"}
 }
 
+// hugepagesDir lists the huge page sizes. The kubelet gives every
+// container a limit of 0 for each size it finds there; CRI-O passes those
+// limits to runc whenever the kernel has the hugetlb controller, and runc
+// fails the container when, as on a hybrid cgroup layout, that controller
+// has no v1 hierarchy mounted (containerd drops them instead). Hidden from
+// a kubelet in front of CRI-O by an empty directory over it.
+const hugepagesDir = "/sys/kernel/mm/hugepages"
+
 // mountPoint is how a hard-coded directory gets its tmpfs without a change
 // on the host: over the directory when it exists, else in an overlay of its
 // parent whose upper layer is the cluster's (the directory is made there).
@@ -127,7 +135,7 @@ type mountPoint struct {
 // `sh -c script sh <kubelet> <args>...`: it covers the tunables and
 // hard-coded directories, then becomes the kubelet. binds maps each
 // tunable to the file holding its value.
-func launcherScript(binds map[string]string, mounts []mountPoint) string {
+func launcherScript(binds map[string]string, mounts []mountPoint, hidden ...string) string {
 	var b strings.Builder
 	b.WriteString("set -eu\n")
 	targets := make([]string, 0, len(binds))
@@ -145,6 +153,9 @@ func launcherScript(binds map[string]string, mounts []mountPoint) string {
 				shQuote(fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", parent, m.Upper, m.Work)), shQuote(parent), shQuote(m.Dir))
 		}
 		fmt.Fprintf(&b, "mount -t tmpfs -o mode=0755,size=64m tmpfs %s\n", shQuote(m.Dir))
+	}
+	for _, d := range hidden {
+		fmt.Fprintf(&b, "mount -t tmpfs -o ro,mode=0755,size=4k tmpfs %s\n", shQuote(d))
 	}
 	b.WriteString("exec \"$@\"\n")
 	return b.String()

@@ -1,9 +1,11 @@
 // Package kube runs a private single-node Kubernetes for execguard's
 // end-to-end tests: etcd, kube-apiserver, kube-scheduler and a kubelet in
-// front of a test/node containerd (its CRI socket). There is no
-// controller-manager; the little of its work the tests need is done here:
-// namespaces get a default service account (without token automount), and
-// the node's not-ready taint is lifted. Pods use the host network, so no CNI
+// front of a test/node containerd or a test/crionode CRI-O (its CRI
+// socket). There is no controller-manager; the little of its work the tests
+// need is done here: namespaces get a default service account (without
+// token automount), the node's not-ready taint is lifted, and a DaemonSet's
+// pod is made from its template and deleted after it (RunDaemonSet,
+// DeleteOwnedPods). Pods use the host network, so no CNI
 // is needed (the node stays NotReady, which host-network pods ignore).
 //
 // Everything lives under one directory, on ports picked free at start, with
@@ -40,6 +42,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/execguard/execguard/test/crionode"
 	"github.com/execguard/execguard/test/node"
 )
 
@@ -56,9 +59,11 @@ const DefaultBinDir = "/usr/local/lib/execguard-e2e/kubernetes-" + Version + "/b
 
 // Options configure a cluster.
 type Options struct {
-	// Node is the running containerd node the kubelet drives (required).
-	// The caller closes it after the cluster.
+	// Node is the running containerd node the kubelet drives; CRIO a
+	// running CRI-O instead (one of them is required). The caller closes it
+	// after the cluster.
 	Node *node.Node
+	CRIO *crionode.Node
 	// Dir holds everything the cluster owns; created when empty. Close removes it.
 	Dir string
 	// BinDir holds etcd, kube-apiserver, kubelet, kube-scheduler and kubectl
@@ -73,6 +78,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// CommandTimeout bounds each kubectl call (default 2m).
 	CommandTimeout time.Duration
+	// AuditLog makes the apiserver write an audit log (audit.go).
+	AuditLog bool
+	// APIServerArgs are more kube-apiserver flags, after the harness's own.
+	APIServerArgs []string
 }
 
 // Cluster is a running single-node Kubernetes.
@@ -87,8 +96,12 @@ type Cluster struct {
 	NodeName, NodeIP string
 	// CgroupRoot is the kubelet's cgroup root, under every hierarchy.
 	CgroupRoot string
+	// AuditLog is the apiserver's audit log (JSON lines) when
+	// Options.AuditLog is set, else empty.
+	AuditLog string
 
 	opts   Options
+	engine *engine
 	bins   map[string]string
 	script string // the script(1) binary
 
@@ -123,7 +136,15 @@ func binaries() []string {
 // running, and the error names the component that failed with the tail of
 // its log.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	if opts.Node == nil {
+	var eng *engine
+	switch {
+	case opts.Node != nil && opts.CRIO != nil:
+		return nil, errors.New("start cluster: a containerd node and a CRI-O node: want one")
+	case opts.Node != nil:
+		eng = containerdEngine(opts.Node)
+	case opts.CRIO != nil:
+		eng = crioEngine(opts.CRIO)
+	default:
 		return nil, errors.New("start cluster: no node")
 	}
 	if opts.BinDir == "" {
@@ -173,6 +194,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		NodeIP:     opts.NodeIP,
 		CgroupRoot: CgroupRoot(dir),
 		opts:       opts,
+		engine:     eng,
 		bins:       bins,
 		script:     script,
 	}
@@ -260,9 +282,9 @@ func (c *Cluster) path(elem ...string) string {
 func (c *Cluster) start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.StartTimeout)
 	defer cancel()
-	n := c.opts.Node
-	if _, err := n.Crictl("inspecti", node.BusyboxImage); err != nil {
-		return fmt.Errorf("start cluster: image %s not imported in the node: %w", node.BusyboxImage, err)
+	n := c.engine
+	if _, err := n.crictl("inspecti", node.BusyboxImage); err != nil {
+		return fmt.Errorf("start cluster: image %s not imported in the node's %s: %w\n%s log tail:\n%s", node.BusyboxImage, n.name, err, n.name, n.log(20))
 	}
 	for _, d := range []string{c.Dir, c.path("pki"), c.path("etcd"), c.path("kubelet"), c.path("kubelet", "pki"),
 		c.path("pod-logs"), c.path("tunables"), c.path("apiserver-certs"), c.path("kubectl-cache")} {
@@ -338,7 +360,11 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 
 	// kube-apiserver
-	api, err := c.launch("kube-apiserver", c.bins["kube-apiserver"],
+	extra, err := c.apiServerExtraArgs()
+	if err != nil {
+		return fmt.Errorf("start cluster: %w", err)
+	}
+	api, err := c.launch("kube-apiserver", c.bins["kube-apiserver"], append([]string{
 		"--etcd-servers", etcdURL, "--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(apiPort),
 		"--advertise-address", c.NodeIP,
 		"--tls-cert-file", certs["apiserver"][0], "--tls-private-key-file", certs["apiserver"][1],
@@ -351,7 +377,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--service-account-key-file", saPub, "--service-account-signing-key-file", saKey,
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
-		"--allow-privileged=true", "--profiling=false")
+		"--allow-privileged=true", "--profiling=false"}, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -400,7 +426,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	if err := writeFile(kubeletCfg, kubeletConfig(kubeletConfigParams{
 		NodeIP: c.NodeIP, Port: kubeletPort, HealthzPort: kubeletHealthz,
-		CRISocket: n.Socket, CgroupRoot: c.CgroupRoot, PodLogsDir: c.path("pod-logs"),
+		CRISocket: n.socket, CgroupRoot: c.CgroupRoot, PodLogsDir: c.path("pod-logs"),
 		CAFile: ca.file, TLSCertFile: certs["kubelet-serving"][0], TLSKeyFile: certs["kubelet-serving"][1],
 		ResolvConf: resolv, ClusterDomain: "cluster.local",
 	})); err != nil {
@@ -411,7 +437,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		unshare = "/usr/bin/unshare"
 	}
 	kubelet, err := c.launch("kubelet", unshare, "--mount", "--propagation", "private",
-		"/bin/sh", "-c", launcherScript(binds, mounts), "sh",
+		"/bin/sh", "-c", launcherScript(binds, mounts, n.hidden...), "sh",
 		c.bins["kubelet"], "--config", kubeletCfg, "--kubeconfig", kubeletKubeconfig,
 		"--hostname-override", c.NodeName, "--node-ip", c.NodeIP,
 		"--root-dir", c.path("kubelet"), "--cert-dir", c.path("kubelet", "pki"), "--v=2")
@@ -707,7 +733,7 @@ func (c *Cluster) kubectlTimeout(timeout time.Duration, stdin io.Reader, args ..
 		err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
 	}
 	if err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return stdout.String(), c.withDiagnosis(fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String())))
 	}
 	return stdout.String(), nil
 }
@@ -748,6 +774,9 @@ func (c *Cluster) WaitPodReady(namespace, pod string, timeout time.Duration) err
 	if _, err := c.kubectlTimeout(timeout+10*time.Second, nil, "-n", namespace, "wait", "--for=condition=Ready",
 		"--timeout="+timeout.String(), "pod/"+pod); err != nil {
 		status, _ := c.Kubectl("-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status}")
+		if images := c.imageProblems(namespace, pod); images != "" {
+			err = fmt.Errorf("%w\n%s", err, images)
+		}
 		return fmt.Errorf("pod %s/%s not ready: %w\nstatus: %s\nkubelet log tail:\n%s", namespace, pod, err, status, c.LogTail("kubelet", 20))
 	}
 	return nil
@@ -776,9 +805,15 @@ func (c *Cluster) Close() error {
 			errs = append(errs, stop(comp))
 		}
 	}
-	if byName["kubelet"] != nil && c.opts.Node != nil {
-		// The kubelet's pods outlive it in containerd; their cgroups go with them.
-		if _, err := c.opts.Node.Crictl("rmp", "--all", "--force"); err != nil {
+	if byName["kubelet"] != nil && c.engine != nil {
+		// The kubelet's pods outlive it in the engine; their cgroups go with
+		// them. Containers are killed first: CRI-O's StopPodSandbox gives
+		// each a SIGTERM, which a PID 1 like sleep ignores, and waits out
+		// the stop timeout.
+		if err := c.engine.killContainers(); err != nil {
+			errs = append(errs, fmt.Errorf("stop the kubelet's containers: %w", err))
+		}
+		if _, err := c.engine.crictl("rmp", "--all", "--force"); err != nil {
 			errs = append(errs, fmt.Errorf("remove the kubelet's pods: %w", err))
 		}
 	}

@@ -71,6 +71,12 @@ func TestLauncherScriptCoversTunablesAndDirs(t *testing.T) {
 			t.Errorf("launcher script lacks %q:\n%s", want, s)
 		}
 	}
+	if strings.Contains(s, hugepagesDir) {
+		t.Errorf("huge pages hidden without being asked:\n%s", s)
+	}
+	if h := launcherScript(nil, nil, hugepagesDir); !strings.Contains(h, "mount -t tmpfs -o ro,mode=0755,size=4k tmpfs '"+hugepagesDir+"'\n") {
+		t.Errorf("launcher script does not hide %s:\n%s", hugepagesDir, h)
+	}
 	if !strings.HasPrefix(s, "set -eu\n") || !strings.HasSuffix(s, "exec \"$@\"\n") {
 		t.Errorf("launcher script must stop on the first failure and become the kubelet:\n%s", s)
 	}

@@ -103,6 +103,8 @@ func Conditions() map[string]Shape {
 		"processArgs":              Scalars,
 		"maintenanceWindow":        Windows,
 		"detectionRule":            Scalars,
+		"kubernetesUser":           Scalars,
+		"kubernetesGroup":          Scalars,
 	}
 }
 
