@@ -88,9 +88,10 @@ func spliceLoop(in, out, wp int, rec *ttyrec.Recording) error {
 			if k == 0 {
 				return nil
 			}
-			k = min(k, limit-offered)
-			offered += k
-			rec.Skip(k, false)
+			under := min(k, limit-offered)
+			offered += under
+			rec.Skip(under, false)
+			rec.Skip(k-under, true)
 			continue
 		case err != nil:
 			return fmt.Errorf("tee: %w", err)
