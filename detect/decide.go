@@ -59,6 +59,10 @@ type Decision struct {
 	// call's event; Rules are the alerts they raise (one per rule id).
 	MatchedRules []string
 	Rules        []RuleAlert
+	// Decided are the matched rules whose alert the policy decides (the
+	// seed rule, the attached-stdin shell rule), one per id: the metadata
+	// of the version that matched, which that alert carries.
+	Decided []RuleAlert
 }
 
 // InteractiveEntryLeader is the rule: the runtime starts a container entry

@@ -71,6 +71,7 @@ type document struct {
 		Message string `json:"message"`
 	} `json:"error"`
 	Execguard struct {
+		Operation   string `json:"operation"`
 		Action      string `json:"action"`
 		Reason      string `json:"reason"`
 		PolicyError string `json:"policy_error"`
@@ -213,7 +214,13 @@ func (e Event) Summary() string {
 	}
 	tty, _ := e.TTY()
 	var what string
-	switch e.doc.Event.Action {
+	action := e.doc.Event.Action
+	if e.doc.Execguard.Operation == "container-start" {
+		// A container's first process is recorded as an exec, as Defend for
+		// Containers does; execguard.operation says which it was.
+		action = "container-start"
+	}
+	switch action {
 	case "exec":
 		what = "Exec"
 		if tty {
@@ -233,7 +240,7 @@ func (e Event) Summary() string {
 	case "":
 		what = "Event"
 	default:
-		what = "Runtime call " + e.doc.Event.Action
+		what = "Runtime call " + action
 	}
 	if e.Outcome() == "failure" {
 		return what + " blocked"

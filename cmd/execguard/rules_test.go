@@ -66,7 +66,7 @@ func TestRulesTest(t *testing.T) {
 		}, []string{"line 1:", "line 5:"}, ""},
 		{"with the built-in rules", []string{"rules", "test", "--builtin", "testdata/rules", events}, 0, []string{
 			"4 rules run",
-			`line 1: exec in app "sh": Interactive Exec Command Launched Against A Running Container [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy); Interactive Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
+			`line 1: exec in app "sh": Interactive Exec Command Launched Against A Running Container [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy); Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
 			"2 of 3 events matched",
 		}, nil, ""},
 		{"invalid rule file", []string{"rules", "test", broken, events}, 1, []string{

@@ -54,10 +54,14 @@ type Rule struct {
 
 // Alert is what the rule's alert carries.
 func (r *Rule) Alert() detect.RuleAlert {
-	return detect.RuleAlert{
+	a := detect.RuleAlert{
 		ID: r.ID, Name: r.Name, Description: r.Description, Severity: r.Severity,
 		RiskScore: r.RiskScore, References: r.References, Threat: r.Threat,
 	}
+	if len(r.Threat) > 0 {
+		a.Category = r.Threat[0].Tactic.Name
+	}
+	return a
 }
 
 // Seed reports whether the rule is execguard's seed rule, whose alert the
@@ -404,6 +408,26 @@ func Outcome(matched []*Rule) (names []string, alerts []detect.RuleAlert) {
 		alerts = append(alerts, r.Alert())
 	}
 	return names, alerts
+}
+
+// Decided is the alert metadata of each matched rule whose alert the policy
+// decides, one per id: the last matching file's in load order, so the seed
+// rule's 2026 form wins over its 2023 form, and a rules_dir copy over both.
+func Decided(matched []*Rule) []detect.RuleAlert {
+	var out []detect.RuleAlert
+	at := map[string]int{}
+	for _, r := range matched {
+		if !r.PolicyDecided() {
+			continue
+		}
+		if i, ok := at[r.ID]; ok {
+			out[i] = r.Alert()
+			continue
+		}
+		at[r.ID] = len(out)
+		out = append(out, r.Alert())
+	}
+	return out
 }
 
 // IDsAndNames lists the ids and names of matched rules, what a policy's

@@ -202,9 +202,9 @@ func TestDefaultRules(t *testing.T) {
 		{"exec id", event(t, detect.OpExec, false, "id"), "[]"},
 		{"exec -i sh", stdinEvent(t, detect.OpExec, detect.StdinAttached, "sh"), "[interactive_exec_2026.toml stdin_shell.toml]"},
 		{"exec -i python3", stdinEvent(t, detect.OpExec, detect.StdinAttached, "python3"), "[stdin_shell.toml]"},
-		{"container start with stdin, sh", stdinEvent(t, detect.OpContainerStart, detect.StdinAttached, "/bin/sh"), "[stdin_shell.toml]"},
+		{"container start with stdin, sh", stdinEvent(t, detect.OpContainerStart, detect.StdinAttached, "/bin/sh"), "[interactive_exec_2026.toml stdin_shell.toml]"},
 		{"exec -i tar xf -", stdinEvent(t, detect.OpExec, detect.StdinAttached, "tar", "xf", "-"), "[]"},
-		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml]"},
+		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml interactive_exec_2026.toml]"},
 		{"container start", event(t, detect.OpContainerStart, false, "nginx"), "[]"},
 	}
 	for _, tt := range tests {

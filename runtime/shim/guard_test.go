@@ -153,9 +153,9 @@ func TestGuardLifecycle(t *testing.T) {
 	docs := e.docs()
 	var actions []string
 	for _, d := range docs {
-		actions = append(actions, fmt.Sprint(get(d, "event.kind"), "/", get(d, "event.action"), "/", get(d, "event.type")))
+		actions = append(actions, fmt.Sprint(get(d, "event.kind"), "/", get(d, "execguard.operation"), ":", get(d, "event.action"), "/", get(d, "event.type")))
 	}
-	wantActions := "[event/container-start/[start] event/exec/[denied] alert/exec/[denied] event/exec/[start] event/end/[end]]"
+	wantActions := "[event/container-start:exec/[start] event/exec:exec/[denied] alert/exec:exec/[denied] event/exec:exec/[start] event/exec:end/[end]]"
 	if fmt.Sprint(actions) != wantActions {
 		t.Fatalf("events %v, want %s", actions, wantActions)
 	}
