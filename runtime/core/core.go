@@ -63,6 +63,7 @@ type Result struct {
 func Decide(in Input) Result {
 	f, cfg := in.Facts, in.Config
 	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
+	f.Namespace = cfg.DataStreamNamespace
 	policy := cfg.Policy()
 	if in.ConfigErr != nil {
 		policy.Err = in.ConfigErr.Error()

@@ -320,6 +320,7 @@ func endEvent(e *eventstypes.TaskExit, execID string, st *started, cfg config.Co
 			Host:      host,
 			Time:      end,
 			Agent:     Agent,
+			Namespace: cfg.DataStreamNamespace,
 		},
 		Args:           red.Args(st.args),
 		StartEntityID:  st.entityID,
