@@ -349,3 +349,29 @@ func TestLoadDir(t *testing.T) {
 		t.Errorf("missing dir: %v", err)
 	}
 }
+
+// TestDecidedForm: the seed rule's alert takes the metadata of the form
+// that matched, the current one when both did.
+func TestDecidedForm(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		doc      map[string]any
+		wantName string
+		wantRisk int
+	}{
+		{"tty sh exec: both forms", event(t, detect.OpExec, true, "sh"), detect.Rule2026Name, 21},
+		{"tty top exec: the 2023 form", event(t, detect.OpExec, true, "top"), detect.RuleName, 73},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decided(set.Match(tt.doc))
+			if len(d) != 1 || d[0].ID != detect.RuleID || d[0].Name != tt.wantName || d[0].RiskScore != tt.wantRisk || d[0].Category != "Execution" {
+				t.Errorf("Decided = %+v, want %s (%d)", d, tt.wantName, tt.wantRisk)
+			}
+		})
+	}
+}
