@@ -27,6 +27,8 @@ func allDocuments(t *testing.T) []elasticDoc {
 	full.Process.PID = 4242
 	full.Container.PodLabels = map[string]string{"app": "web", "app.kubernetes.io/name": "web"}
 	full.Container.ImageDigest, full.Container.RuntimeHandler = "sha256:0123", "runc"
+	full.Container.Bundle, full.Container.Manager, full.Container.Type, full.Container.SandboxID = "/run/b", "containerd", "container", "s1"
+	full.Caller.Engine, full.ExecKind = "containerd-shim", ExecStream
 	full.Stdin, full.StdinSource = StdinTerminal, "terminal"
 	full.Cluster = Cluster{ID: "0b1c2d3e-kube-system-uid", Name: "prod"}
 	full.Namespace = "prod_eu"
@@ -38,6 +40,11 @@ func allDocuments(t *testing.T) []elasticDoc {
 	plain.Stdin = StdinNone
 	stdin := full
 	stdin.Process.Terminal, stdin.Stdin, stdin.StdinSource = false, StdinAttached, "fifo"
+	stdin.Process.Args = []string{"sh"}
+	probe := full
+	probe.ExecKind = ExecSync
+	long := plain
+	long.Process.Args = append([]string{"echo"}, make([]string, maxArgs)...)
 
 	alert := Policy{ActionAlert, FailOpen, ""}
 	rule := RuleAlert{
@@ -73,6 +80,8 @@ func allDocuments(t *testing.T) []elasticDoc {
 		{"exec with a rule alert and a policy alert", enc(plain, alert, func(r *Record) {
 			r.Decision.Alert, r.Decision.Rules = true, []RuleAlert{rule}
 		})},
+		{"probe asking for a terminal", enc(probe, alert, nil)},
+		{"arguments cut", enc(long, Policy{ActionLog, FailOpen, ""}, nil)},
 		{"unknown call", enc(Facts{Operation: OpUnknown, Problems: []string{"bad"}, Namespace: "prod_eu"}, alert, nil)},
 		{"end of an exec", line(EncodeEnd(End{Lifecycle: life, Args: []string{"/bin/sh"}, StartEntityID: "e", StartTime: "1970-01-01T00:01:00Z", ExitCode: &code, PID: 4242, ExecID: "x", NotInteractive: true}))},
 		{"end of a container, found on resync", line(EncodeEnd(End{Lifecycle: life, Args: []string{"sh"}, ExitCode: &code, Detected: "resync"}))},
