@@ -181,6 +181,9 @@ func parse(file string, data []byte, known func(string) bool) (*Rule, *Skipped, 
 		var se *eql.SyntaxError
 		if errors.As(err, &se) && se.Unsupported {
 			skip.Reason = "needs what the runtime cannot evaluate: " + se.Msg
+			if kind, _, ok := strings.Cut(se.Msg, " queries are not supported"); ok && isMultiEvent(kind) {
+				skip.Reason = fmt.Sprintf("a %s query over several events: the runtime decides each process start on its own, before the process runs, and does not evaluate it; Elasticsearch does", kind)
+			}
 			return nil, skip, nil
 		}
 		return nil, nil, queryError(file, string(data), rr.Query, err)
@@ -206,6 +209,8 @@ func parse(file string, data []byte, known func(string) bool) (*Rule, *Skipped, 
 	}
 	return r, nil, nil
 }
+
+func isMultiEvent(w string) bool { return w == "sequence" || w == "sample" || w == "join" }
 
 func orDefault(s, def string) string {
 	if s == "" {
