@@ -215,6 +215,9 @@ func (e Event) Summary() string {
 	tty, _ := e.TTY()
 	var what string
 	action := e.doc.Event.Action
+	if action == "end" {
+		return e.ended(tty)
+	}
 	if e.doc.Execguard.Operation == "container-start" {
 		// A container's first process is recorded as an exec, as Defend for
 		// Containers does; execguard.operation says which it was.
@@ -235,8 +238,6 @@ func (e Event) Summary() string {
 		} else if e.doc.Execguard.StdinShell {
 			what = "Container started: shell with attached stdin"
 		}
-	case "end":
-		return "Interactive container ended"
 	case "":
 		what = "Event"
 	default:
@@ -246,6 +247,24 @@ func (e Event) Summary() string {
 		return what + " blocked"
 	}
 	return what
+}
+
+// ended names an end event by the operation that started the process.
+func (e Event) ended(tty bool) string {
+	switch e.doc.Execguard.Operation {
+	case "exec":
+		if tty {
+			return "Interactive exec ended"
+		}
+		return "Exec ended"
+	case "container-start":
+		if !tty {
+			return "Container ended"
+		}
+	}
+	// The NRI plugin ends only interactive containers' first processes,
+	// and its older documents do not name the operation.
+	return "Interactive container ended"
 }
 
 // quoteArgs joins arguments as a shell would need them, so that "sh -c

@@ -47,6 +47,11 @@ type Input struct {
 	// starts, so the container's coverage mark tells the NRI plugin to
 	// write none.
 	WritesEnds bool
+	// Hold leaves the documents of an allowed start unwritten, in
+	// Result.Held, for a front that learns the process's pid once it has
+	// started. A start whose lost document would be refused under fail
+	// mode closed is written at once, as without Hold.
+	Hold bool
 }
 
 // Result is what was decided and where its event went.
@@ -56,6 +61,27 @@ type Result struct {
 	// Outcome says where the event went; WriteErr why not to the log.
 	Outcome  eventlog.Outcome
 	WriteErr error
+	// Held is the documents Input.Hold kept back (Outcome is then
+	// Written, for the front's Write to change), nil when written.
+	Held *Held
+}
+
+// Held is a decided start's documents, written by Write.
+type Held struct {
+	rec detect.Record
+	log eventlog.Log
+}
+
+// Write encodes and writes the held documents, with the process's pid
+// when it is not 0.
+func (h *Held) Write(pid uint32) (eventlog.Outcome, error) {
+	rec := h.rec
+	rec.Facts.Process.PID = pid
+	buf, err := detect.Encode(rec)
+	if err != nil {
+		return eventlog.Lost, err
+	}
+	return h.log.Write(buf)
 }
 
 // Decide decides in's process start, records it and reports the decision:
@@ -88,10 +114,14 @@ func Decide(in Input) Result {
 		rec.Facts.AddProblem("%v", err)
 	}
 	rec.Redactor = red
+	log := eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir, LockWait: in.LockWait}
+	if in.Hold && !d.Block && !(policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell)) {
+		return Result{Record: rec, Decision: d, Outcome: eventlog.Written, Held: &Held{rec: rec, log: log}}
+	}
 	res := Result{Outcome: eventlog.Lost}
 	buf, err := detect.Encode(rec)
 	if err == nil {
-		res.Outcome, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir, LockWait: in.LockWait}.Write(buf)
+		res.Outcome, err = log.Write(buf)
 	}
 	res.WriteErr = err
 	if res.Outcome == eventlog.Lost && policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell) && !d.Block {

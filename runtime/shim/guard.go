@@ -58,6 +58,8 @@ type started struct {
 	interactive bool
 	container   detect.Container
 	pid         uint32
+	// held is the start's documents until the process's pid is known.
+	held *core.Held
 }
 
 // verdict is the answer to a request: refuse it, and why.
@@ -82,7 +84,7 @@ func newGuard(cfgPath, workDir string, log *logrus.Entry) *guard {
 
 // decide decides and records one process start.
 func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error) core.Result {
-	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true})
+	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true, Hold: true})
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
 		g.logf(level, "%s", msg)
 	}
@@ -213,6 +215,59 @@ func startedOf(res core.Result) *started {
 		args:        res.Record.Facts.Process.Args,
 		interactive: res.Decision.Interactive,
 		container:   res.Record.Facts.Container,
+		held:        res.Held,
+	}
+}
+
+// writeHeld writes the start documents of process k if they are still
+// held, with its pid (0 when it never started).
+func (g *guard) writeHeld(k procKey, pid uint32) {
+	g.mu.Lock()
+	var h *core.Held
+	if st, ok := g.procs[k]; ok {
+		h, st.held = st.held, nil
+	}
+	g.mu.Unlock()
+	g.write(h, k, pid)
+}
+
+// take hands over st's held documents, once.
+func (g *guard) take(st *started) *core.Held {
+	if st == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h := st.held
+	st.held = nil
+	return h
+}
+
+func (g *guard) write(h *core.Held, k procKey, pid uint32) {
+	if h == nil {
+		return
+	}
+	switch out, err := h.Write(pid); out {
+	case eventlog.Spooled:
+		g.logf("warning", "start event of %s/%s spooled: %v", k.container, k.exec, err)
+	case eventlog.Lost:
+		g.logf("error", "start event of %s/%s lost: %v", k.container, k.exec, err)
+	}
+}
+
+// writeAllHeld writes every start still held, without a pid: the shim is
+// going away.
+func (g *guard) writeAllHeld() {
+	g.mu.Lock()
+	held := map[procKey]*core.Held{}
+	for k, st := range g.procs {
+		if st.held != nil {
+			held[k], st.held = st.held, nil
+		}
+	}
+	g.mu.Unlock()
+	for k, h := range held {
+		g.write(h, k, 0)
 	}
 }
 
@@ -249,13 +304,17 @@ func (g *guard) track(k procKey, st *started) {
 	g.mu.Unlock()
 }
 
-// setPID notes a started process's pid, when it has not exited already.
+// setPID notes a started process's pid, when it has not exited already,
+// and writes its start with it.
 func (g *guard) setPID(k procKey, pid uint32) {
 	g.mu.Lock()
+	var h *core.Held
 	if st, ok := g.procs[k]; ok {
 		st.pid = pid
+		h, st.held = st.held, nil
 	}
 	g.mu.Unlock()
+	g.write(h, k, pid)
 }
 
 // forget drops what is kept of a process, and of its container when it is
@@ -283,10 +342,16 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 	g.mu.Lock()
 	st, ok := g.procs[k]
 	delete(g.procs, k)
+	var h *core.Held
+	if ok {
+		h, st.held = st.held, nil
+	}
 	g.mu.Unlock()
 	if !ok {
 		return
 	}
+	// A process can exit before its Start returns: its start goes first.
+	g.write(h, k, e.Pid)
 	cfg, _ := g.src.config()
 	red, _ := g.src.Redactor(cfg) // an invalid configuration falls back to the default patterns
 	buf, err := endEvent(e, k.exec, st, cfg, red, g.src.Host())
