@@ -60,6 +60,9 @@ type started struct {
 	pid         uint32
 	// held is the start's documents until the process's pid is known.
 	held *core.Held
+	// writing orders the process's documents: its held start is written
+	// before its end, whichever request writes it.
+	writing sync.Mutex
 }
 
 // verdict is the answer to a request: refuse it, and why.
@@ -223,12 +226,19 @@ func startedOf(res core.Result) *started {
 // held, with its pid (0 when it never started).
 func (g *guard) writeHeld(k procKey, pid uint32) {
 	g.mu.Lock()
-	var h *core.Held
-	if st, ok := g.procs[k]; ok {
-		h, st.held = st.held, nil
-	}
+	st := g.procs[k]
 	g.mu.Unlock()
-	g.write(h, k, pid)
+	g.flush(st, k, pid)
+}
+
+// flush writes st's held start, once, with pid.
+func (g *guard) flush(st *started, k procKey, pid uint32) {
+	if st == nil {
+		return
+	}
+	st.writing.Lock()
+	defer st.writing.Unlock()
+	g.write(g.take(st), k, pid)
 }
 
 // take hands over st's held documents, once.
@@ -259,15 +269,13 @@ func (g *guard) write(h *core.Held, k procKey, pid uint32) {
 // going away.
 func (g *guard) writeAllHeld() {
 	g.mu.Lock()
-	held := map[procKey]*core.Held{}
+	procs := map[procKey]*started{}
 	for k, st := range g.procs {
-		if st.held != nil {
-			held[k], st.held = st.held, nil
-		}
+		procs[k] = st
 	}
 	g.mu.Unlock()
-	for k, h := range held {
-		g.write(h, k, 0)
+	for k, st := range procs {
+		g.flush(st, k, 0)
 	}
 }
 
@@ -308,13 +316,12 @@ func (g *guard) track(k procKey, st *started) {
 // and writes its start with it.
 func (g *guard) setPID(k procKey, pid uint32) {
 	g.mu.Lock()
-	var h *core.Held
-	if st, ok := g.procs[k]; ok {
+	st := g.procs[k]
+	if st != nil {
 		st.pid = pid
-		h, st.held = st.held, nil
 	}
 	g.mu.Unlock()
-	g.write(h, k, pid)
+	g.flush(st, k, pid)
 }
 
 // forget drops what is kept of a process, and of its container when it is
@@ -342,16 +349,15 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 	g.mu.Lock()
 	st, ok := g.procs[k]
 	delete(g.procs, k)
-	var h *core.Held
-	if ok {
-		h, st.held = st.held, nil
-	}
 	g.mu.Unlock()
 	if !ok {
 		return
 	}
-	// A process can exit before its Start returns: its start goes first.
-	g.write(h, k, e.Pid)
+	// A process can exit before its Start returns, or while Start writes
+	// its start: the start goes first.
+	st.writing.Lock()
+	defer st.writing.Unlock()
+	g.write(g.take(st), k, e.Pid)
 	cfg, _ := g.src.config()
 	red, _ := g.src.Redactor(cfg) // an invalid configuration falls back to the default patterns
 	buf, err := endEvent(e, k.exec, st, cfg, red, g.src.Host())

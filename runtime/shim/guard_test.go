@@ -384,3 +384,35 @@ func TestGuardHeldStart(t *testing.T) {
 		})
 	}
 }
+
+// Start and the exit race for a process that exits at once: its start is
+// written before its end either way.
+func TestGuardHeldStartBeforeEnd(t *testing.T) {
+	e := newGuardEnv(t, "alert", "open")
+	e.create()
+	const n = 40
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("x%d", i)
+		_, st := e.g.exec(execReq(t, id, false, "true"))
+		k := procKey{"c1", id}
+		e.g.track(k, st)
+		done := make(chan struct{})
+		go func() { e.g.setPID(k, uint32(1000+i)); close(done) }()
+		e.g.exited(&eventstypes.TaskExit{ContainerID: "c1", ID: id, Pid: uint32(1000 + i), ExitedAt: timestamppb.New(time.Now())})
+		<-done
+	}
+	seen := map[string]string{}
+	for _, d := range e.docs() {
+		id, _ := get(d, "execguard.exec_id").(string)
+		if id == "" || get(d, "event.kind") != "event" {
+			continue
+		}
+		seen[id] += fmt.Sprint(get(d, "event.action"), " ")
+	}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("x%d", i)
+		if seen[id] != "exec end " {
+			t.Errorf("exec %s: documents %q, want its start, then its end", id, seen[id])
+		}
+	}
+}
