@@ -73,16 +73,22 @@ type Held struct {
 }
 
 // Write encodes and writes the held documents, with the process's pid
-// when it is not 0.
-func (h *Held) Write(pid uint32) (eventlog.Outcome, error) {
+// when it is not 0. The result's Diagnostic takes StateDir.
+func (h *Held) Write(pid uint32) Result {
 	rec := h.rec
 	rec.Facts.Process.PID = pid
+	res := Result{Record: rec, Decision: rec.Decision, Outcome: eventlog.Lost}
 	buf, err := detect.Encode(rec)
-	if err != nil {
-		return eventlog.Lost, err
+	if err == nil {
+		res.Outcome, err = h.log.Write(buf)
 	}
-	return h.log.Write(buf)
+	res.WriteErr = err
+	return res
 }
+
+// StateDir is where the held documents are spooled when the log cannot
+// take them.
+func (h *Held) StateDir() string { return h.log.StateDir }
 
 // Decide decides in's process start, records it and reports the decision:
 // Decision.Block with Decision.Reason when the start must be refused.

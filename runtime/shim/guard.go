@@ -228,17 +228,17 @@ func (g *guard) writeHeld(k procKey, pid uint32) {
 	g.mu.Lock()
 	st := g.procs[k]
 	g.mu.Unlock()
-	g.flush(st, k, pid)
+	g.flush(st, pid)
 }
 
 // flush writes st's held start, once, with pid.
-func (g *guard) flush(st *started, k procKey, pid uint32) {
+func (g *guard) flush(st *started, pid uint32) {
 	if st == nil {
 		return
 	}
 	st.writing.Lock()
 	defer st.writing.Unlock()
-	g.write(g.take(st), k, pid)
+	g.write(g.take(st), pid)
 }
 
 // take hands over st's held documents, once.
@@ -253,15 +253,15 @@ func (g *guard) take(st *started) *core.Held {
 	return h
 }
 
-func (g *guard) write(h *core.Held, k procKey, pid uint32) {
+// write writes held documents (none when h is nil) and reports where
+// they went when not to the log.
+func (g *guard) write(h *core.Held, pid uint32) {
 	if h == nil {
 		return
 	}
-	switch out, err := h.Write(pid); out {
-	case eventlog.Spooled:
-		g.logf("warning", "start event of %s/%s spooled: %v", k.container, k.exec, err)
-	case eventlog.Lost:
-		g.logf("error", "start event of %s/%s lost: %v", k.container, k.exec, err)
+	// Worded as for a start written at once, which it stands for.
+	if level, msg := h.Write(pid).Diagnostic(h.StateDir()); msg != "" {
+		g.logf(level, "%s", msg)
 	}
 }
 
@@ -269,13 +269,13 @@ func (g *guard) write(h *core.Held, k procKey, pid uint32) {
 // going away.
 func (g *guard) writeAllHeld() {
 	g.mu.Lock()
-	procs := map[procKey]*started{}
-	for k, st := range g.procs {
-		procs[k] = st
+	procs := make([]*started, 0, len(g.procs))
+	for _, st := range g.procs {
+		procs = append(procs, st)
 	}
 	g.mu.Unlock()
-	for k, st := range procs {
-		g.flush(st, k, 0)
+	for _, st := range procs {
+		g.flush(st, 0)
 	}
 }
 
@@ -321,7 +321,7 @@ func (g *guard) setPID(k procKey, pid uint32) {
 		st.pid = pid
 	}
 	g.mu.Unlock()
-	g.flush(st, k, pid)
+	g.flush(st, pid)
 }
 
 // forget drops what is kept of a process, and of its container when it is
@@ -357,7 +357,7 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 	// its start: the start goes first.
 	st.writing.Lock()
 	defer st.writing.Unlock()
-	g.write(g.take(st), k, e.Pid)
+	g.write(g.take(st), e.Pid)
 	cfg, _ := g.src.config()
 	red, _ := g.src.Redactor(cfg) // an invalid configuration falls back to the default patterns
 	buf, err := endEvent(e, k.exec, st, cfg, red, g.src.Host())

@@ -115,7 +115,7 @@ func (e *guardEnv) create() *started {
 		e.t.Fatalf("container start refused: %q", v.reason)
 	}
 	// As Create does once runc has created the init.
-	e.g.write(e.g.take(st), procKey{container: "c1"}, 100)
+	e.g.write(e.g.take(st), 100)
 	return st
 }
 

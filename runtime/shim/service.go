@@ -47,7 +47,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	// The start is written once runc has created the init, with its pid,
 	// or without when it failed.
-	s.g.write(s.g.take(st), procKey{container: r.ID}, resp.GetPid())
+	s.g.write(s.g.take(st), resp.GetPid())
 	if err == nil && st != nil {
 		st.pid = resp.GetPid()
 		s.g.track(procKey{container: r.ID}, st)
@@ -64,7 +64,7 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*pty
 	}
 	resp, err := s.TTRPCTaskService.Exec(ctx, r)
 	if err != nil {
-		s.g.write(s.g.take(st), procKey{container: r.ID, exec: r.ExecID}, 0)
+		s.g.write(s.g.take(st), 0)
 	} else {
 		// Its start is written when Start gives the pid (or fails), on
 		// its exit, its Delete or the shim's shutdown, whichever is first.
