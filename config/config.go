@@ -63,6 +63,9 @@ type Config struct {
 	// ClusterName and ClusterID name the Kubernetes cluster in events.
 	ClusterName string `toml:"cluster_name"`
 	ClusterID   string `toml:"cluster_id"`
+	// DataStreamNamespace is the documents' data_stream.namespace (the
+	// last part of logs-cloud_defend.process-<namespace>).
+	DataStreamNamespace string `toml:"data_stream_namespace"`
 	// Redact are RE2 patterns whose matches in process arguments events
 	// record as [REDACTED] (only the first group, when a pattern has one);
 	// RedactFlags are flags whose next argument is recorded so. Decisions
@@ -95,13 +98,14 @@ func (c Config) TTYRecordCap() int64 {
 // Default is the configuration used when no file exists.
 func Default() Config {
 	return Config{
-		EventLog:          DefaultEventLog,
-		InteractiveAction: detect.ActionAlert,
-		FailMode:          detect.FailOpen,
-		StateDir:          state.DefaultDir,
-		Redact:            append([]string(nil), detect.DefaultRedactPatterns...),
-		RedactFlags:       append([]string(nil), detect.DefaultRedactFlags...),
-		EnvValues:         []string{},
+		EventLog:            DefaultEventLog,
+		InteractiveAction:   detect.ActionAlert,
+		FailMode:            detect.FailOpen,
+		StateDir:            state.DefaultDir,
+		DataStreamNamespace: detect.DefaultNamespace,
+		Redact:              append([]string(nil), detect.DefaultRedactPatterns...),
+		RedactFlags:         append([]string(nil), detect.DefaultRedactFlags...),
+		EnvValues:           []string{},
 		Runtimes: map[string]string{
 			"runc": "/usr/sbin/runc",
 			"crun": "/usr/bin/crun",
@@ -275,6 +279,9 @@ func (c Config) validate() error {
 	if c.PolicyFile != "" && !filepath.IsAbs(c.PolicyFile) {
 		problems = append(problems, fmt.Sprintf("policy %q: want an absolute path", c.PolicyFile))
 	}
+	if err := ValidNamespace(c.DataStreamNamespace); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if c.PolicyCompiler != "" && !filepath.IsAbs(c.PolicyCompiler) {
 		problems = append(problems, fmt.Sprintf("policy_compiler %q: want an absolute path", c.PolicyCompiler))
 	}
@@ -330,6 +337,9 @@ func (c *Config) sanitize() {
 	if c.TTYRecordMaxBytes < 0 {
 		c.TTYRecordMaxBytes = 0
 	}
+	if ValidNamespace(c.DataStreamNamespace) != nil {
+		c.DataStreamNamespace = d.DataStreamNamespace
+	}
 	if _, err := c.Redactor(); err != nil {
 		c.Redact = d.Redact
 	}
@@ -363,4 +373,19 @@ func describe(err error) string {
 		return fmt.Sprintf("line %d, column %d: %s", row, col, de.Error())
 	}
 	return err.Error()
+}
+
+// ValidNamespace checks a data stream namespace as Elasticsearch does:
+// lower case, no "-" (it separates the parts of a data stream's name), none
+// of \ / * ? " < > | , # : or space, at most 100 bytes.
+func ValidNamespace(ns string) error {
+	switch {
+	case ns == "":
+		return fmt.Errorf("data_stream_namespace: empty, want a name such as %q", detect.DefaultNamespace)
+	case len(ns) > 100:
+		return fmt.Errorf("data_stream_namespace %q: %d bytes, at most 100", ns, len(ns))
+	case strings.ContainsAny(ns, "-\\/*?\"<>|,#: ") || strings.ToLower(ns) != ns:
+		return fmt.Errorf("data_stream_namespace %q: want lower case without - \\ / * ? \" < > | , # : or spaces", ns)
+	}
+	return nil
 }

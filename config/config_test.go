@@ -276,3 +276,32 @@ func TestFIFOConfig(t *testing.T) {
 		t.Fatal("Load blocked on a FIFO")
 	}
 }
+
+func TestValidNamespace(t *testing.T) {
+	tests := []struct {
+		ns string
+		ok bool
+	}{
+		{"default", true},
+		{"prod_eu", true},
+		{"", false},
+		{"prod-eu", false},
+		{"Prod", false},
+		{"a b", false},
+		{"a/b", false},
+		{"a:b", false},
+		{strings.Repeat("a", 101), false},
+	}
+	for _, tt := range tests {
+		if err := ValidNamespace(tt.ns); (err == nil) != tt.ok {
+			t.Errorf("ValidNamespace(%q) = %v, want ok %v", tt.ns, err, tt.ok)
+		}
+	}
+	cfg, err := Parse("/c.toml", []byte(`data_stream_namespace = "prod-eu"`))
+	if err == nil || !strings.Contains(err.Error(), "data_stream_namespace") || cfg.DataStreamNamespace != "default" {
+		t.Errorf("invalid namespace: %q, %v; want the error and the default", cfg.DataStreamNamespace, err)
+	}
+	if cfg, err := Parse("/c.toml", []byte(`data_stream_namespace = "prod_eu"`)); err != nil || cfg.DataStreamNamespace != "prod_eu" {
+		t.Errorf("valid namespace: %q, %v", cfg.DataStreamNamespace, err)
+	}
+}

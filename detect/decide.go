@@ -59,6 +59,10 @@ type Decision struct {
 	// call's event; Rules are the alerts they raise (one per rule id).
 	MatchedRules []string
 	Rules        []RuleAlert
+	// Decided are the matched rules whose alert the policy decides (the
+	// seed rule, the attached-stdin shell rule), one per id: the metadata
+	// of the version that matched, which that alert carries.
+	Decided []RuleAlert
 	// Record: a policy response asks for the session's terminal output to
 	// be recorded. Only terminal execs are recorded; see RecordsTerminal.
 	Record bool

@@ -11,11 +11,14 @@ type document struct {
 	Container    containerDoc     `json:"container"`
 	Orchestrator *orchestratorDoc `json:"orchestrator,omitempty"`
 	Host         hostDoc          `json:"host"`
+	Cloud        *cloudDoc        `json:"cloud,omitempty"`
 	Agent        agentDoc         `json:"agent"`
-	DataStream   dataStreamDoc    `json:"data_stream"`
-	Error        *errorDoc        `json:"error,omitempty"`
-	CloudDefend  *cloudDefendDoc  `json:"cloud_defend,omitempty"`
-	Execguard    execguardDoc     `json:"execguard"`
+	// DataStream differs between an event and its alerts, so each line
+	// encodes its own (see appendLine).
+	DataStream  dataStreamDoc   `json:"-"`
+	Error       *errorDoc       `json:"error,omitempty"`
+	CloudDefend *cloudDefendDoc `json:"cloud_defend,omitempty"`
+	Execguard   execguardDoc    `json:"execguard"`
 }
 
 type ecsDoc struct {
@@ -54,6 +57,7 @@ type processDoc struct {
 	Start            string     `json:"start,omitempty"`
 	End              string     `json:"end,omitempty"`
 	ExitCode         *int32     `json:"exit_code,omitempty"`
+	TTY              *ttyDoc    `json:"tty,omitempty"`
 	User             *idDoc     `json:"user,omitempty"`
 	Group            *idDoc     `json:"group,omitempty"`
 	EntryLeader      *leaderDoc `json:"entry_leader,omitempty"`
@@ -64,11 +68,25 @@ type processDoc struct {
 }
 
 type idDoc struct {
-	ID string `json:"id"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+type ttyDoc struct {
+	CharDevice *charDeviceDoc `json:"char_device,omitempty"`
+	Rows       uint32         `json:"rows,omitempty"`
+	Columns    uint32         `json:"columns,omitempty"`
+}
+
+type charDeviceDoc struct {
+	Major uint32 `json:"major"`
+	Minor uint32 `json:"minor"`
 }
 
 type leaderDoc struct {
+	PID           uint32        `json:"pid,omitempty"`
 	EntityID      string        `json:"entity_id,omitempty"`
+	Start         string        `json:"start,omitempty"`
 	Name          string        `json:"name,omitempty"`
 	Executable    string        `json:"executable,omitempty"`
 	Args          []string      `json:"args,omitempty"`
@@ -130,6 +148,12 @@ type hostDoc struct {
 	OS       osDoc  `json:"os"`
 }
 
+type cloudDoc struct {
+	Instance struct {
+		Name string `json:"name"`
+	} `json:"instance"`
+}
+
 type osDoc struct {
 	Type string `json:"type"`
 }
@@ -150,6 +174,10 @@ type errorDoc struct {
 }
 
 type execguardDoc struct {
+	// Operation tells a container's init (container-start) from an exec
+	// (exec); event.action is exec for both, as Defend for Containers
+	// records a container's first process.
+	Operation  string `json:"operation,omitempty"`
 	Subcommand string `json:"subcommand,omitempty"`
 	Action     string `json:"action"`
 	FailMode   string `json:"fail_mode,omitempty"`

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/base64"
+	"fmt"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -9,22 +10,33 @@ import (
 	"unicode/utf8"
 )
 
-// The rule whose alerts execguard writes, with its ATT&CK mapping.
+// The rule whose alerts execguard writes, with its ATT&CK mapping: RuleName,
+// RuleSeverity and RuleRiskScore are its 2023 form's, Rule2026* its current
+// form's (Elastic's detection-rules, updated 2026-07-29). The alert carries
+// the metadata of the form whose query matched.
 const (
-	RuleID          = "420e5bb4-93bf-40a3-8f4a-4cc1af90eca1"
-	RuleName        = "Interactive Exec Command Launched Against A Running Container"
-	RuleSeverity    = "high"
-	RuleRiskScore   = 73
-	ECSVersion      = "8.11.0"
-	Dataset         = "cloud_defend.process"
-	maxArgs         = 256
-	maxArgBytes     = 4096
-	maxCommandBytes = 8192
+	Rule2026Name      = "Exec Into Container Detected via Defend for Containers"
+	Rule2026Severity  = "low"
+	Rule2026RiskScore = 21
+
+	RuleID        = "420e5bb4-93bf-40a3-8f4a-4cc1af90eca1"
+	RuleName      = "Interactive Exec Command Launched Against A Running Container"
+	RuleSeverity  = "high"
+	RuleRiskScore = 73
+	ECSVersion    = "8.11.0"
+	Dataset       = "cloud_defend.process"
+	// AlertsDataset is where alerts go, as Defend for Containers' do.
+	AlertsDataset = "cloud_defend.alerts"
+	// DefaultNamespace is data_stream.namespace unless configured.
+	DefaultNamespace = "default"
+	maxArgs          = 256
+	maxArgBytes      = 4096
+	maxCommandBytes  = 8192
 )
 
-// RuleQuery2023 and RuleQuery2026 are Elastic's rule "Interactive Exec
-// Command Launched Against A Running Container" as written in 2023 and in
-// 2026 (EQL). execguard's events are shaped so that both match them unchanged;
+// RuleQuery2023 and RuleQuery2026 are Elastic's rule 420e5bb4 as written in
+// 2023 ("Interactive Exec Command Launched Against A Running Container") and
+// in 2026 ("Exec Into Container Detected via Defend for Containers"), EQL. execguard's events are shaped so that both match them unchanged;
 // the tests hold them to it.
 const (
 	RuleQuery2023 = `process where container.id : "*" and event.type== "start" and
@@ -40,7 +52,7 @@ process.interactive == true`
 // StdinShellRuleQuery is the attached-stdin shell rule's EQL query: it
 // matches exactly the events of StdinShell calls (execguard.stdin_shell is
 // set from it), refused or not, so Elasticsearch finds them too.
-const StdinShellRuleQuery = `process where event.type in ("start", "denied") and event.action in ("exec", "container-start") and
+const StdinShellRuleQuery = `process where event.type in ("start", "denied") and event.action == "exec" and
 process.entry_leader.entry_meta.type == "container" and process.entry_leader.same_as_process == true and
 process.interactive == false and execguard.stdin == "attached" and execguard.stdin_shell == true`
 
@@ -69,9 +81,10 @@ type Record struct {
 // Encode renders the record as NDJSON: the event line and, when the decision
 // alerts, the alert line. One buffer, so the caller writes it in one write(2).
 //
-// The two documents differ only in their event object and the alert's rule,
-// threat and kibana objects, so the shared members are encoded once and each
-// line is put together from members: {"event":...,<alert members>,<shared>}.
+// The two documents differ only in their event and data_stream objects and
+// the alert's rule, threat and kibana objects, so the shared members are
+// encoded once and each line is put together from members:
+// {"event":...,"data_stream":...,<alert members>,<shared>}.
 func Encode(r Record) ([]byte, error) {
 	doc := newDocument(r)
 	shared, err := marshal(doc)
@@ -87,47 +100,90 @@ func Encode(r Record) ([]byte, error) {
 	// attached-stdin shell that rule's; a policy may also alert on other
 	// processes (a netcat, an exec in a namespace), and those alerts must
 	// not claim either rule.
-	extra, seed := alertMembers, RuleID
+	extra, seed, risk := alertMembers, RuleID, RuleRiskScore
 	switch {
 	case r.Decision.Interactive:
+		// The seed rule's alert carries the metadata of the version that
+		// matched; the 2023 form's when none did (a query left out).
+		if ra, ok := decided(r.Decision.Decided, RuleID); ok {
+			if extra, err = ra.members(); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", ra.ID, err)
+			}
+			risk = ra.RiskScore
+		}
 	case r.Decision.StdinShell:
 		extra, seed = stdinShellAlertMembers, StdinShellRuleID
 	default:
 		extra, seed = policyAlertMembers, PolicyAlertRuleID
 	}
-	size := len(event) + len(members) + 16
+	stream, err := marshal(&doc.DataStream)
+	if err != nil {
+		return nil, err
+	}
+	alertStream, err := marshal(alertDataStream(doc.DataStream))
+	if err != nil {
+		return nil, err
+	}
+	size := len(event) + len(stream) + len(members) + 32
 	if r.Decision.Alert {
 		size *= 2
 		size += len(extra)
 	}
 	buf := make([]byte, 0, size)
-	buf = appendLine(buf, event, "", members)
+	buf = appendLine(buf, event, stream, "", members)
 	if !r.Decision.Alert {
-		buf, err = appendRuleAlerts(buf, r, doc.Event, members, "")
+		buf, err = appendRuleAlerts(buf, r, doc.Event, alertStream, members, "")
 		if err != nil {
 			return nil, err
 		}
 		return escapeControls(buf), nil
 	}
-	ev := doc.Event
-	ev.Kind = "alert"
+	ev := alertEvent(doc.Event)
 	ev.ID = entityID(ev.ID, "alert")
-	ev.Severity = RuleRiskScore
-	ev.RiskScore = RuleRiskScore
+	ev.Severity = risk
+	ev.RiskScore = risk
 	alert, err := marshal(&ev)
 	if err != nil {
 		return nil, err
 	}
-	buf, err = appendRuleAlerts(appendLine(buf, alert, extra, members), r, doc.Event, members, seed)
+	buf, err = appendRuleAlerts(appendLine(buf, alert, alertStream, extra, members), r, doc.Event, alertStream, members, seed)
 	if err != nil {
 		return nil, err
 	}
 	return escapeControls(buf), nil
 }
 
-func appendLine(buf, event []byte, extra string, members []byte) []byte {
+// decided is the alert of the policy-decided rule id among those that
+// matched.
+func decided(ras []RuleAlert, id string) (RuleAlert, bool) {
+	for _, ra := range ras {
+		if ra.ID == id {
+			return ra, true
+		}
+	}
+	return RuleAlert{}, false
+}
+
+// alertEvent is the event object of an alert on ev: Defend for Containers
+// files alerts in their own dataset, which the rules over the process
+// stream never read, so a rule fires once per process, not once more per
+// alert.
+func alertEvent(ev eventDoc) eventDoc {
+	ev.Kind = "alert"
+	ev.Dataset = AlertsDataset
+	return ev
+}
+
+func alertDataStream(ds dataStreamDoc) dataStreamDoc {
+	ds.Dataset = AlertsDataset
+	return ds
+}
+
+func appendLine(buf, event, stream []byte, extra string, members []byte) []byte {
 	buf = append(buf, `{"event":`...)
 	buf = append(buf, event...)
+	buf = append(buf, `,"data_stream":`...)
+	buf = append(buf, stream...)
 	buf = append(buf, ',')
 	if extra != "" {
 		buf = append(buf, extra...)
@@ -162,20 +218,20 @@ func newDocument(r Record) *document {
 			Kind:     "event",
 			Category: []string{"process"},
 			Type:     []string{"start"},
-			Action:   string(f.Operation),
+			Action:   eventAction(f.Operation),
 			Outcome:  "success",
 			Dataset:  Dataset,
 			Module:   "execguard",
 			Created:  ts,
 			Ingested: ts,
 		},
-		Container: containerDoc{ID: f.Container.ID, Name: f.Container.Name, Runtime: f.Container.Runtime},
-		Host:      hostDoc{Name: r.Host.Name, Hostname: r.Host.Name, ID: r.Host.ID, OS: osDoc{Type: "linux"}},
-		Agent:     agentDoc{Type: "execguard", Name: agentName(r.Agent)},
-		DataStream: dataStreamDoc{
-			Type: "logs", Dataset: Dataset, Namespace: "default",
-		},
+		Container:  containerDoc{ID: f.Container.ID, Name: f.Container.Name, Runtime: f.Container.Runtime},
+		Host:       hostDoc{Name: r.Host.Name, Hostname: r.Host.Name, ID: r.Host.ID, OS: osDoc{Type: "linux"}},
+		Cloud:      cloudOf(r.Host),
+		Agent:      agentDoc{Type: "execguard", Name: agentName(r.Agent)},
+		DataStream: dataStreamOf(f.Namespace),
 		Execguard: execguardDoc{
+			Operation:   string(f.Operation),
 			Subcommand:  f.Subcommand,
 			Action:      string(d.Action),
 			FailMode:    string(r.Policy.FailMode),
@@ -219,10 +275,38 @@ func newDocument(r Record) *document {
 		doc.Execguard.PolicyError = r.Policy.Err
 	}
 	if f.Operation != OpUnknown {
-		doc.Process = newProcessDoc(f, ProcessEntityID(r), d.Interactive, r.Redactor)
+		doc.Process = newProcessDoc(f, ProcessEntityID(r), ts, d.Interactive, r.Redactor)
 		doc.Execguard.Truncated = doc.Process.Truncated
 	}
 	return doc
+}
+
+// eventAction is event.action for an operation: exec for an exec and for a
+// container's init alike, as Defend for Containers records a container's
+// first process (execguard.operation tells them apart).
+func eventAction(op Operation) string {
+	if op == OpContainerStart {
+		return string(OpExec)
+	}
+	return string(op)
+}
+
+func dataStreamOf(namespace string) dataStreamDoc {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return dataStreamDoc{Type: "logs", Dataset: Dataset, Namespace: namespace}
+}
+
+// cloudOf names the node as the Kubernetes page groups it
+// (cloud.instance.name).
+func cloudOf(h Host) *cloudDoc {
+	if h.Name == "" {
+		return nil
+	}
+	c := &cloudDoc{}
+	c.Instance.Name = h.Name
+	return c
 }
 
 func agentName(a string) string {
@@ -232,12 +316,16 @@ func agentName(a string) string {
 	return a
 }
 
-func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *processDoc {
+func newProcessDoc(f Facts, id, start string, interactive bool, red *Redactor) *processDoc {
+	// The process starts with the decision's event; Session View opens a
+	// session from its entry leader's entity_id and start.
 	p := &processDoc{
-		EntityID: pid,
+		PID:      f.Process.PID,
+		EntityID: id,
+		Start:    start,
 		Parent:   &parentDoc{PID: f.Caller.PID, Name: f.Caller.Name, Executable: f.Caller.Executable},
 	}
-	leader := leaderDoc{EntityID: pid, SameAsProcess: true}
+	leader := leaderDoc{PID: f.Process.PID, EntityID: id, Start: start, SameAsProcess: true}
 	if f.Process.Known {
 		// Cut first, then redact: redaction then reads at most what the
 		// event keeps (matching megabytes costs the exec time).
@@ -256,9 +344,12 @@ func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *proces
 		p.EnvVars = env
 		truncated = truncated || envCut
 		p.Interactive = &interactive
-		p.User = &idDoc{ID: strconv.FormatUint(uint64(f.Process.UID), 10)}
+		p.User = &idDoc{ID: strconv.FormatUint(uint64(f.Process.UID), 10), Name: f.Process.UserName}
 		p.Group = &idDoc{ID: strconv.FormatUint(uint64(f.Process.GID), 10)}
 		p.Truncated = truncated
+		if f.Process.Terminal {
+			p.TTY = ttyOf(f.Process)
+		}
 		leader.Name, leader.Executable, leader.Args = p.Name, p.Executable, p.Args
 		leader.Interactive = p.Interactive
 		leader.User = p.User
@@ -271,6 +362,19 @@ func newProcessDoc(f Facts, pid string, interactive bool, red *Redactor) *proces
 	p.SessionLeader = &leader
 	p.GroupLeader = &leader
 	return p
+}
+
+// ttyOf is what is known of a terminal process's terminal; nil when
+// nothing is.
+func ttyOf(p Process) *ttyDoc {
+	t := &ttyDoc{Rows: p.ConsoleRows, Columns: p.ConsoleColumns}
+	if p.TTY != nil {
+		t.CharDevice = &charDeviceDoc{Major: p.TTY.Major, Minor: p.TTY.Minor}
+	}
+	if *t == (ttyDoc{}) {
+		return nil
+	}
+	return t
 }
 
 func imageOf(ref string) *imageDoc {

@@ -218,8 +218,11 @@ func TestEncodeVariants(t *testing.T) {
 			}},
 		{name: "container start", facts: start, policy: Policy{ActionAlert, FailOpen, ""}, docs: 2, typ: "start", outcome: "success",
 			check: func(t *testing.T, doc map[string]any) {
-				if a := field(doc, "event.action"); a != "container-start" {
-					t.Errorf("event.action = %v", a)
+				if a := field(doc, "event.action"); a != "exec" {
+					t.Errorf("event.action = %v, want exec (a container's first process)", a)
+				}
+				if o := field(doc, "execguard.operation"); o != "container-start" {
+					t.Errorf("execguard.operation = %v, want container-start", o)
 				}
 			}},
 		{name: "unknown call", facts: Facts{Operation: OpUnknown, Problems: []string{"command line: bad"}}, policy: Policy{ActionAlert, FailOpen, ""}, docs: 1, typ: "info", outcome: "unknown",

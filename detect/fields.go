@@ -34,10 +34,13 @@ func (f Fields) AppendValues(dst []any, path []string) []any {
 	if f.doc == nil || len(path) == 0 {
 		return dst
 	}
-	// The event object is encoded on its own (see Encode): a member of the
-	// document all the same.
-	if path[0] == "event" {
+	// The event and data_stream objects are encoded on their own (see
+	// Encode): members of the document all the same.
+	switch path[0] {
+	case "event":
 		dst = appendValues(dst, reflect.ValueOf(&f.doc.Event).Elem(), path[1:])
+	case "data_stream":
+		dst = appendValues(dst, reflect.ValueOf(&f.doc.DataStream).Elem(), path[1:])
 	}
 	return appendValues(dst, reflect.ValueOf(f.doc).Elem(), path)
 }
@@ -359,6 +362,7 @@ func (f Fields) collect(out map[string]bool) {
 	}
 	collectValue(reflect.ValueOf(f.doc).Elem(), "", out)
 	collectValue(reflect.ValueOf(&f.doc.Event).Elem(), "event", out)
+	collectValue(reflect.ValueOf(&f.doc.DataStream).Elem(), "data_stream", out)
 }
 
 func collectValue(v reflect.Value, prefix string, out map[string]bool) {

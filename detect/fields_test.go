@@ -123,6 +123,14 @@ func jsonDocument(t *testing.T, doc *document) map[string]any {
 		t.Fatal(err)
 	}
 	m["event"] = ev
+	var ds any
+	if b, err = json.Marshal(&doc.DataStream); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ds); err != nil {
+		t.Fatal(err)
+	}
+	m["data_stream"] = ds
 	return m
 }
 

@@ -37,6 +37,8 @@ type Lifecycle struct {
 	Time      time.Time
 	// Agent names the writer (agent.name).
 	Agent string
+	// Namespace is data_stream.namespace; "" is "default".
+	Namespace string
 }
 
 // End is the end of a container's init that was an interactive entry
@@ -71,6 +73,10 @@ func EncodeEnd(e End) ([]byte, error) {
 		d.Event.Duration = e.Time.Sub(start).Nanoseconds()
 	}
 	d.Execguard.ExecID = e.ExecID
+	d.Execguard.Operation = string(OpExec)
+	if e.ExecID == "" {
+		d.Execguard.Operation = string(OpContainerStart)
+	}
 	p := &processDoc{
 		PID:         e.PID,
 		EntityID:    e.StartEntityID,
@@ -87,7 +93,7 @@ func EncodeEnd(e End) ([]byte, error) {
 		}
 	}
 	p.EntryLeader = &leaderDoc{
-		EntityID: e.StartEntityID, Name: p.Name, Interactive: &interactive,
+		PID: e.PID, EntityID: e.StartEntityID, Start: e.StartTime, Name: p.Name, Interactive: &interactive,
 		SameAsProcess: true, EntryMeta: &entryMetaDoc{Type: "container"},
 	}
 	d.Process = p
@@ -108,6 +114,8 @@ func EncodeCoverageAlert(l Lifecycle, reason string) ([]byte, error) {
 	d.Event.Severity = CoverageRuleRiskScore
 	d.Event.RiskScore = CoverageRuleRiskScore
 	d.Event.Reason = reason
+	d.Event.Dataset = AlertsDataset
+	d.DataStream.Dataset = AlertsDataset
 	d.Execguard.Reason = reason
 	return encodeLine(d, coverageMembers)
 }
@@ -131,8 +139,9 @@ func (l Lifecycle) document(kind, action string) *document {
 		},
 		Container:  containerDoc{ID: c.ID, Name: c.Name, Runtime: c.Runtime},
 		Host:       hostDoc{Name: l.Host.Name, Hostname: l.Host.Name, ID: l.Host.ID, OS: osDoc{Type: "linux"}},
+		Cloud:      cloudOf(l.Host),
 		Agent:      agentDoc{Type: "execguard", Name: l.Agent},
-		DataStream: dataStreamDoc{Type: "logs", Dataset: Dataset, Namespace: "default"},
+		DataStream: dataStreamOf(l.Namespace),
 		Execguard: execguardDoc{
 			Action: action, ImageDigest: c.ImageDigest, RuntimeHandler: c.RuntimeHandler, SandboxID: c.SandboxID,
 		},
@@ -153,5 +162,9 @@ func encodeLine(d *document, extra string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return escapeControls(appendLine(make([]byte, 0, len(shared)+len(event)+len(extra)+16), event, extra, shared[1:])), nil
+	stream, err := json.Marshal(&d.DataStream)
+	if err != nil {
+		return nil, err
+	}
+	return escapeControls(appendLine(make([]byte, 0, len(shared)+len(event)+len(stream)+len(extra)+32), event, stream, extra, shared[1:])), nil
 }

@@ -26,9 +26,24 @@ type Process struct {
 	Terminal bool
 	UID      uint32
 	GID      uint32
+	// UserName is the spec's user.username, "" when it gives none.
+	UserName string
+	// ConsoleRows and ConsoleColumns are the spec's consoleSize (0 when
+	// it gives none).
+	ConsoleRows, ConsoleColumns uint32
+	// TTY is the terminal's character device, when the front knows it.
+	TTY *CharDevice
+	// PID is the process's pid, when the front knows it before the event
+	// is written.
+	PID uint32
 	// Known is false when the spec could not be read: the other fields are
 	// then empty and Terminal says nothing.
 	Known bool
+}
+
+// CharDevice is a terminal's character device numbers.
+type CharDevice struct {
+	Major, Minor uint32
 }
 
 // Name is the base name of the executable, as ECS process.name wants it.
@@ -129,6 +144,9 @@ type Facts struct {
 	Subcommand string
 	// Cluster names the Kubernetes cluster, from configuration.
 	Cluster Cluster
+	// Namespace is the documents' data_stream.namespace, from
+	// configuration; "" is "default".
+	Namespace string
 	// Problems are the things that went wrong while gathering the facts.
 	// They are recorded in the event; the fail mode decides what they mean.
 	Problems []string

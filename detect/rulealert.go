@@ -16,8 +16,10 @@ type RuleAlert struct {
 	Description string
 	Severity    string
 	RiskScore   int
-	References  []string
-	Threat      []Threat
+	// Category is rule.category ("Execution"); "" leaves it out.
+	Category   string
+	References []string
+	Threat     []Threat
 }
 
 // Threat is one ATT&CK mapping of a rule ([[rule.threat]]).
@@ -42,15 +44,14 @@ type Technique struct {
 // after the line of event ev. An event raises at most one alert per rule id:
 // a rule already alerted for (seed is the id of the alert written before, if
 // any) is skipped.
-func appendRuleAlerts(buf []byte, r Record, ev eventDoc, members []byte, seed string) ([]byte, error) {
+func appendRuleAlerts(buf []byte, r Record, ev eventDoc, stream, members []byte, seed string) ([]byte, error) {
 	written := map[string]bool{seed: true}
 	for _, ra := range r.Decision.Rules {
 		if written[ra.ID] {
 			continue
 		}
 		written[ra.ID] = true
-		alert := ev
-		alert.Kind = "alert"
+		alert := alertEvent(ev)
 		alert.ID = entityID(ev.ID, "alert", ra.ID)
 		alert.Severity = ra.RiskScore
 		alert.RiskScore = ra.RiskScore
@@ -62,7 +63,7 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, members []byte, seed st
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", ra.ID, err)
 		}
-		buf = appendLine(buf, evJSON, extra, members)
+		buf = appendLine(buf, evJSON, stream, extra, members)
 	}
 	return buf, nil
 }
@@ -114,6 +115,7 @@ func (ra RuleAlert) members() (string, error) {
 			UUID        string `json:"uuid"`
 			Name        string `json:"name"`
 			Description string `json:"description,omitempty"`
+			Category    string `json:"category,omitempty"`
 			Ruleset     string `json:"ruleset"`
 			Reference   string `json:"reference,omitempty"`
 		} `json:"rule"`
@@ -131,6 +133,7 @@ func (ra RuleAlert) members() (string, error) {
 	}{Threat: th}
 	doc.Rule.ID, doc.Rule.UUID, doc.Rule.Name = ra.ID, ra.ID, ra.Name
 	doc.Rule.Description = strings.TrimSpace(ra.Description)
+	doc.Rule.Category = ra.Category
 	doc.Rule.Ruleset = "execguard"
 	if len(ra.References) > 0 {
 		doc.Rule.Reference = ra.References[0]

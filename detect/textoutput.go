@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -93,17 +92,6 @@ type ioLeaderDoc struct {
 	EntryMeta     *entryMetaDoc `json:"entry_meta,omitempty"`
 }
 
-type ttyDoc struct {
-	CharDevice *charDeviceDoc `json:"char_device,omitempty"`
-	Rows       uint16         `json:"rows,omitempty"`
-	Columns    uint16         `json:"columns,omitempty"`
-}
-
-type charDeviceDoc struct {
-	Major uint32 `json:"major"`
-	Minor uint32 `json:"minor"`
-}
-
 type ioDoc struct {
 	Type                       string `json:"type"`
 	Text                       string `json:"text"`
@@ -121,6 +109,7 @@ func EncodeTextOutput(t TextOutput) ([]byte, error) {
 	// them apart.
 	d.Event.ID = entityID(t.Host.ID, t.Container.ID, t.Session.ExecID, ActionTextOutput, strconv.FormatInt(t.Time.UnixNano(), 10), strconv.FormatInt(t.Captured+t.Skipped, 10))
 	d.Execguard.ExecID = t.Session.ExecID
+	d.Execguard.Operation = string(OpExec) // only execs are recorded
 	s := t.Session
 	p := &ioProcessDoc{
 		PID:         s.PID,
@@ -144,7 +133,7 @@ func EncodeTextOutput(t TextOutput) ([]byte, error) {
 		p.User = &idDoc{ID: s.UserID}
 	}
 	if s.TTY.Known || s.TTY.Rows > 0 || s.TTY.Columns > 0 {
-		p.TTY = &ttyDoc{Rows: s.TTY.Rows, Columns: s.TTY.Columns}
+		p.TTY = &ttyDoc{Rows: uint32(s.TTY.Rows), Columns: uint32(s.TTY.Columns)}
 		if s.TTY.Known {
 			p.TTY.CharDevice = &charDeviceDoc{Major: s.TTY.Major, Minor: s.TTY.Minor}
 		}
@@ -159,13 +148,17 @@ func EncodeTextOutput(t TextOutput) ([]byte, error) {
 	entry.EntryMeta = &entryMetaDoc{Type: "container"}
 	p.EntryLeader, p.SessionLeader, p.GroupLeader = &entry, &leader, &leader
 	doc := textOutputDoc{document: d, Process: p}
-	shared, err := json.Marshal(doc)
+	shared, err := marshal(doc)
 	if err != nil {
 		return nil, err
 	}
-	event, err := json.Marshal(&d.Event)
+	event, err := marshal(&d.Event)
 	if err != nil {
 		return nil, err
 	}
-	return escapeControls(appendLine(make([]byte, 0, len(shared)+len(event)+16), event, "", shared[1:])), nil
+	stream, err := marshal(&d.DataStream)
+	if err != nil {
+		return nil, err
+	}
+	return escapeControls(appendLine(make([]byte, 0, len(shared)+len(event)+len(stream)+16), event, stream, "", shared[1:])), nil
 }

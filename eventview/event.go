@@ -79,6 +79,7 @@ type document struct {
 		Message string `json:"message"`
 	} `json:"error"`
 	Execguard struct {
+		Operation   string `json:"operation"`
 		Action      string `json:"action"`
 		Reason      string `json:"reason"`
 		PolicyError string `json:"policy_error"`
@@ -227,7 +228,16 @@ func (e Event) Summary() string {
 	}
 	tty, _ := e.TTY()
 	var what string
-	switch e.doc.Event.Action {
+	action := e.doc.Event.Action
+	if action == "end" {
+		return e.ended(tty)
+	}
+	if e.doc.Execguard.Operation == "container-start" {
+		// A container's first process is recorded as an exec, as Defend for
+		// Containers does; execguard.operation says which it was.
+		action = "container-start"
+	}
+	switch action {
 	case "exec":
 		what = "Exec"
 		if tty {
@@ -247,12 +257,10 @@ func (e Event) Summary() string {
 		if tty {
 			what = "Interactive attach"
 		}
-	case "end":
-		return "Interactive container ended"
 	case "":
 		what = "Event"
 	default:
-		what = "Runtime call " + e.doc.Event.Action
+		what = "Runtime call " + action
 	}
 	if e.doc.Event.Dataset == AdmissionDataset {
 		if e.Outcome() == "failure" {
@@ -287,6 +295,24 @@ func (e Event) KubernetesUser() string {
 		return "ambiguous: " + strings.Join(names, ", ")
 	}
 	return ""
+}
+
+// ended names an end event by the operation that started the process.
+func (e Event) ended(tty bool) string {
+	switch e.doc.Execguard.Operation {
+	case "exec":
+		if tty {
+			return "Interactive exec ended"
+		}
+		return "Exec ended"
+	case "container-start":
+		if !tty {
+			return "Container ended"
+		}
+	}
+	// The NRI plugin ends only interactive containers' first processes,
+	// and its older documents do not name the operation.
+	return "Interactive container ended"
 }
 
 // quoteArgs joins arguments as a shell would need them, so that "sh -c

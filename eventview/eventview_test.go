@@ -175,20 +175,20 @@ func TestFilter(t *testing.T) {
 		filter Filter
 		want   int
 	}{
-		{"all", Filter{}, 10},
-		{"alerts", Filter{Kind: "alert"}, 3},
-		{"events", Filter{Kind: "event"}, 7},
-		{"blocked", Filter{Outcome: "failure"}, 2},
-		{"namespace", Filter{Namespace: "demo"}, 9},
+		{"all", Filter{}, 20},
+		{"alerts", Filter{Kind: "alert"}, 5},
+		{"events", Filter{Kind: "event"}, 15},
+		{"blocked", Filter{Outcome: "failure"}, 4},
+		{"namespace", Filter{Namespace: "demo"}, 19},
 		{"namespace pattern", Filter{Namespace: "pay*"}, 1},
-		{"pod", Filter{Pod: "web"}, 9},
-		{"container by name", Filter{Container: "shell"}, 7},
-		{"container by id prefix", Filter{Container: "e39dbb14*"}, 1},
+		{"pod", Filter{Pod: "web"}, 19},
+		{"container by name", Filter{Container: "shell"}, 16},
+		{"container by id prefix", Filter{Container: "fb6ce20f*"}, 2},
 		{"no such namespace", Filter{Namespace: "kube-system"}, 0},
-		{"since", Filter{Since: at("2026-11-27T01:40:11Z")}, 5},
-		{"until", Filter{Until: at("2026-11-27T01:40:10Z")}, 2},
-		{"window", Filter{Since: at("2026-11-27T01:40:10Z"), Until: at("2026-11-27T01:40:11Z")}, 3},
-		{"blocked alerts in the shell container", Filter{Kind: "alert", Outcome: "failure", Container: "shell"}, 1},
+		{"since", Filter{Since: at("2026-12-02T19:55:10.9Z")}, 6},
+		{"until", Filter{Until: at("2026-12-02T19:55:10.3Z")}, 4},
+		{"window", Filter{Since: at("2026-12-02T19:55:10.6Z"), Until: at("2026-12-02T19:55:10.8Z")}, 4},
+		{"blocked alerts in the shell container", Filter{Kind: "alert", Outcome: "failure", Container: "shell"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -616,6 +616,9 @@ func TestStatus(t *testing.T) {
 	if st.Installed || st.OK() || st.Engines[0].Configured() {
 		t.Errorf("status before install: %+v", st)
 	}
+	if !slices.Contains(st.Warnings, ClusterIDWarning) || !strings.Contains(st.Text(), "cluster_id is not set") {
+		t.Errorf("no cluster_id configured, but status does not warn: %v", st.Warnings)
+	}
 	n.install(nil)
 	st, err = GetStatus(n.opts)
 	if err != nil {

@@ -37,6 +37,9 @@ type Status struct {
 	Events EventAccounting `json:"events"`
 	// Problems are what keeps execguard from seeing every exec.
 	Problems []string `json:"problems"`
+	// Warnings are what keeps its events from showing where they should,
+	// without any exec going unseen.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // EventAccounting: records spooled (the log could not take them),
@@ -160,6 +163,9 @@ func GetStatus(opts Options) (Status, error) {
 	cfg, cfgErr := config.Load(host.Local(opts.Config))
 	if cfgErr != nil {
 		st.Problems = append(st.Problems, fmt.Sprintf("execguard config: %v", cfgErr))
+	}
+	if cfg.ClusterID == "" {
+		st.Warnings = append(st.Warnings, ClusterIDWarning)
 	}
 	in := &installer{opts: opts, host: host, cfg: cfg}
 	engines, err := in.detectEngines()
@@ -459,6 +465,11 @@ func orUnknown(s string) string {
 }
 
 // Text renders the status for a terminal.
+// ClusterIDWarning says why cluster_id matters. A node cannot read the
+// kube-system namespace's UID without asking the API server, and no decision
+// waits on a network call, so it is configured.
+const ClusterIDWarning = "cluster_id is not set: events carry no orchestrator.cluster.id, and Kibana's Kubernetes page shows none of them; set it to the cluster's kube-system namespace UID (kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')"
+
 func (s Status) Text() string {
 	var b strings.Builder
 	yes := map[bool]string{true: "yes", false: "no"}
@@ -561,6 +572,12 @@ func (s Status) Text() string {
 		fmt.Fprintf(&b, "event log:   %s (NOT writable: %s)\n", s.EventLog.Path, s.EventLog.Error)
 	}
 	fmt.Fprintf(&b, "events:      %d spooled, %d replayed, %d waiting, %d lost\n", s.Events.Spooled, s.Events.Replayed, s.Events.Pending, s.Events.Lost)
+	if len(s.Warnings) > 0 {
+		b.WriteString("warnings:\n")
+		for _, w := range s.Warnings {
+			fmt.Fprintf(&b, "  - %s\n", w)
+		}
+	}
 	if len(s.Problems) > 0 {
 		b.WriteString("problems:\n")
 		for _, pr := range s.Problems {

@@ -167,6 +167,8 @@ type Node struct {
 	StateDir    string
 	ClusterName string
 	ClusterID   string
+	// Namespace is the documents' data_stream.namespace.
+	Namespace string
 	// Redactor is the configuration's redaction, applied to the arguments
 	// the plugin's documents record, as the wrapper applies it.
 	Redactor *detect.Redactor
@@ -181,7 +183,7 @@ func (s Settings) Resolve() (Node, error) {
 		path = config.Path()
 	}
 	cfg, err := config.Load(path)
-	n := Node{EventLog: cfg.EventLog, StateDir: cfg.StateDir, ClusterName: cfg.ClusterName, ClusterID: cfg.ClusterID}
+	n := Node{EventLog: cfg.EventLog, StateDir: cfg.StateDir, ClusterName: cfg.ClusterName, ClusterID: cfg.ClusterID, Namespace: cfg.DataStreamNamespace}
 	// Load already fell back to the default patterns when the file's are
 	// invalid, so this cannot fail a second time; keep the defaults if so.
 	if red, rerr := cfg.Redactor(); rerr == nil {

@@ -20,12 +20,14 @@ const (
 type docContext struct {
 	host    detect.Host
 	cluster detect.Cluster
+	// namespace is data_stream.namespace.
+	namespace string
 	// redactor rewrites recorded arguments (nil: as they are).
 	redactor *detect.Redactor
 }
 
 func (dc docContext) lifecycle(now time.Time, r state.Container) detect.Lifecycle {
-	l := detect.Lifecycle{Cluster: dc.cluster, Host: dc.host, Time: now, Agent: agentName}
+	l := detect.Lifecycle{Cluster: dc.cluster, Host: dc.host, Time: now, Agent: agentName, Namespace: dc.namespace}
 	r.Apply(&l.Container)
 	return l
 }

@@ -141,6 +141,7 @@ func (p *Plugin) applySettings(s Settings) {
 	p.node = node
 	p.loadHints()
 	p.docs.cluster = detect.Cluster{ID: node.ClusterID, Name: node.ClusterName}
+	p.docs.namespace = node.Namespace
 	p.docs.redactor = node.Redactor
 	if lvl, err := logrus.ParseLevel(s.LogLevel); err == nil {
 		p.log.SetLevel(lvl)
@@ -684,6 +685,7 @@ func (p *Plugin) refreshNode() {
 	}
 	p.node = node
 	p.docs.cluster = detect.Cluster{ID: node.ClusterID, Name: node.ClusterName}
+	p.docs.namespace = node.Namespace
 	p.docs.redactor = node.Redactor
 }
 

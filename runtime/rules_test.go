@@ -44,7 +44,7 @@ func TestDecideCallRules(t *testing.T) {
 	groupDir := base
 	groupDir.RulesDir = groupFile
 	seed := "Interactive Exec Command Launched Against A Running Container"
-	seed26 := "Interactive Exec Into Container Detected via Defend for Containers"
+	seed26 := "Exec Into Container Detected via Defend for Containers"
 	tests := []struct {
 		name    string
 		cfg     config.Config

@@ -48,7 +48,8 @@ type sampleEvent struct {
 		} `json:"resource"`
 	} `json:"orchestrator"`
 	Execguard struct {
-		Stdin string `json:"stdin"`
+		Stdin     string `json:"stdin"`
+		Operation string `json:"operation"`
 	} `json:"execguard"`
 }
 
@@ -109,6 +110,11 @@ func callFromEvent(source string, doc []byte) (call, error) {
 	switch ev.Event.Action {
 	case "exec", "":
 		f.Operation = detect.OpExec
+		// execguard.operation tells a container's first process (event.action
+		// exec, as Defend for Containers records it) from an exec.
+		if ev.Execguard.Operation == string(detect.OpContainerStart) {
+			f.Operation = detect.OpContainerStart
+		}
 	case "container-start":
 		f.Operation = detect.OpContainerStart
 	default:

@@ -26,18 +26,19 @@ func TestEvents(t *testing.T) {
 		contains []string
 		absent   []string
 	}{
-		{"all", []string{demoEvents}, 0, 8, []string{
-			"2026-11-27T01:40:11.301Z Warning  Interactive exec blocked (namespace=demo pod=web container=shell image=docker.io/library/busybox:e2e command=\"sh -c 'touch /tmp/was-here'\" tty=true user=0 decision=block)",
-			"High     Interactive Exec Command Launched Against A Running Container (",
+		{"all", []string{demoEvents}, 0, 18, []string{
+			"2026-12-02T19:55:10.892Z Warning  Interactive exec blocked (namespace=demo pod=web container=shell image=docker.io/library/busybox:e2e command=\"sh -c 'touch /tmp/was-here'\" tty=true user=0 decision=block)",
+			"Low      Exec Into Container Detected via Defend for Containers (",
+			"Exec ended (namespace=demo pod=web container=shell image=docker.io/library/busybox:e2e command=id tty=false exit=0)",
 		}, []string{"\x1b["}},
-		{"alerts", []string{demoEvents, "--kind", "alert"}, 0, 2, []string{"High"}, []string{"Info"}},
-		{"blocked", []string{"--outcome", "failure", demoEvents}, 0, 2, []string{"decision=block"}, []string{"decision=alert"}},
-		{"container", []string{demoEvents, "--container", "web"}, 0, 1, []string{"command=\"/bin/sleep 2147483647\""}, nil},
+		{"alerts", []string{demoEvents, "--kind", "alert"}, 0, 4, []string{"High", "Low"}, []string{"Info"}},
+		{"blocked", []string{"--outcome", "failure", demoEvents}, 0, 4, []string{"decision=block"}, []string{"decision=alert"}},
+		{"container", []string{demoEvents, "--container", "web"}, 0, 2, []string{"command=\"/bin/sleep 2147483647\"", "Container ended"}, nil},
 		{"pod and namespace patterns", []string{pluginEvents, "--namespace", "pay*", "--pod", "vm-?od"}, 0, 1, []string{"Container not covered by execguard"}, nil},
-		{"time window", []string{demoEvents, "--since", "2026-11-27T01:40:10Z", "--until", "2026-11-27T01:40:11Z"}, 0, 3, nil, nil},
-		{"since a duration before now", []string{demoEvents, "--since", "200000h"}, 0, 8, nil, nil},
+		{"time window", []string{demoEvents, "--since", "2026-12-02T19:55:10.6Z", "--until", "2026-12-02T19:55:10.8Z"}, 0, 4, nil, nil},
+		{"since a duration before now", []string{demoEvents, "--since", "200000h"}, 0, 18, nil, nil},
 		{"until a duration before now", []string{demoEvents, "--until", "200000h"}, 0, 0, nil, nil},
-		{"colour forced", []string{demoEvents, "--kind", "alert", "--color", "always"}, 0, 2, []string{"\x1b[31;1mHigh\x1b[0;22m"}, nil},
+		{"colour forced", []string{demoEvents, "--kind", "alert", "--color", "always"}, 0, 4, []string{"\x1b[31;1mHigh\x1b[0;22m"}, nil},
 		{"hostile: escaped, bad lines reported, exit 1", []string{hostileEvents}, 1, 7, []string{`\x1b]52;c;`, `web-\u202eexe.txt`}, []string{"\x1b", "\u202e", "\x07"}},
 		{"bad kind", []string{demoEvents, "--kind", "alerts"}, 2, 0, nil, nil},
 		{"bad outcome", []string{demoEvents, "--outcome", "blocked"}, 2, 0, nil, nil},
@@ -167,16 +168,16 @@ func TestEventsFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.Write(bytes.Join(lines[3:5], nil)) // the first alert, then a plain exec
+	f.Write(bytes.Join(lines[3:5], nil)) // the first alert, then the exec's end
 	waitFor(1)
-	f.Write(bytes.Join(lines[5:], nil)) // the blocked exec and its alert
-	waitFor(2)
+	f.Write(bytes.Join(lines[5:], nil)) // three more alerts, two of blocked execs
+	waitFor(4)
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 	got := out.String()
-	if strings.Count(got, "\n") != 2 || !strings.Contains(got, "decision=alert") || !strings.Contains(got, "decision=block") || strings.Contains(got, "Info ") {
+	if strings.Count(got, "\n") != 4 || !strings.Contains(got, "decision=alert") || !strings.Contains(got, "decision=block") || strings.Contains(got, "Info ") {
 		t.Errorf("followed output:\n%s", got)
 	}
 }

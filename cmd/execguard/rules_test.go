@@ -66,9 +66,18 @@ func TestRulesTest(t *testing.T) {
 		}, []string{"line 1:", "line 5:"}, ""},
 		{"with the built-in rules", []string{"rules", "test", "--builtin", "testdata/rules", events}, 0, []string{
 			"4 rules run",
-			`line 1: exec in app "sh": Interactive Exec Command Launched Against A Running Container [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy); Interactive Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
+			`line 1: exec in app "sh": Interactive Exec Command Launched Against A Running Container [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy); Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
 			"2 of 3 events matched",
 		}, nil, ""},
+		// Elastic's rules as published: a sequence with maxspan is not
+		// applicable, none is invalid.
+		{"Elastic's cloud_defend rules", []string{"rules", "test", "../../detect/rules/testdata/cloud_defend", events}, 0, []string{
+			"4 rules run, 1 not applicable",
+			"not applicable: ../../detect/rules/testdata/cloud_defend/execution_payload_downloaded_and_piped_to_shell.toml (Payload Execution via Shell Pipe Detected by Defend for Containers, a750bbcc-863f-41ef-9924-fd8224e23694): a sequence query over several events",
+			`line 1: exec in app "sh": Exec Into Container Detected via Defend for Containers [420e5bb4-93bf-40a3-8f4a-4cc1af90eca1] (seed rule: alert per policy)`,
+			`line 3: exec in app "nc -l -p 4444": Suspicious Network Tool Launch Detected via Defend for Containers [1a289854-5b78-49fe-9440-8a8096b1ab50] (alert)`,
+			"2 of 3 events matched",
+		}, []string{"error:", "line 5:"}, ""},
 		{"invalid rule file", []string{"rules", "test", broken, events}, 1, []string{
 			"error: " + broken + "/bad.toml:8:17: query: '=' is not an operator",
 		}, nil, "some rule files are invalid"},

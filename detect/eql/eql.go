@@ -90,6 +90,11 @@ type Field struct {
 func Compile(query string) (*Query, error) {
 	toks, err := lex(query)
 	if err != nil {
+		// A sequence's "with maxspan=5s" does not lex as a condition: name
+		// the kind of query, which is what the caller can act on.
+		if e := unsupportedKind(query); e != nil {
+			return nil, e
+		}
 		return nil, err
 	}
 	p := &parser{src: query, toks: toks}

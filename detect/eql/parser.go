@@ -72,6 +72,35 @@ func (p *parser) unsupportedAt(t token, format string, args ...any) error {
 	return e
 }
 
+// multiEvent reports the words that start a query over several events.
+func multiEvent(w string) bool { return w == "sequence" || w == "join" || w == "sample" }
+
+func unsupportedKindAt(src string, pos int, kind string) *SyntaxError {
+	e := syntaxErrorAt(src, pos, "%s queries are not supported, only single-event queries (category where condition)", kind)
+	e.Unsupported = true
+	return e
+}
+
+// unsupportedKind is the error for a query that starts with sequence, join
+// or sample, read without the lexer, or nil.
+func unsupportedKind(src string) *SyntaxError {
+	i, err := skipSpaceAndComments(src, 0)
+	if err != nil {
+		return nil
+	}
+	j := i
+	for j < len(src) && src[j] >= 'a' && src[j] <= 'z' {
+		j++
+	}
+	if j < len(src) && !strings.ContainsRune(" \t\r\n/[", rune(src[j])) {
+		return nil
+	}
+	if w := src[i:j]; multiEvent(w) {
+		return unsupportedKindAt(src, i, w)
+	}
+	return nil
+}
+
 // expected reports that the next token is not what the grammar needs here.
 func (p *parser) expected(what string) error {
 	t := p.peek()
@@ -98,8 +127,8 @@ func (p *parser) parseQuery() (*Query, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tokWord && t.text == "any":
-	case t.kind == tokWord && (t.text == "sequence" || t.text == "join" || t.text == "sample"):
-		return nil, p.unsupportedAt(t, "%s queries are not supported, only single-event queries (category where condition)", t.text)
+	case t.kind == tokWord && multiEvent(t.text):
+		return nil, unsupportedKindAt(p.src, t.pos, t.text)
 	case t.kind == tokWord && !isKeyword(t.text):
 		q.category = t.text
 	case t.kind == tokEscaped || t.kind == tokString:

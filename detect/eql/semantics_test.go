@@ -184,6 +184,9 @@ func TestRefused(t *testing.T) {
 		{`sequence by host.id [process where true] [process where true]`, "sequence queries are not supported"},
 		{`sample by host.id [process where true] [process where true]`, "sample queries are not supported"},
 		{`join [process where true] [file where true]`, "join queries are not supported"},
+		{"sequence by container.id with maxspan=3s\n  [process where a == 1]\n  [process where b == 2]", "sequence queries are not supported"},
+		{"/* a comment */ sequence with maxspan=1s [process where true] [process where a = 1]", "sequence queries are not supported"},
+		{`sample by host.id [process where a == 'x'] [process where true]`, "sample queries are not supported"},
 		{`process where true | tail 3`, "pipes"},
 		{`process where between(process.name, "a", "b") == "x"`, "function between is not supported"},
 		{`process where substring(process.name, 1) == "x"`, "function substring is not supported"},
@@ -236,6 +239,9 @@ func TestRefused(t *testing.T) {
 			}
 			if !strings.Contains(se.Msg, tt.msg) {
 				t.Errorf("error %q, want it to contain %q", err, tt.msg)
+			}
+			if multi := strings.Contains(tt.msg, "queries are not supported"); multi && !se.Unsupported {
+				t.Errorf("error %q is not marked Unsupported", err)
 			}
 		})
 	}

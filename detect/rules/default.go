@@ -31,10 +31,10 @@ func builtin() []Rule {
 			Query: &eql.Query{}, // compiled from detect.RuleQuery2023 by Default
 		},
 		{
-			File: "default/interactive_exec_2026.toml", ID: detect.RuleID, Name: "Interactive Exec Into Container Detected via Defend for Containers",
+			File: "default/interactive_exec_2026.toml", ID: detect.RuleID, Name: detect.Rule2026Name,
 			Description: "A shell (bash, dash, sh, tcsh, csh, zsh, ksh, fish, busybox) was exec'd as the entry leader of a session in a running\n" +
 				"container, as kubectl exec, crictl exec or podman exec do.\n",
-			Severity: "low", RiskScore: 21, References: refs, Threat: threat,
+			Severity: detect.Rule2026Severity, RiskScore: detect.Rule2026RiskScore, References: refs, Threat: threat,
 			Query: &eql.Query{}, // compiled from detect.RuleQuery2026 by Default
 		},
 		{

@@ -54,10 +54,14 @@ type Rule struct {
 
 // Alert is what the rule's alert carries.
 func (r *Rule) Alert() detect.RuleAlert {
-	return detect.RuleAlert{
+	a := detect.RuleAlert{
 		ID: r.ID, Name: r.Name, Description: r.Description, Severity: r.Severity,
 		RiskScore: r.RiskScore, References: r.References, Threat: r.Threat,
 	}
+	if len(r.Threat) > 0 {
+		a.Category = r.Threat[0].Tactic.Name
+	}
+	return a
 }
 
 // Seed reports whether the rule is execguard's seed rule, whose alert the
@@ -177,6 +181,9 @@ func parse(file string, data []byte, known func(string) bool) (*Rule, *Skipped, 
 		var se *eql.SyntaxError
 		if errors.As(err, &se) && se.Unsupported {
 			skip.Reason = "needs what the runtime cannot evaluate: " + se.Msg
+			if kind, _, ok := strings.Cut(se.Msg, " queries are not supported"); ok && isMultiEvent(kind) {
+				skip.Reason = fmt.Sprintf("a %s query over several events: the runtime decides each process start on its own, before the process runs, and does not evaluate it; Elasticsearch does", kind)
+			}
 			return nil, skip, nil
 		}
 		return nil, nil, queryError(file, string(data), rr.Query, err)
@@ -202,6 +209,8 @@ func parse(file string, data []byte, known func(string) bool) (*Rule, *Skipped, 
 	}
 	return r, nil, nil
 }
+
+func isMultiEvent(w string) bool { return w == "sequence" || w == "sample" || w == "join" }
 
 func orDefault(s, def string) string {
 	if s == "" {
@@ -412,6 +421,26 @@ func Outcome(matched []*Rule) (names []string, alerts []detect.RuleAlert) {
 		alerts = append(alerts, r.Alert())
 	}
 	return names, alerts
+}
+
+// Decided is the alert metadata of each matched rule whose alert the policy
+// decides, one per id: the last matching file's in load order, so the seed
+// rule's 2026 form wins over its 2023 form, and a rules_dir copy over both.
+func Decided(matched []*Rule) []detect.RuleAlert {
+	var out []detect.RuleAlert
+	at := map[string]int{}
+	for _, r := range matched {
+		if !r.PolicyDecided() {
+			continue
+		}
+		if i, ok := at[r.ID]; ok {
+			out[i] = r.Alert()
+			continue
+		}
+		at[r.ID] = len(out)
+		out = append(out, r.Alert())
+	}
+	return out
 }
 
 // IDsAndNames lists the ids and names of matched rules, what a policy's

@@ -202,9 +202,9 @@ func TestDefaultRules(t *testing.T) {
 		{"exec id", event(t, detect.OpExec, false, "id"), "[]"},
 		{"exec -i sh", stdinEvent(t, detect.OpExec, detect.StdinAttached, "sh"), "[interactive_exec_2026.toml stdin_shell.toml]"},
 		{"exec -i python3", stdinEvent(t, detect.OpExec, detect.StdinAttached, "python3"), "[stdin_shell.toml]"},
-		{"container start with stdin, sh", stdinEvent(t, detect.OpContainerStart, detect.StdinAttached, "/bin/sh"), "[stdin_shell.toml]"},
+		{"container start with stdin, sh", stdinEvent(t, detect.OpContainerStart, detect.StdinAttached, "/bin/sh"), "[interactive_exec_2026.toml stdin_shell.toml]"},
 		{"exec -i tar xf -", stdinEvent(t, detect.OpExec, detect.StdinAttached, "tar", "xf", "-"), "[]"},
-		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml]"},
+		{"tty container start sh", event(t, detect.OpContainerStart, true, "sh"), "[interactive_exec_2023.toml interactive_exec_2026.toml]"},
 		{"container start", event(t, detect.OpContainerStart, false, "nginx"), "[]"},
 	}
 	for _, tt := range tests {
@@ -235,7 +235,9 @@ func TestParse(t *testing.T) {
 		{"query syntax line 2", ruleTOML("r", "n", "process where true and\n  process.name : nc"), "", "query: ':' needs a string pattern", 14},
 		{"kuery", strings.Replace(good, `language = "eql"`, `language = "kuery"`, 1), "only EQL rules run", "", 0},
 		{"threshold", strings.Replace(good, `type = "eql"`, `type = "threshold"`, 1), "a threshold rule", "", 0},
-		{"sequence", ruleTOML("r", "n", `sequence by container.id [file where true] [process where true]`), "sequence queries are not supported", "", 0},
+		{"sequence", ruleTOML("r", "n", `sequence by container.id [file where true] [process where true]`), "a sequence query over several events: the runtime decides each process start on its own", "", 0},
+		{"sequence with maxspan", ruleTOML("r", "n", "sequence by process.parent.entity_id, container.id with maxspan=1s\n  [process where event.action == \"exec\"]\n  [process where event.action in (\"exec\", \"end\")]"), "a sequence query over several events", "", 0},
+		{"sample", ruleTOML("r", "n", `sample by host.id [process where true] [process where true]`), "a sample query over several events", "", 0},
 		{"file events", ruleTOML("r", "n", `file where file.path : "/etc/*"`), "reads file events", "", 0},
 		{"descendants", ruleTOML("r", "n", `process where process.parent.args : "*curl*"`), "reads process.parent.args", "", 0},
 		{"parent in the container", ruleTOML("r", "n", `process where process.name == "curl" and process.parent.name in ("bash", "sh")`), "rules on a process's parent describe descendant processes", "", 0},
@@ -347,5 +349,31 @@ func TestLoadDir(t *testing.T) {
 	}
 	if _, err := LoadDir(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing dir: %v", err)
+	}
+}
+
+// TestDecidedForm: the seed rule's alert takes the metadata of the form
+// that matched, the current one when both did.
+func TestDecidedForm(t *testing.T) {
+	set, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		doc      map[string]any
+		wantName string
+		wantRisk int
+	}{
+		{"tty sh exec: both forms", event(t, detect.OpExec, true, "sh"), detect.Rule2026Name, 21},
+		{"tty top exec: the 2023 form", event(t, detect.OpExec, true, "top"), detect.RuleName, 73},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decided(set.Match(tt.doc))
+			if len(d) != 1 || d[0].ID != detect.RuleID || d[0].Name != tt.wantName || d[0].RiskScore != tt.wantRisk || d[0].Category != "Execution" {
+				t.Errorf("Decided = %+v, want %s (%d)", d, tt.wantName, tt.wantRisk)
+			}
+		})
 	}
 }

@@ -52,6 +52,11 @@ type Input struct {
 	// policy asks for it, before the event is written; nil: the front
 	// cannot record, and the fail mode decides such an exec.
 	Record func(rec detect.Record) error
+	// Hold leaves the documents of an allowed start unwritten, in
+	// Result.Held, for a front that learns the process's pid once it has
+	// started. A start whose lost document would be refused under fail
+	// mode closed is written at once, as without Hold.
+	Hold bool
 }
 
 // ErrCannotRecord is why a front without a Record hook cannot record.
@@ -64,13 +69,41 @@ type Result struct {
 	// Outcome says where the event went; WriteErr why not to the log.
 	Outcome  eventlog.Outcome
 	WriteErr error
+	// Held is the documents Input.Hold kept back (Outcome is then
+	// Written, for the front's Write to change), nil when written.
+	Held *Held
 }
+
+// Held is a decided start's documents, written by Write.
+type Held struct {
+	rec detect.Record
+	log eventlog.Log
+}
+
+// Write encodes and writes the held documents, with the process's pid
+// when it is not 0. The result's Diagnostic takes StateDir.
+func (h *Held) Write(pid uint32) Result {
+	rec := h.rec
+	rec.Facts.Process.PID = pid
+	res := Result{Record: rec, Decision: rec.Decision, Outcome: eventlog.Lost}
+	buf, err := detect.Encode(rec)
+	if err == nil {
+		res.Outcome, err = h.log.Write(buf)
+	}
+	res.WriteErr = err
+	return res
+}
+
+// StateDir is where the held documents are spooled when the log cannot
+// take them.
+func (h *Held) StateDir() string { return h.log.StateDir }
 
 // Decide decides in's process start, records it and reports the decision:
 // Decision.Block with Decision.Reason when the start must be refused.
 func Decide(in Input) Result {
 	f, cfg := in.Facts, in.Config
 	f.Cluster = detect.Cluster{ID: cfg.ClusterID, Name: cfg.ClusterName}
+	f.Namespace = cfg.DataStreamNamespace
 	policy := cfg.Policy()
 	if in.ConfigErr != nil {
 		policy.Err = in.ConfigErr.Error()
@@ -108,10 +141,14 @@ func Decide(in Input) Result {
 			rec.Decision = d
 		}
 	}
+	log := eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir, LockWait: in.LockWait}
+	if in.Hold && !d.Block && !(policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell)) {
+		return Result{Record: rec, Decision: d, Outcome: eventlog.Written, Held: &Held{rec: rec, log: log}}
+	}
 	res := Result{Outcome: eventlog.Lost}
 	buf, err := detect.Encode(rec)
 	if err == nil {
-		res.Outcome, err = eventlog.Log{Path: cfg.EventLog, StateDir: cfg.StateDir, LockWait: in.LockWait}.Write(buf)
+		res.Outcome, err = log.Write(buf)
 	}
 	res.WriteErr = err
 	if res.Outcome == eventlog.Lost && policy.FailMode == detect.FailClosed && f.Operation == detect.OpExec && (d.Interactive || d.StdinShell) && !d.Block {

@@ -109,6 +109,7 @@ func Evaluate(f *detect.Facts, cfg config.Config, legacy *detect.Policy, src Sou
 	matched := MatchRules(f, cfg, *legacy, src)
 	d := decidePolicy(f, cfg, legacy, rules.IDsAndNames(matched), src)
 	d.MatchedRules, d.Rules = rules.Outcome(matched)
+	d.Decided = rules.Decided(matched)
 	return d
 }
 

@@ -86,5 +86,8 @@ func specProblem(f *detect.Facts, kind, what string, err error) detect.Process {
 }
 
 func fromOCI(p ocispec.Process) detect.Process {
-	return detect.Process{Known: true, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Terminal: p.Terminal, UID: p.UID, GID: p.GID}
+	return detect.Process{
+		Known: true, Args: p.Args, Env: p.Env, Cwd: p.Cwd, Terminal: p.Terminal, UID: p.UID, GID: p.GID,
+		UserName: p.Username, ConsoleRows: p.ConsoleHeight, ConsoleColumns: p.ConsoleWidth,
+	}
 }

@@ -33,6 +33,10 @@ type Process struct {
 	Env      []string
 	Cwd      string
 	UID, GID uint32
+	// Username is user.username; ConsoleHeight and ConsoleWidth are
+	// consoleSize, the terminal's rows and columns. Events show them.
+	Username                    string
+	ConsoleHeight, ConsoleWidth uint32
 }
 
 // Config is what a decision reads of a bundle's config.json. Process is nil
@@ -55,11 +59,12 @@ func DecodeProcess(r io.Reader) (Process, error) {
 	d := newDecoder(r)
 	var p Process
 	present, err := d.objectOrNull("process", map[string]func() error{
-		"terminal": func() error { return d.value(&p.Terminal) },
-		"args":     func() error { return d.strings(&p.Args) },
-		"env":      func() error { return d.strings(&p.Env) },
-		"cwd":      func() error { return d.string(&p.Cwd) },
-		"user":     func() error { return d.user(&p) },
+		"terminal":    func() error { return d.value(&p.Terminal) },
+		"args":        func() error { return d.strings(&p.Args) },
+		"env":         func() error { return d.strings(&p.Env) },
+		"cwd":         func() error { return d.string(&p.Cwd) },
+		"user":        func() error { return d.user(&p) },
+		"consoleSize": func() error { return d.consoleSize(&p) },
 	})
 	if err == nil && !present {
 		err = errors.New("process: null, want an object")
@@ -78,11 +83,12 @@ func DecodeConfig(r io.Reader) (Config, error) {
 		"process": func() error {
 			p := &Process{}
 			present, err := d.objectOrNull("process", map[string]func() error{
-				"terminal": func() error { return d.value(&p.Terminal) },
-				"args":     func() error { return d.strings(&p.Args) },
-				"env":      func() error { return d.strings(&p.Env) },
-				"cwd":      func() error { return d.string(&p.Cwd) },
-				"user":     func() error { return d.user(p) },
+				"terminal":    func() error { return d.value(&p.Terminal) },
+				"args":        func() error { return d.strings(&p.Args) },
+				"env":         func() error { return d.strings(&p.Env) },
+				"cwd":         func() error { return d.string(&p.Cwd) },
+				"user":        func() error { return d.user(p) },
+				"consoleSize": func() error { return d.consoleSize(p) },
 			})
 			if present {
 				c.Process = p
@@ -268,8 +274,16 @@ func (d *decoder) strings(v *[]string) error {
 
 func (d *decoder) user(p *Process) error {
 	return d.object("user", map[string]func() error{
-		"uid": func() error { return d.uint32(&p.UID) },
-		"gid": func() error { return d.uint32(&p.GID) },
+		"uid":      func() error { return d.uint32(&p.UID) },
+		"gid":      func() error { return d.uint32(&p.GID) },
+		"username": func() error { return d.string(&p.Username) },
+	})
+}
+
+func (d *decoder) consoleSize(p *Process) error {
+	return d.object("consoleSize", map[string]func() error{
+		"height": func() error { return d.uint32(&p.ConsoleHeight) },
+		"width":  func() error { return d.uint32(&p.ConsoleWidth) },
 	})
 }
 

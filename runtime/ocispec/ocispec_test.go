@@ -19,7 +19,29 @@ func fromGo(p *specs.Process) *Process {
 	if p == nil {
 		return nil
 	}
-	return &Process{Terminal: p.Terminal, Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID}
+	out := &Process{Terminal: p.Terminal, Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID, Username: p.User.Username}
+	if p.ConsoleSize != nil {
+		out.ConsoleHeight, out.ConsoleWidth = uint32(p.ConsoleSize.Height), uint32(p.ConsoleSize.Width)
+	}
+	return out
+}
+
+// TestConsoleAndUsername: consoleSize and user.username read as Go's
+// decoder reads them.
+func TestConsoleAndUsername(t *testing.T) {
+	for _, spec := range []string{
+		`{"terminal":true,"args":["sh"],"cwd":"/","user":{"uid":1000,"gid":1000,"username":"app"},"consoleSize":{"height":40,"width":132}}`,
+		`{"terminal":true,"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0}}`,
+	} {
+		var want specs.Process
+		if err := json.Unmarshal([]byte(spec), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeProcess(strings.NewReader(spec))
+		if err != nil || !reflect.DeepEqual(&got, fromGo(&want)) {
+			t.Errorf("DecodeProcess(%s) = %+v, %v; want %+v", spec, got, err, fromGo(&want))
+		}
+	}
 }
 
 // TestCapturedSpecs: every process spec and bundle config captured from

@@ -67,6 +67,11 @@ type started struct {
 	// capture records the process's terminal output; nil when it is not
 	// recorded.
 	capture *capture
+	// held is the start's documents until the process's pid is known.
+	held *core.Held
+	// writing orders the process's documents: its held start is written
+	// before its end, whichever request writes it.
+	writing sync.Mutex
 }
 
 // verdict is the answer to a request: refuse it, and why.
@@ -91,7 +96,7 @@ func newGuard(cfgPath, workDir string, log *logrus.Entry) *guard {
 
 // decide decides and records one process start.
 func (g *guard) decide(f detect.Facts, cfg config.Config, cfgErr error, record func(detect.Record) error) core.Result {
-	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true, Record: record})
+	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: g.src, Agent: Agent, LockWait: LockWait, WritesEnds: true, Record: record, Hold: true})
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
 		g.logf(level, "%s", msg)
 	}
@@ -233,6 +238,64 @@ func startedOf(res core.Result) *started {
 		args:        res.Record.Facts.Process.Args,
 		interactive: res.Decision.Interactive,
 		container:   res.Record.Facts.Container,
+		held:        res.Held,
+	}
+}
+
+// writeHeld writes the start documents of process k if they are still
+// held, with its pid (0 when it never started).
+func (g *guard) writeHeld(k procKey, pid uint32) {
+	g.mu.Lock()
+	st := g.procs[k]
+	g.mu.Unlock()
+	g.flush(st, pid)
+}
+
+// flush writes st's held start, once, with pid.
+func (g *guard) flush(st *started, pid uint32) {
+	if st == nil {
+		return
+	}
+	st.writing.Lock()
+	defer st.writing.Unlock()
+	g.write(g.take(st), pid)
+}
+
+// take hands over st's held documents, once.
+func (g *guard) take(st *started) *core.Held {
+	if st == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h := st.held
+	st.held = nil
+	return h
+}
+
+// write writes held documents (none when h is nil) and reports where
+// they went when not to the log.
+func (g *guard) write(h *core.Held, pid uint32) {
+	if h == nil {
+		return
+	}
+	// Worded as for a start written at once, which it stands for.
+	if level, msg := h.Write(pid).Diagnostic(h.StateDir()); msg != "" {
+		g.logf(level, "%s", msg)
+	}
+}
+
+// writeAllHeld writes every start still held, without a pid: the shim is
+// going away.
+func (g *guard) writeAllHeld() {
+	g.mu.Lock()
+	procs := make([]*started, 0, len(g.procs))
+	for _, st := range g.procs {
+		procs = append(procs, st)
+	}
+	g.mu.Unlock()
+	for _, st := range procs {
+		g.flush(st, 0)
 	}
 }
 
@@ -273,14 +336,17 @@ func (g *guard) track(k procKey, st *started) {
 }
 
 // setPID notes a started process's pid, when it has not exited already,
-// and tells its capture the process runs.
+// tells its capture the process runs, and writes its start with it.
 func (g *guard) setPID(k procKey, pid uint32) {
 	g.mu.Lock()
-	if st, ok := g.procs[k]; ok {
+	st := g.procs[k]
+	if st != nil {
 		st.pid = pid
 	}
 	c := g.caps[k]
 	g.mu.Unlock()
+	// The start is written before the capture may write output after it.
+	g.flush(st, pid)
 	if c != nil {
 		c.started(pid)
 	}
@@ -330,6 +396,11 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 	if !ok {
 		return
 	}
+	// A process can exit before its Start returns, or while Start writes
+	// its start: the start goes first.
+	st.writing.Lock()
+	defer st.writing.Unlock()
+	g.write(g.take(st), e.Pid)
 	cfg, _ := g.src.config()
 	red, _ := g.src.Redactor(cfg) // an invalid configuration falls back to the default patterns
 	buf, err := endEvent(e, k.exec, st, cfg, red, g.src.Host())
@@ -363,6 +434,7 @@ func endEvent(e *eventstypes.TaskExit, execID string, st *started, cfg config.Co
 			Host:      host,
 			Time:      end,
 			Agent:     Agent,
+			Namespace: cfg.DataStreamNamespace,
 		},
 		Args:           red.Args(st.args),
 		StartEntityID:  st.entityID,

@@ -114,6 +114,8 @@ func (e *guardEnv) create() *started {
 	if v.block || st == nil {
 		e.t.Fatalf("container start refused: %q", v.reason)
 	}
+	// As Create does once runc has created the init.
+	e.g.write(e.g.take(st), 100)
 	return st
 }
 
@@ -153,13 +155,19 @@ func TestGuardLifecycle(t *testing.T) {
 	docs := e.docs()
 	var actions []string
 	for _, d := range docs {
-		actions = append(actions, fmt.Sprint(get(d, "event.kind"), "/", get(d, "event.action"), "/", get(d, "event.type")))
+		actions = append(actions, fmt.Sprint(get(d, "event.kind"), "/", get(d, "execguard.operation"), ":", get(d, "event.action"), "/", get(d, "event.type")))
 	}
-	wantActions := "[event/container-start/[start] event/exec/[denied] alert/exec/[denied] event/exec/[start] event/end/[end]]"
+	wantActions := "[event/container-start:exec/[start] event/exec:exec/[denied] alert/exec:exec/[denied] event/exec:exec/[start] event/exec:end/[end]]"
 	if fmt.Sprint(actions) != wantActions {
 		t.Fatalf("events %v, want %s", actions, wantActions)
 	}
+	if pid := get(docs[0], "process.pid"); pid != 100.0 {
+		t.Errorf("container start process.pid = %v, want the init's from Create", pid)
+	}
 	start, end := docs[3], docs[4]
+	if pid, leader := get(start, "process.pid"), get(start, "process.entry_leader.pid"); pid != 4242.0 || leader != 4242.0 {
+		t.Errorf("exec start process.pid = %v, entry_leader.pid = %v, want Start's 4242", pid, leader)
+	}
 	for path, want := range map[string]any{
 		"agent.name": "execguard-shim", "process.exit_code": 3.0, "process.pid": 4242.0, "execguard.exec_id": "plain",
 		"process.entity_id": get(start, "process.entity_id"), "process.start": get(start, "@timestamp"),
@@ -255,9 +263,13 @@ func TestGuardLockedLogSpools(t *testing.T) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	if v, st := e.g.exec(execReq(t, "locked", true, "sh")); v.block || st == nil {
+	v, st := e.g.exec(execReq(t, "locked", true, "sh"))
+	if v.block || st == nil {
 		t.Fatalf("exec with the log locked: %+v", v)
 	}
+	k := procKey{"c1", "locked"}
+	e.g.track(k, st)
+	e.g.setPID(k, 7)
 	if n, err := eventlog.Pending(e.state); n != 1 || err != nil {
 		t.Fatalf("%d records spooled (%v), want the exec's", n, err)
 	}
@@ -307,5 +319,100 @@ func TestGuardReportsProblemsOnce(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out, "config: the problem is gone") || !strings.Contains(out, "blocked by policy") {
 		t.Errorf("log lacks the recovery or the refusal:\n%s", out)
+	}
+}
+
+// An allowed exec's start is held until its pid is known, and written once
+// whatever comes first; one the fail mode would refuse if it were lost is
+// written before the exec goes on.
+func TestGuardHeldStart(t *testing.T) {
+	exit := func(pid uint32) *eventstypes.TaskExit {
+		return &eventstypes.TaskExit{ContainerID: "c1", ID: "x", Pid: pid, ExitedAt: timestamppb.New(time.Now())}
+	}
+	tests := []struct {
+		name     string
+		failMode string
+		tty      bool
+		then     func(g *guard, k procKey)
+		pid      any    // the start's process.pid
+		written  bool   // written before anything follows the exec
+		after    string // event.action of the documents after the start
+	}{
+		{"Start gives the pid", "open", true, func(g *guard, k procKey) { g.setPID(k, 77) }, 77.0, false, ""},
+		{"exit before Start returns", "open", false, func(g *guard, k procKey) { g.exited(exit(88)); g.setPID(k, 88) }, 88.0, false, "end"},
+		{"Start fails", "open", false, func(g *guard, k procKey) { g.writeHeld(k, 0); g.forget(k) }, nil, false, ""},
+		{"deleted before Start", "open", false, func(g *guard, k procKey) { g.writeHeld(k, 0); g.forget(k); g.writeHeld(k, 0) }, nil, false, ""},
+		{"shim shutdown", "open", true, func(g *guard, k procKey) { g.writeAllHeld(); g.writeAllHeld(); g.setPID(k, 9) }, nil, false, ""},
+		{"fail closed: a terminal exec is written at once", "closed", true, func(g *guard, k procKey) { g.setPID(k, 5) }, nil, true, ""},
+		{"fail closed: a plain exec waits for its pid", "closed", false, func(g *guard, k procKey) { g.setPID(k, 6) }, 6.0, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newGuardEnv(t, "alert", tt.failMode)
+			e.create()
+			before := len(e.docs())
+			v, st := e.g.exec(execReq(t, "x", tt.tty, "sh"))
+			if v.block || st == nil {
+				t.Fatalf("exec refused: %+v", v)
+			}
+			k := procKey{"c1", "x"}
+			e.g.track(k, st)
+			if got := len(e.docs()) > before; got != tt.written {
+				t.Errorf("start written before the exec went on: %v, want %v", got, tt.written)
+			}
+			tt.then(e.g, k)
+			var starts, rest []string
+			var pid any
+			for _, d := range e.docs()[before:] {
+				switch {
+				case get(d, "event.kind") == "event" && get(d, "event.action") == "exec":
+					starts = append(starts, "start")
+					pid = get(d, "process.pid")
+				case get(d, "event.kind") == "event":
+					rest = append(rest, fmt.Sprint(get(d, "event.action")))
+				}
+				if len(starts) == 0 {
+					t.Errorf("%v before the exec's start", get(d, "event.action"))
+				}
+			}
+			if len(starts) != 1 || pid != tt.pid {
+				t.Errorf("starts %v with process.pid %v, want one with %v", starts, pid, tt.pid)
+			}
+			if got := strings.Join(rest, " "); got != tt.after {
+				t.Errorf("after the start: %q, want %q", got, tt.after)
+			}
+		})
+	}
+}
+
+// Start and the exit race for a process that exits at once: its start is
+// written before its end either way.
+func TestGuardHeldStartBeforeEnd(t *testing.T) {
+	e := newGuardEnv(t, "alert", "open")
+	e.create()
+	const n = 40
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("x%d", i)
+		_, st := e.g.exec(execReq(t, id, false, "true"))
+		k := procKey{"c1", id}
+		e.g.track(k, st)
+		done := make(chan struct{})
+		go func() { e.g.setPID(k, uint32(1000+i)); close(done) }()
+		e.g.exited(&eventstypes.TaskExit{ContainerID: "c1", ID: id, Pid: uint32(1000 + i), ExitedAt: timestamppb.New(time.Now())})
+		<-done
+	}
+	seen := map[string]string{}
+	for _, d := range e.docs() {
+		id, _ := get(d, "execguard.exec_id").(string)
+		if id == "" || get(d, "event.kind") != "event" {
+			continue
+		}
+		seen[id] += fmt.Sprint(get(d, "event.action"), " ")
+	}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("x%d", i)
+		if seen[id] != "exec end " {
+			t.Errorf("exec %s: documents %q, want its start, then its end", id, seen[id])
+		}
 	}
 }

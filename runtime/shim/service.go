@@ -45,6 +45,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 		return nil, refusal(v.reason)
 	}
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
+	// The start is written once runc has created the init, with its pid,
+	// or without when it failed.
+	s.g.write(s.g.take(st), resp.GetPid())
 	if err == nil && st != nil {
 		st.pid = resp.GetPid()
 		s.g.track(procKey{container: r.ID}, st)
@@ -60,13 +63,18 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*pty
 		return nil, refusal(v.reason)
 	}
 	resp, err := s.TTRPCTaskService.Exec(ctx, r)
-	if err == nil {
+	if err != nil {
+		s.g.write(s.g.take(st), 0)
+		if st != nil && st.capture != nil {
+			st.capture.abort()
+		}
+	} else {
+		// Its start is written when Start gives the pid (or fails), on
+		// its exit, its Delete or the shim's shutdown, whichever is first.
 		s.g.track(procKey{container: r.ID, exec: r.ExecID}, st)
 		if st != nil && st.capture != nil {
 			st.capture.start()
 		}
-	} else if st != nil && st.capture != nil {
-		st.capture.abort()
 	}
 	return resp, err
 }
@@ -88,6 +96,7 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 	k := procKey{container: r.ID, exec: r.ExecID}
 	switch {
 	case err != nil && r.ExecID != "":
+		s.g.writeHeld(k, 0)
 		s.g.forget(k) // a process that never started never exits
 	case err == nil:
 		s.g.setPID(k, resp.GetPid())
@@ -97,11 +106,19 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 
 // Delete drops what the guard keeps of a deleted process or container.
 func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
+	k := procKey{container: r.ID, exec: r.ExecID}
+	s.g.writeHeld(k, 0) // deleted before it started
 	resp, err := s.TTRPCTaskService.Delete(ctx, r)
 	if err == nil {
-		s.g.forget(procKey{container: r.ID, exec: r.ExecID})
+		s.g.forget(k)
 	}
 	return resp, err
+}
+
+// Shutdown writes the starts still held before the shim may exit.
+func (s *service) Shutdown(ctx context.Context, r *taskAPI.ShutdownRequest) (*ptypes.Empty, error) {
+	s.g.writeAllHeld()
+	return s.TTRPCTaskService.Shutdown(ctx, r)
 }
 
 // refusal is the error a refused request returns: its message is the

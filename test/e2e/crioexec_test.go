@@ -280,7 +280,7 @@ func TestCRIOCrunHandler(t *testing.T) {
 		t.Logf("this crun cannot run CRI-O %s's bundles: %v", e.crio.Version, err)
 		var creates []doc
 		for _, d := range e.since(mark) {
-			if d.str("event.action") == "container-start" && d.str("container.name") == "app" {
+			if actionOf(d) == "container-start" && d.str("container.name") == "app" {
 				creates = append(creates, d)
 			}
 		}

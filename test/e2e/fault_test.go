@@ -1052,7 +1052,7 @@ func readDocs(t *testing.T, path string, reported map[string]bool) []doc {
 
 // execMarker is the marker of an exec event: its command's last argument.
 func execMarker(d doc) string {
-	if d.str("event.kind") != "event" || d.str("event.action") != "exec" {
+	if d.str("event.kind") != "event" || actionOf(d) != "exec" {
 		return ""
 	}
 	args := d.strs("process.args")

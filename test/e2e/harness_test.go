@@ -291,15 +291,26 @@ func (d doc) String() string {
 	return string(b)
 }
 
-// filter selects documents of one kind and action for one container.
+// filter selects documents of one kind and action for one container. A
+// container's first process is event.action exec, as Defend for Containers
+// records it; action "container-start" selects it by execguard.operation.
 func filter(docs []doc, kind, action, ctrID string) []doc {
 	var out []doc
 	for _, d := range docs {
-		if d.str("event.kind") == kind && d.str("event.action") == action && d.str("container.id") == ctrID {
+		if d.str("event.kind") == kind && actionOf(d) == action && d.str("container.id") == ctrID {
 			out = append(out, d)
 		}
 	}
 	return out
+}
+
+// actionOf is event.action, or container-start for a container's first
+// process.
+func actionOf(d doc) string {
+	if d.str("execguard.operation") == "container-start" && d.str("event.action") == "exec" {
+		return "container-start"
+	}
+	return d.str("event.action")
 }
 
 func kinds(docs []doc, kind string) []doc {

@@ -594,7 +594,7 @@ func kubeContainerDocs(docs []doc, action, pod, container string) map[string][]d
 	out := map[string][]doc{}
 	for _, d := range docs {
 		// The pod's sandbox is named after the pod: its container_type tells it apart.
-		if d.str("event.action") == action && d.str("orchestrator.resource.name") == pod && d.str("container.name") == container &&
+		if actionOf(d) == action && d.str("orchestrator.resource.name") == pod && d.str("container.name") == container &&
 			d.str("execguard.container_type") == "container" {
 			out[d.str("event.kind")] = append(out[d.str("event.kind")], d)
 		}

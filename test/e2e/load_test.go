@@ -61,7 +61,7 @@ func TestLoadOneEventPerExec(t *testing.T) {
 	alerts := map[string]int{}
 	for _, d := range e.since(mark) { // fails on a torn or merged line
 		args := d.strs("process.args")
-		if d.str("event.action") != "exec" || len(args) != 2 {
+		if actionOf(d) != "exec" || len(args) != 2 {
 			continue
 		}
 		if _, ours := tty[args[1]]; !ours {

@@ -30,6 +30,11 @@ func endOf(t *testing.T, docs []doc, st doc) doc {
 	return found[0]
 }
 
+func mustGet(d doc, path string) any {
+	v, _ := d.get(path)
+	return v
+}
+
 // checkEnd checks an end event against its start: same container and exec,
 // the exit code, the pid, and the run time.
 func checkEnd(t *testing.T, what string, end, start doc, exitCode int) {
@@ -48,6 +53,13 @@ func checkEnd(t *testing.T, what string, end, start doc, exitCode int) {
 	}
 	if pid, _ := end.get("process.pid"); pid == nil || pid.(float64) <= 0 {
 		t.Errorf("%s: process.pid %v, want the process's pid", what, pid)
+	}
+	// The shim writes an allowed start once it has the pid.
+	endPID, _ := end.get("process.pid")
+	for _, path := range []string{"process.pid", "process.entry_leader.pid"} {
+		if sp, _ := start.get(path); sp != endPID {
+			t.Errorf("%s: the start's %s is %v, want the end's %v", what, path, sp, endPID)
+		}
 	}
 	if d, ok := end.get("event.duration"); !ok || d.(float64) < 0 {
 		t.Errorf("%s: event.duration %v, want the run time", what, d)
@@ -90,6 +102,9 @@ func TestShimEndEvents(t *testing.T) {
 	}
 	initEnd := endOf(t, e.since(mark), starts[0])
 	check(t, "init end", initEnd, []expectation{{"process.exit_code", 137}, {"process.interactive", false}})
+	if sp, _ := starts[0].get("process.pid"); sp == nil || sp != mustGet(initEnd, "process.pid") {
+		t.Errorf("container start process.pid %v, want the init's %v", sp, mustGet(initEnd, "process.pid"))
+	}
 	if err := e.node.RemovePod(podID); err != nil {
 		t.Fatal(err)
 	}
