@@ -93,6 +93,23 @@ func (l Log) Write(buf []byte) (Outcome, error) {
 		}
 		return Written, nil
 	}
+	return l.spoolOr(buf, err)
+}
+
+// Spool puts buf (one record) straight into the spool, without trying the
+// log: for a writer that must not wait for the log (the NRI plugin's queue,
+// full or shutting down). why says why it did not try; it is reported with a
+// loss.
+func (l Log) Spool(buf []byte, why error) (Outcome, error) {
+	if why == nil {
+		why = errors.New("event log not tried")
+	}
+	return l.spoolOr(buf, why)
+}
+
+// spoolOr spools a record the log did not take for err, counting it
+// spooled, or lost when the spool cannot take it either.
+func (l Log) spoolOr(buf []byte, err error) (Outcome, error) {
 	if l.StateDir == "" {
 		l.reportLoss(err)
 		return Lost, err
