@@ -84,14 +84,16 @@ func (l Log) appendRecord(buf []byte) error {
 }
 
 // Write records buf (one record: complete lines). It returns where the
-// record went and, unless Written, why the log could not take it.
+// record went and, unless Written, why the log could not take it. Written
+// with an error is a warning: the record is in the log, but the log's
+// directory is not safe to keep it in (CheckDir).
 func (l Log) Write(buf []byte) (Outcome, error) {
 	err := l.appendRecord(buf)
 	if err == nil {
 		if l.StateDir != "" && l.pending() {
 			l.Replay(ReplayBatch) // its failures leave records in the spool
 		}
-		return Written, nil
+		return Written, CheckDir(l.Path)
 	}
 	return l.spoolOr(buf, err)
 }

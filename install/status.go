@@ -139,6 +139,8 @@ type FileStatus struct {
 	Path     string `json:"path"`
 	Writable bool   `json:"writable"`
 	Error    string `json:"error,omitempty"`
+	// Warning: the file's directory is not safe to keep it in.
+	Warning string `json:"warning,omitempty"`
 }
 
 // GetStatus inspects the node. It writes nothing.
@@ -229,6 +231,12 @@ func GetStatus(opts Options) (Status, error) {
 	st.EventLog = writable(host, cfg.EventLog)
 	if !st.EventLog.Writable {
 		st.Problems = append(st.Problems, "event log: "+st.EventLog.Error)
+	}
+	for _, check := range []func(string) error{eventlog.CheckFile, eventlog.CheckDir} {
+		if err := check(host.Local(cfg.EventLog)); err != nil {
+			st.EventLog.Warning = err.Error()
+			st.Problems = append(st.Problems, err.Error())
+		}
 	}
 	if c, err := state.ReadCounters(host.Local(cfg.StateDir)); err == nil {
 		st.Events = EventAccounting{Spooled: c.Spooled, Replayed: c.Replayed, Lost: c.Lost}
@@ -555,7 +563,9 @@ func (s Status) Text() string {
 	} else {
 		fmt.Fprintf(&b, "policy:      not loaded: %s\n", s.Policy.Error)
 	}
-	if s.EventLog.Writable {
+	if s.EventLog.Writable && s.EventLog.Warning != "" {
+		fmt.Fprintf(&b, "event log:   %s (writable, but: %s)\n", s.EventLog.Path, s.EventLog.Warning)
+	} else if s.EventLog.Writable {
 		fmt.Fprintf(&b, "event log:   %s (writable)\n", s.EventLog.Path)
 	} else {
 		fmt.Fprintf(&b, "event log:   %s (NOT writable: %s)\n", s.EventLog.Path, s.EventLog.Error)

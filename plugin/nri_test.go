@@ -258,8 +258,15 @@ func (n *node) settings() plugin.Settings {
 // runningPlugin is a plugin served by Run in the background.
 type runningPlugin struct {
 	*plugin.Plugin
-	log  *bytes.Buffer
+	log  *lockedWriter
 	stop func()
+}
+
+// logText is what the plugin logged so far.
+func (p *runningPlugin) logText() string {
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	return p.log.w.(*bytes.Buffer).String()
 }
 
 func startPlugin(t *testing.T, s plugin.Settings) *runningPlugin {
@@ -271,9 +278,9 @@ func startPlugin(t *testing.T, s plugin.Settings) *runningPlugin {
 // documents.
 func startPluginQueue(t *testing.T, s plugin.Settings, queueSize int) *runningPlugin {
 	t.Helper()
-	logBuf := &bytes.Buffer{}
+	logBuf := &lockedWriter{w: &bytes.Buffer{}}
 	log := logrus.New()
-	log.SetOutput(&lockedWriter{w: logBuf})
+	log.SetOutput(logBuf)
 	p, err := plugin.NewWithQueue(s, log, queueSize)
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,8 @@ type Plugin struct {
 	logFile    *os.File
 	statusKick chan struct{}
 	ctx        context.Context
+	// logDirWarned is the event log directory warning last logged.
+	logDirWarned string
 	// queue carries the documents the handlers write to the writer
 	// goroutine (writeLoop).
 	queue *writeQueue

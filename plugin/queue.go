@@ -142,6 +142,13 @@ func (p *Plugin) writeQueued(q queued, lockWait time.Duration) eventlog.Outcome 
 	defer p.mu.Unlock()
 	switch out {
 	case eventlog.Written:
+		if err != nil && err.Error() != p.logDirWarned {
+			// Written, in a directory someone else could change: said
+			// once while it lasts.
+			p.log.WithError(err).Warn("event log directory unsafe")
+			p.lastErr = err.Error()
+		}
+		p.logDirWarned = errString(err)
 		p.written(q.kind, q.action, nil)
 	case eventlog.Spooled:
 		p.log.WithError(err).WithField("action", q.action).Warn("event spooled: the event log cannot be written")
@@ -196,4 +203,11 @@ func (p *Plugin) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +150,32 @@ func TestStopDrainsQueue(t *testing.T) {
 	}
 	if got := endedIDs(n, p); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("end events for %v after the replay, want one for each of %v", got, want)
+	}
+}
+
+// TestPluginWarnsUnsafeLogDir: the plugin writes into an event log
+// directory others may write, and says so in its log and status.
+func TestPluginWarnsUnsafeLogDir(t *testing.T) {
+	n := newNode(t)
+	if err := os.Chmod(filepath.Dir(n.eventLog), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster()
+	web := pod("pod-web", "web", nil)
+	c.addPod(web)
+	old := ctr("ctr-old", web, "old", false)
+	old.State = api.ContainerState_CONTAINER_RUNNING
+	c.addCtr(old)
+	startRuntime(t, newProxy(t, n.socket), c)
+	p := startPlugin(t, n.settings())
+	waitSynced(t, p, time.Time{})
+	if alerts := n.events(p, plugin.ActionCoverage); len(alerts) != 1 {
+		t.Fatalf("%d coverage alerts in the log, want 1", len(alerts))
+	}
+	if st := p.Status(); !strings.Contains(st.LastError, "writable by group or others") {
+		t.Errorf("last error %q, want the log directory named unsafe", st.LastError)
+	}
+	if !strings.Contains(p.logText(), "event log directory unsafe") {
+		t.Errorf("plugin log lacks the warning:\n%s", p.logText())
 	}
 }
