@@ -29,6 +29,7 @@ import (
 	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
+	"github.com/execguard/execguard/test/crionode"
 	"github.com/execguard/execguard/test/node"
 )
 
@@ -284,11 +285,65 @@ func TestFaultMatrixShim(t *testing.T) {
 	f.writeDoc()
 }
 
+// TestFaultMatrixCRIO runs the crioFaults rows the same way on a real CRI-O
+// whose runc handler runs the wrapper, with the NRI plugin on CRI-O's NRI
+// socket. CRI-O runs a streaming exec's runtime itself, with no --log, so
+// the wrapper's diagnostics go to the exec's stderr.
+func TestFaultMatrixCRIO(t *testing.T) {
+	f := newFaultEnv(t, frontCRIO)
+	for _, c := range faultCases() {
+		if !slices.Contains(crioFaults, c.id) {
+			continue
+		}
+		for _, mode := range []string{"open", "closed"} {
+			t.Run(c.id+"/"+mode, func(t *testing.T) {
+				f.t = t
+				defer func() { f.t = f.root }()
+				f.rows = append(f.rows, f.run(t, c, mode))
+			})
+		}
+	}
+	f.t = t
+	f.writeDoc()
+}
+
+// faultNode is the engine node the matrix drives: a containerd node
+// (test/node) or a CRI-O node (test/crionode).
+type faultNode interface {
+	node.Execer
+	RunPod(name, namespace string) (string, error)
+	CreateContainer(podID, name string, tty bool, cmd ...string) (string, error)
+	RemovePod(podID string) error
+	Crictl(args ...string) (string, error)
+	ExecStreams(ctrID string, cmd ...string) (stdout, stderr string, err error)
+	RunExecs(execs []node.Exec, concurrency int, done func(node.ExecResult)) []node.ExecResult
+	LogTail(lines int) string
+	LogFile() string
+	Close() error
+}
+
+// frontCRIO: CRI-O's runc handler runs the wrapper (its runtime_path).
+const frontCRIO front = "crio"
+
+// crioFaults are the matrix's rows run on CRI-O: one of each kind (log,
+// spool, plugin, state directory, configuration, policy, real runtime);
+// the others differ from these only in how the fault is made.
+var crioFaults = []string{
+	"log-dir-uncreatable", "log-fs-full", "plugin-killed", "state-dir-unreadable", "log-and-state-unwritable",
+	"config-invalid", "config-group-writable", "policy-corrupt-no-last-good", "runtime-missing",
+}
+
 // faultEnv is the node, wrapper, plugin and files the matrix runs on.
 type faultEnv struct {
 	t, root    *testing.T
 	front      front
-	node       *node.Node
+	node       faultNode
+	nodeDir    string // the engine's directory, shortened in messages
+	nriSocket  string
+	// runtimeLog is the --log file the engine hands the runtime for a
+	// container; nil where the engine hands none (CRI-O's streaming exec:
+	// the wrapper's diagnostics go to the exec's stderr).
+	runtimeLog func(ctrID string) string
 	dir        string
 	bin        string
 	configPath string
@@ -326,12 +381,22 @@ func newFaultEnv(t *testing.T, fr front) *faultEnv {
 	}
 	f.must(os.Symlink(realRunc, f.runcLink))
 	nodeOpts := node.Options{WrapperConfig: f.configPath}
+	var crioWrapper string
 	switch fr {
 	case frontWrapper:
 		nodeOpts.WrapperPath = buildWrapper(t, dir)
 	case frontShim:
 		nodeOpts.WrapperPath = realRunc
 		nodeOpts.ShimPath = buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(f.bin, "containerd-shim-execguard-v2"))
+	case frontCRIO:
+		requireCRIO(t)
+		// CRI-O's runtime_path is the wrapper named runc, its configuration
+		// beside it (CRI-O passes no environment of its own to the runtime).
+		libexec := filepath.Join(dir, "libexec")
+		f.must(os.MkdirAll(libexec, 0o755))
+		crioWrapper = filepath.Join(libexec, "runc")
+		f.must(os.Symlink(buildWrapper(t, dir), crioWrapper))
+		f.configPath = filepath.Join(libexec, "execguard.toml")
 	default:
 		t.Fatalf("unknown front %q", fr)
 	}
@@ -342,14 +407,23 @@ func newFaultEnv(t *testing.T, fr front) *faultEnv {
 	// default log and state directory are covered for the test's duration.
 	coverDefaultDirs(t)
 
-	n, err := node.Start(context.Background(), nodeOpts)
-	if err != nil {
-		t.Fatalf("start node: %v", err)
+	if fr == frontCRIO {
+		n, err := crionode.Start(context.Background(), crionode.Options{RuntimePaths: map[string]string{"runc": crioWrapper}})
+		if err != nil {
+			t.Fatalf("start CRI-O: %v", err)
+		}
+		f.node, f.nodeDir, f.nriSocket = n, n.Dir, n.NRISocket
+	} else {
+		n, err := node.Start(context.Background(), nodeOpts)
+		if err != nil {
+			t.Fatalf("start node: %v", err)
+		}
+		f.node, f.nodeDir, f.nriSocket, f.runtimeLog = n, n.Dir, n.NRISocket, n.RuntimeLog
 	}
-	f.node = n
+	n := f.node
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("containerd log tail:\n%s", n.LogTail(30))
+			t.Logf("engine log tail:\n%s", n.LogTail(30))
 			if b, err := os.ReadFile(f.pluginLog); err == nil {
 				t.Logf("plugin log tail:\n%s", tail(string(b), 30))
 			}
@@ -511,7 +585,7 @@ func (f *faultEnv) startPlugin() *pluginProc {
 	if err := os.WriteFile(cfg, []byte("status_interval = \"20ms\"\nlog_level = \"debug\"\n"), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(f.bin, "execguard"), "nri", "run", "--config", cfg, "--socket", f.node.NRISocket,
+	cmd := exec.Command(filepath.Join(f.bin, "execguard"), "nri", "run", "--config", cfg, "--socket", f.nriSocket,
 		"--execguard-config", f.configPath, "--log-file", f.pluginLog)
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)
@@ -568,6 +642,9 @@ type observation struct {
 	events              string
 	stderr              string
 	ttyBurst, ttyRefuse int
+	// ttyRefuseUnseen counts refused interactive execs whose refusal never
+	// reached the client's terminal (CRI-O: the stream ended first).
+	ttyRefuseUnseen int
 }
 
 // probeResult is one exec made while the fault lasts.
@@ -612,7 +689,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 		if tty {
 			kind = "burst-tty"
 		}
-		execs[i] = node.Exec{Container: f.ctrs[i%len(f.ctrs)], TTY: tty, Cmd: []string{"echo", r.marker(kind)}}
+		execs[i] = node.Exec{Container: f.ctrs[i%len(f.ctrs)], TTY: tty, Cmd: f.echo(tty, r.marker(kind))}
 	}
 	injectNow := make(chan struct{})
 	var done atomic.Int32
@@ -638,11 +715,14 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	// While the fault lasts: an interactive and a plain exec, and a fresh
 	// container's lifecycle.
 	tty := probeResult{marker: r.marker("probe-tty")}
-	tty.out, tty.err = f.node.ExecTTY(f.ctrs[0], "echo", tty.marker)
+	tty.out, tty.err = f.node.ExecTTY(f.ctrs[0], f.echo(true, tty.marker)...)
 	plain := probeResult{marker: r.marker("probe")}
 	plain.out, plain.stderr, plain.err = f.node.ExecStreams(f.ctrs[1], "echo", plain.marker)
 	during := f.lifecycle(r, "during")
 	diags := f.runtimeLogSince(logOffsets)
+	if f.front == frontCRIO {
+		diags = append(diags, stderrDiags(f, plain.stderr)...)
+	}
 	where := f.locate(t, r, tty.marker, plain.marker)
 	probeDocs := f.execDocs(t, r, tty.marker)
 
@@ -659,8 +739,11 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	// Interactive execs, per fail mode.
 	wantRefused := slices.Contains(c.refusedIn, mode)
 	switch {
-	case tty.refused():
-		obs.interactive = "refused: " + firstLine(tty.out, "execguard:")
+	case tty.refused() || f.unseenRefusal(true, tty.out, tty.err):
+		obs.interactive = "refused: " + refusalLine(tty.out)
+		if !tty.refused() {
+			obs.interactive = "refused, without the refusal on the terminal: " + oneLine(tty.out)
+		}
 		if !wantRefused {
 			obs.interactive += " (expected: allowed)"
 			t.Errorf("interactive exec refused in fail mode %s while the fault lasted: %s", mode, strings.TrimSpace(tty.out))
@@ -688,13 +771,16 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	for _, res := range burst {
 		switch {
 		case res.Err == nil:
-			if !strings.Contains(res.Output, res.Cmd[1]) {
-				t.Errorf("burst exec %s printed %q", res.Cmd[1], res.Output)
+			if m := res.Cmd[len(res.Cmd)-1]; !strings.Contains(res.Output, m) {
+				t.Errorf("burst exec %s printed %q", m, res.Output)
 			}
-		case res.TTY && refusal(res.Output):
+		case res.TTY && (refusal(res.Output) || f.unseenRefusal(res.TTY, res.Output, res.Err)):
 			obs.ttyRefuse++
+			if !refusal(res.Output) {
+				obs.ttyRefuseUnseen++
+			}
 			if !wantRefused {
-				t.Errorf("burst: interactive exec %s refused in fail mode %s: %s", res.Cmd[1], mode, firstLine(res.Output, "execguard:"))
+				t.Errorf("burst: interactive exec %s refused in fail mode %s: %s", res.Cmd[len(res.Cmd)-1], mode, refusalLine(res.Output))
 			}
 		default:
 			t.Errorf("burst: %v\n%s", res.Err, res.Output)
@@ -813,8 +899,11 @@ func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 		}
 		return offsets
 	}
+	if f.runtimeLog == nil {
+		return offsets
+	}
 	for _, id := range f.ctrs {
-		if fi, err := os.Stat(f.node.RuntimeLog(id)); err == nil {
+		if fi, err := os.Stat(f.runtimeLog(id)); err == nil {
 			offsets[id] = fi.Size()
 		}
 	}
@@ -843,8 +932,11 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 		}
 		return msgs
 	}
+	if f.runtimeLog == nil {
+		return nil
+	}
 	for _, id := range f.ctrs {
-		b, err := os.ReadFile(f.node.RuntimeLog(id))
+		b, err := os.ReadFile(f.runtimeLog(id))
 		if err != nil || int64(len(b)) < offsets[id] {
 			continue
 		}
@@ -857,6 +949,24 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 			if !slices.Contains(msgs, m) {
 				msgs = append(msgs, m)
 			}
+		}
+	}
+	return msgs
+}
+
+// stderrDiags returns the distinct execguard lines of an exec's stderr,
+// shortened like runtimeLogSince's, where the wrapper writes its
+// diagnostics when the engine gave the runtime no --log.
+func stderrDiags(f *faultEnv, stderr string) []string {
+	var msgs []string
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "execguard") {
+			continue
+		}
+		m := "stderr: " + f.shorten(line)
+		if !slices.Contains(msgs, m) {
+			msgs = append(msgs, m)
 		}
 	}
 	return msgs
@@ -905,7 +1015,7 @@ func TestContainerdLogEntry(t *testing.T) {
 // what they are.
 func (f *faultEnv) shorten(s string) string {
 	s = strings.ReplaceAll(s, f.dir, "<dir>")
-	s = strings.ReplaceAll(s, f.node.Dir, "<node>")
+	s = strings.ReplaceAll(s, f.nodeDir, "<node>")
 	s = replaceIDs(s)
 	for i := 0; i < len(s); i++ { // spool record names hold times and ids
 		if j := strings.Index(s[i:], "/spool/"); j >= 0 {
@@ -1188,6 +1298,28 @@ func countNonZero(a, b map[string]int) int {
 	return n
 }
 
+// echo is the command of an exec that prints marker, its last argument.
+// On CRI-O a terminal session stays open a moment after it: a process that
+// exits at once can end CRI-O's stream before its output reaches crictl.
+func (f *faultEnv) echo(tty bool, marker string) []string {
+	if tty && f.front == frontCRIO {
+		return []string{"sh", "-c", `echo "$0"; sleep 0.5`, marker}
+	}
+	return []string{"echo", marker}
+}
+
+// refusalLine is the line of an exec's output that refuses it: where the
+// wrapper writes its diagnostics to the exec's stderr (CRI-O), warnings may
+// come first.
+func refusalLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if refusal(l) {
+			return firstLine(l, "execguard:")
+		}
+	}
+	return firstLine(out, "execguard:")
+}
+
 func firstLine(s, prefix string) string {
 	for _, l := range strings.Split(s, "\n") {
 		if i := strings.Index(l, prefix); i >= 0 {
@@ -1238,25 +1370,49 @@ func (f *faultEnv) writeDoc() {
 	}
 }
 
+// faultsDocSections are the fronts whose tables follow the wrapper's, in
+// order, with the heading and introduction of each one's section.
+var faultsDocSections = []struct {
+	front          front
+	heading, intro string
+}{
+	{frontShim, faultsDocShimHeading, faultsDocShimIntro},
+	{frontCRIO, faultsDocCRIOHeading, faultsDocCRIOIntro},
+}
+
 // mergeFaultsDoc puts the table of front fr into the faults doc old, keeping
-// the other front's part.
+// the other fronts' parts.
 func mergeFaultsDoc(old string, fr front, table string) string {
-	wrapperPart, shimPart, _ := strings.Cut(old, faultsDocShimHeading)
-	if shimPart != "" {
-		shimPart = faultsDocShimHeading + shimPart
+	// Cut old at each section's heading, from the last one back.
+	parts := map[front]string{}
+	rest := old
+	for i := len(faultsDocSections) - 1; i >= 0; i-- {
+		sec := faultsDocSections[i]
+		if before, after, ok := strings.Cut(rest, sec.heading); ok {
+			parts[sec.front] = sec.heading + after
+			rest = before
+		}
 	}
+	wrapperPart := rest
 	if !strings.HasPrefix(wrapperPart, "# Faults") {
 		wrapperPart = faultsDocIntro + faultsDocNoWrapperTable
 	}
-	if fr == frontShim {
-		shimPart = faultsDocShimHeading + faultsDocShimIntro + table
-	} else {
+	if fr == frontWrapper {
 		wrapperPart = faultsDocIntro + table
 	}
-	if shimPart == "" {
-		return wrapperPart
+	out := []string{wrapperPart}
+	for _, sec := range faultsDocSections {
+		if sec.front == fr {
+			parts[fr] = sec.heading + sec.intro + table
+		}
+		if parts[sec.front] != "" {
+			out = append(out, parts[sec.front])
+		}
 	}
-	return strings.TrimRight(wrapperPart, "\n") + "\n\n" + shimPart
+	for i := range len(out) - 1 {
+		out[i] = strings.TrimRight(out[i], "\n") + "\n\n"
+	}
+	return strings.Join(out, "")
 }
 
 // TestMergeFaultsDoc checks that each front's table replaces its own part of
@@ -1264,6 +1420,7 @@ func mergeFaultsDoc(old string, fr front, table string) string {
 func TestMergeFaultsDoc(t *testing.T) {
 	wrapperDoc := faultsDocIntro + "| wrapper v1 |\n"
 	bothDoc := faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v1 |\n"
+	allDoc := bothDoc + "\n" + faultsDocCRIOHeading + faultsDocCRIOIntro + "| crio v1 |\n"
 	tests := []struct {
 		name  string
 		old   string
@@ -1280,6 +1437,17 @@ func TestMergeFaultsDoc(t *testing.T) {
 			faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v2 |\n"},
 		{"shim into nothing", "", frontShim, "| shim v1 |\n",
 			faultsDocIntro + faultsDocNoWrapperTable + "\n" + faultsDocShimHeading + faultsDocShimIntro + "| shim v1 |\n"},
+		{"crio after both", bothDoc, frontCRIO, "| crio v1 |\n", allDoc},
+		{"crio replaces crio", allDoc, frontCRIO, "| crio v2 |\n",
+			strings.Replace(allDoc, "| crio v1 |", "| crio v2 |", 1)},
+		{"shim replaces shim before crio", allDoc, frontShim, "| shim v2 |\n",
+			strings.Replace(allDoc, "| shim v1 |", "| shim v2 |", 1)},
+		{"wrapper keeps shim and crio", allDoc, frontWrapper, "| wrapper v2 |\n",
+			strings.Replace(allDoc, "| wrapper v1 |", "| wrapper v2 |", 1)},
+		{"crio after wrapper only", wrapperDoc, frontCRIO, "| crio v1 |\n",
+			faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocCRIOHeading + faultsDocCRIOIntro + "| crio v1 |\n"},
+		{"shim into wrapper and crio", faultsDocIntro + "| wrapper v1 |\n\n" + faultsDocCRIOHeading + faultsDocCRIOIntro + "| crio v1 |\n",
+			frontShim, "| shim v1 |\n", allDoc},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1329,7 +1497,27 @@ func (f *faultEnv) docTable() string {
 }
 
 func burstNote(o observation) string {
+	if o.ttyRefuseUnseen > 0 {
+		return fmt.Sprintf(" (burst: %d of %d interactive execs refused, %d of them without the refusal on the terminal)", o.ttyRefuse, o.ttyBurst, o.ttyRefuseUnseen)
+	}
 	return fmt.Sprintf(" (burst: %d of %d interactive execs refused)", o.ttyRefuse, o.ttyBurst)
+}
+
+// unseenRefusal reports whether a terminal exec on CRI-O failed with the
+// wrapper's refusal status (1) and printed nothing of its own: CRI-O can end
+// the stream of a process that exits at once before its output reaches the
+// client, so the refusal the wrapper wrote to the terminal may never show.
+func (f *faultEnv) unseenRefusal(tty bool, out string, err error) bool {
+	if f.front != frontCRIO || !tty || err == nil {
+		return false
+	}
+	rest := strings.TrimSpace(strings.ReplaceAll(out, "\r", ""))
+	for _, l := range strings.Split(rest, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "execguard: ") && !strings.Contains(l, "command terminated with exit code 1") {
+			return false
+		}
+	}
+	return strings.Contains(rest, "command terminated with exit code 1")
 }
 
 const faultsDocIntro = `# Faults: what execguard does when its surroundings break
@@ -1377,5 +1565,20 @@ spooled or lost there: a configuration or policy problem is in the event's
 with gRPC's ": permission denied"). The shim also writes an end event for
 every exec and container it started, so more events go to the spool while
 the log cannot take them.
+
+`
+
+// faultsDocCRIOHeading starts CRI-O's section of the faults doc.
+const faultsDocCRIOHeading = "## CRI-O\n"
+
+const faultsDocCRIOIntro = `
+The same burst and the same accounting on a real CRI-O (crictl against
+CRI-O's CRI, conmon, runc) whose runc handler's ` + "`runtime_path`" + ` is the
+wrapper, with the NRI plugin on CRI-O's NRI socket, for one fault of each
+kind (TestFaultMatrixCRIO; the rows left out differ from these only in how the
+fault is made). CRI-O runs a streaming exec's runtime itself and gives it no
+` + "`--log`" + `, so the wrapper's diagnostics of an exec go to the exec's
+stderr ("stderr" below, and "exec stderr": what ` + "`crictl exec`" + ` and
+` + "`kubectl exec`" + ` print on their stderr while the fault lasts).
 
 `
