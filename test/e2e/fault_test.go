@@ -29,7 +29,7 @@ import (
 	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
-	"github.com/execguard/execguard/test/crionode"
+	"github.com/execguard/execguard/test/engine"
 	"github.com/execguard/execguard/test/node"
 )
 
@@ -304,21 +304,6 @@ func TestFaultMatrixCRIO(t *testing.T) {
 	f.writeDoc()
 }
 
-// faultNode is the engine node the matrix drives: a containerd node
-// (test/node) or a CRI-O node (test/crionode).
-type faultNode interface {
-	node.Execer
-	RunPod(name, namespace string) (string, error)
-	CreateContainer(podID, name string, tty bool, cmd ...string) (string, error)
-	RemovePod(podID string) error
-	Crictl(args ...string) (string, error)
-	ExecStreams(ctrID string, cmd ...string) (stdout, stderr string, err error)
-	RunExecs(execs []node.Exec, concurrency int, done func(node.ExecResult)) []node.ExecResult
-	LogTail(lines int) string
-	LogFile() string
-	Close() error
-}
-
 // frontCRIO: CRI-O's runc handler runs the wrapper (its runtime_path).
 const frontCRIO front = "crio"
 
@@ -326,13 +311,7 @@ const frontCRIO front = "crio"
 type faultEnv struct {
 	t, root    *testing.T
 	front      front
-	node       faultNode
-	nodeDir    string // the engine's directory, shortened in messages
-	nriSocket  string
-	// runtimeLog is the --log file the engine hands the runtime for a
-	// container; nil where the engine hands none (CRI-O's streaming exec:
-	// the wrapper's diagnostics go to the exec's stderr).
-	runtimeLog func(ctrID string) string
+	node       engine.Node
 	dir        string
 	bin        string
 	configPath string
@@ -369,23 +348,17 @@ func newFaultEnv(t *testing.T, fr front) *faultEnv {
 		f.must(os.MkdirAll(d, 0o750))
 	}
 	f.must(os.Symlink(realRunc, f.runcLink))
-	nodeOpts := node.Options{WrapperConfig: f.configPath}
-	var crioWrapper string
+	nodeOpts := engine.Options{Config: f.configPath}
 	switch fr {
 	case frontWrapper:
-		nodeOpts.WrapperPath = buildWrapper(t, dir)
+		nodeOpts.Runtime = buildWrapper(t, dir)
 	case frontShim:
-		nodeOpts.WrapperPath = realRunc
-		nodeOpts.ShimPath = buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(f.bin, "containerd-shim-execguard-v2"))
+		nodeOpts.Runtime = realRunc
+		nodeOpts.Shim = buildCommand(t, "./cmd/containerd-shim-execguard-v2", filepath.Join(f.bin, "containerd-shim-execguard-v2"))
 	case frontCRIO:
 		requireCRIO(t)
-		// CRI-O's runtime_path is the wrapper named runc, its configuration
-		// beside it (CRI-O passes no environment of its own to the runtime).
-		libexec := filepath.Join(dir, "libexec")
-		f.must(os.MkdirAll(libexec, 0o755))
-		crioWrapper = filepath.Join(libexec, "runc")
-		f.must(os.Symlink(buildWrapper(t, dir), crioWrapper))
-		f.configPath = filepath.Join(libexec, "execguard.toml")
+		nodeOpts.Kind = engine.CRIO
+		nodeOpts.Runtime = buildWrapper(t, dir)
 	default:
 		t.Fatalf("unknown front %q", fr)
 	}
@@ -396,20 +369,11 @@ func newFaultEnv(t *testing.T, fr front) *faultEnv {
 	// default log and state directory are covered for the test's duration.
 	coverDefaultDirs(t)
 
-	if fr == frontCRIO {
-		n, err := crionode.Start(context.Background(), crionode.Options{RuntimePaths: map[string]string{"runc": crioWrapper}})
-		if err != nil {
-			t.Fatalf("start CRI-O: %v", err)
-		}
-		f.node, f.nodeDir, f.nriSocket = n, n.Dir, n.NRISocket
-	} else {
-		n, err := node.Start(context.Background(), nodeOpts)
-		if err != nil {
-			t.Fatalf("start node: %v", err)
-		}
-		f.node, f.nodeDir, f.nriSocket, f.runtimeLog = n, n.Dir, n.NRISocket, n.RuntimeLog
+	n, err := engine.Start(context.Background(), nodeOpts)
+	if err != nil {
+		t.Fatalf("start %s node: %v", nodeOpts.Kind, err)
 	}
-	n := f.node
+	f.node = n
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("engine log tail:\n%s", n.LogTail(30))
@@ -574,7 +538,7 @@ func (f *faultEnv) startPlugin() *pluginProc {
 	if err := os.WriteFile(cfg, []byte("status_interval = \"20ms\"\nlog_level = \"debug\"\n"), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(f.bin, "execguard"), "nri", "run", "--config", cfg, "--socket", f.nriSocket,
+	cmd := exec.Command(filepath.Join(f.bin, "execguard"), "nri", "run", "--config", cfg, "--socket", f.node.NRISocket(),
 		"--execguard-config", f.configPath, "--log-file", f.pluginLog)
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)
@@ -729,7 +693,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	wantRefused := slices.Contains(c.refusedIn, mode)
 	switch {
 	case tty.refused() || f.unseenRefusal(true, tty.out, tty.err):
-		obs.interactive = "refused: " + refusalLine(tty.out)
+		obs.interactive = "refused: " + f.shorten(refusalLine(tty.out))
 		if !tty.refused() {
 			obs.interactive = "refused, without the refusal on the terminal: " + oneLine(tty.out)
 		}
@@ -888,11 +852,10 @@ func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 		}
 		return offsets
 	}
-	if f.runtimeLog == nil {
-		return offsets
-	}
 	for _, id := range f.ctrs {
-		if fi, err := os.Stat(f.runtimeLog(id)); err == nil {
+		if log := f.node.RuntimeLog(id); log == "" {
+			continue
+		} else if fi, err := os.Stat(log); err == nil {
 			offsets[id] = fi.Size()
 		}
 	}
@@ -921,11 +884,12 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 		}
 		return msgs
 	}
-	if f.runtimeLog == nil {
-		return nil
-	}
 	for _, id := range f.ctrs {
-		b, err := os.ReadFile(f.runtimeLog(id))
+		log := f.node.RuntimeLog(id)
+		if log == "" {
+			continue
+		}
+		b, err := os.ReadFile(log)
 		if err != nil || int64(len(b)) < offsets[id] {
 			continue
 		}
@@ -1004,7 +968,7 @@ func TestContainerdLogEntry(t *testing.T) {
 // what they are.
 func (f *faultEnv) shorten(s string) string {
 	s = strings.ReplaceAll(s, f.dir, "<dir>")
-	s = strings.ReplaceAll(s, f.nodeDir, "<node>")
+	s = strings.ReplaceAll(s, f.node.Dir(), "<node>")
 	s = replaceIDs(s)
 	for i := 0; i < len(s); i++ { // spool record names hold times and ids
 		if j := strings.Index(s[i:], "/spool/"); j >= 0 {
@@ -1301,7 +1265,15 @@ func (f *faultEnv) echo(tty bool, marker string) []string {
 // wrapper writes its diagnostics to the exec's stderr (CRI-O), warnings may
 // come first.
 func refusalLine(out string) string {
-	for _, l := range strings.Split(out, "\n") {
+	lines := strings.Split(out, "\n")
+	for _, l := range lines {
+		for _, what := range []string{"execguard: interactive ", "execguard: shell ", "execguard: exec into "} {
+			if strings.Contains(l, what) && refusal(l) {
+				return firstLine(l, "execguard:")
+			}
+		}
+	}
+	for _, l := range lines {
 		if refusal(l) {
 			return firstLine(l, "execguard:")
 		}
