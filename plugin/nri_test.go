@@ -980,6 +980,7 @@ func TestMetrics(t *testing.T) {
 		`execguard_nri_connected 1`,
 		`execguard_nri_reconnects_total 0`,
 		`execguard_nri_event_duration_seconds_count{event="start_container"} 1`,
+		`execguard_nri_write_queue_length 0`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)

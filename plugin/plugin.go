@@ -132,6 +132,7 @@ func New(s Settings, log *logrus.Logger) (*Plugin, error) {
 	}
 	p.docs.host = state.LocalHost()
 	p.metrics.gauges(p.counts)
+	p.metrics.queueGauge(func() int { return p.queue.len() })
 	p.applySettings(s)
 	return p, nil
 }
