@@ -13,7 +13,7 @@ import (
 
 // QueueSize bounds the documents waiting for the plugin's writer. A handler
 // that finds the queue full spools its document instead of waiting.
-const QueueSize = 256
+const QueueSize = 1024
 
 // drainLockWait bounds the wait for the writers' lock of each document
 // written while the plugin stops; once one is spooled, the rest are too.
