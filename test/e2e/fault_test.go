@@ -613,7 +613,24 @@ func (p probeResult) refused() bool { return p.err != nil && refusal(p.out) }
 // refusal reports whether an exec's output carries execguard's refusal (a
 // decision), not another error of the wrapper's (exit 127 and its message).
 func refusal(out string) bool {
-	return strings.Contains(out, "execguard: ") && (strings.Contains(out, " refused") || strings.Contains(out, " blocked"))
+	for _, l := range strings.Split(out, "\n") {
+		if refusalOf(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusalOf reports whether one line is a refusal: it names the refused
+// call. A warning that says a file was refused (a configuration others may
+// write) is none; on CRI-O such warnings reach the exec's terminal too.
+func refusalOf(line string) bool {
+	for _, what := range []string{"execguard: interactive ", "execguard: shell ", "execguard: exec into "} {
+		if strings.Contains(line, what) && (strings.Contains(line, " refused") || strings.Contains(line, " blocked")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
@@ -1265,16 +1282,8 @@ func (f *faultEnv) echo(tty bool, marker string) []string {
 // wrapper writes its diagnostics to the exec's stderr (CRI-O), warnings may
 // come first.
 func refusalLine(out string) string {
-	lines := strings.Split(out, "\n")
-	for _, l := range lines {
-		for _, what := range []string{"execguard: interactive ", "execguard: shell ", "execguard: exec into "} {
-			if strings.Contains(l, what) && refusal(l) {
-				return firstLine(l, "execguard:")
-			}
-		}
-	}
-	for _, l := range lines {
-		if refusal(l) {
+	for _, l := range strings.Split(out, "\n") {
+		if refusalOf(l) {
 			return firstLine(l, "execguard:")
 		}
 	}

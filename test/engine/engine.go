@@ -37,9 +37,10 @@ type Options struct {
 	Runtime string
 	// Config is the execguard configuration Runtime reads. Containerd
 	// passes it on as EXECGUARD_CONFIG; CRI-O passes the runtime no
-	// environment of its own, so the node links Runtime (as runc) and
-	// Config (as the file the wrapper looks for beside itself) into a
-	// directory of its own and runs the link.
+	// environment of its own, so the wrapper must find it beside itself:
+	// a Config named execguard.toml gets a link to Runtime named runc
+	// beside it, and CRI-O runs the link; otherwise the node links both
+	// into a directory of its own.
 	Config string
 	// Shim runs containerd's runc handler with execguard's shim (Containerd
 	// only; see node.Options.ShimPath).
@@ -101,33 +102,46 @@ func (n containerdNode) NRISocket() string { return n.Node.NRISocket }
 
 type crioNode struct {
 	*crionode.Node
-	libexec string // the runtime's and its configuration's links; "" when none
+	links []string // the runtime's (and its configuration's) links
 }
 
 func startCRIO(ctx context.Context, opts Options) (Node, error) {
 	cn := crioNode{}
 	nopts := crionode.Options{CommandTimeout: opts.CommandTimeout}
+	var links []string // removed at Close
 	if opts.Runtime != "" {
-		dir, err := os.MkdirTemp("", "egengine-")
-		if err != nil {
-			return nil, fmt.Errorf("start CRI-O: %w", err)
-		}
-		cn.libexec = dir
-		runc := filepath.Join(dir, "runc")
-		err = os.Symlink(opts.Runtime, runc)
-		if err == nil && opts.Config != "" {
-			err = os.Symlink(opts.Config, filepath.Join(dir, config.BesideWrapper))
-		}
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("start CRI-O: %w", err)
+		var runc string
+		if opts.Config != "" && filepath.Base(opts.Config) == config.BesideWrapper {
+			// The configuration's own path is then the one the wrapper
+			// reads and names in its messages.
+			runc = filepath.Join(filepath.Dir(opts.Config), "runc")
+			if err := os.Symlink(opts.Runtime, runc); err != nil {
+				return nil, fmt.Errorf("start CRI-O: %w", err)
+			}
+			links = append(links, runc)
+		} else {
+			dir, err := os.MkdirTemp("", "egengine-")
+			if err != nil {
+				return nil, fmt.Errorf("start CRI-O: %w", err)
+			}
+			links = append(links, dir)
+			runc = filepath.Join(dir, "runc")
+			err = os.Symlink(opts.Runtime, runc)
+			if err == nil && opts.Config != "" {
+				err = os.Symlink(opts.Config, filepath.Join(dir, config.BesideWrapper))
+			}
+			if err != nil {
+				os.RemoveAll(dir)
+				return nil, fmt.Errorf("start CRI-O: %w", err)
+			}
 		}
 		nopts.RuntimePaths = map[string]string{"runc": runc}
 	}
+	cn.links = links
 	n, err := crionode.Start(ctx, nopts)
 	if err != nil {
-		if cn.libexec != "" {
-			os.RemoveAll(cn.libexec)
+		for _, l := range links {
+			os.RemoveAll(l)
 		}
 		return nil, err
 	}
@@ -143,8 +157,8 @@ func (n crioNode) RuntimeLog(string) string { return "" }
 // Close closes the node and removes the runtime's links.
 func (n crioNode) Close() error {
 	err := n.Node.Close()
-	if n.libexec != "" {
-		err = errors.Join(err, os.RemoveAll(n.libexec))
+	for _, l := range n.links {
+		err = errors.Join(err, os.RemoveAll(l))
 	}
 	return err
 }
