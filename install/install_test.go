@@ -1208,3 +1208,61 @@ func TestStatusUnsafeEventLog(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusUnsafeStateDir: a state directory (or one of its
+// subdirectories) someone else owns or may write is a problem: they could
+// remove container records, coverage marks and spooled events.
+func TestStatusUnsafeStateDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	tests := []struct {
+		name string
+		sub  string
+		mode uint32
+		uid  int
+		want string
+	}{
+		{"root's 0750", "", 0o750, 0, ""},
+		{"root's 0755 records", "containers", 0o755, 0, ""},
+		{"world-writable state directory", "", 0o777, 0, "/run/execguard is writable by group or others (mode 0777)"},
+		{"group-writable records", "containers", 0o770, 0, "/run/execguard/containers is writable by group or others (mode 0770)"},
+		{"spool of another user", "spool", 0o700, 65534, "/run/execguard/spool is owned by uid 65534"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+			n.opts.ContainerdMajor = 2
+			n.install(nil)
+			dir := filepath.Join(n.host.Local("/run/execguard"), tt.sub)
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Chmod(dir, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, tt.uid, 0); err != nil {
+				t.Fatal(err)
+			}
+			st, err := GetStatus(n.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, p := range st.Problems {
+				if strings.Contains(p, "state directory") {
+					found = append(found, p)
+				}
+			}
+			if tt.want == "" {
+				if len(found) > 0 {
+					t.Errorf("state directory problems %q, want none", found)
+				}
+				return
+			}
+			if len(found) != 1 || !strings.Contains(found[0], tt.want) {
+				t.Errorf("state directory problems %q, want one saying %q", found, tt.want)
+			}
+		})
+	}
+}

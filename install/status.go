@@ -238,6 +238,7 @@ func GetStatus(opts Options) (Status, error) {
 			st.Problems = append(st.Problems, err.Error())
 		}
 	}
+	st.Problems = append(st.Problems, unsafeStateDirs(host.Local(cfg.StateDir), cfg.StateDir)...)
 	if c, err := state.ReadCounters(host.Local(cfg.StateDir)); err == nil {
 		st.Events = EventAccounting{Spooled: c.Spooled, Replayed: c.Replayed, Lost: c.Lost}
 	}
@@ -580,4 +581,33 @@ func (s Status) Text() string {
 		b.WriteString("ok\n")
 	}
 	return b.String()
+}
+
+// stateSubdirs are the directories under the state directory whose files
+// execguard takes facts and records from.
+var stateSubdirs = []string{"", "containers", "covered", "policy", "spool", "counters"}
+
+// unsafeStateDirs names the state directory and its subdirectories that
+// another user owns or may write: such a user cannot forge what execguard
+// reads (every file is checked), but can remove it: a container's record
+// (its pod labels, and a policy's label conditions with them), a coverage
+// mark, a spooled event.
+func unsafeStateDirs(local, shown string) []string {
+	var out []string
+	for _, sub := range stateSubdirs {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(local, sub), &st); err != nil {
+			continue
+		}
+		name := filepath.Join(shown, sub)
+		switch {
+		case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+			out = append(out, fmt.Sprintf("state directory %s is not a directory (a link or a file)", name))
+		case st.Uid != 0 && int(st.Uid) != os.Geteuid():
+			out = append(out, fmt.Sprintf("state directory %s is owned by uid %d, not root: its owner could remove container records, coverage marks and spooled events", name, st.Uid))
+		case st.Mode&0o022 != 0:
+			out = append(out, fmt.Sprintf("state directory %s is writable by group or others (mode %04o): they could remove container records, coverage marks and spooled events; make it 0750 or stricter", name, st.Mode&0o7777))
+		}
+	}
+	return out
 }
