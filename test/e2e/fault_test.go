@@ -1475,6 +1475,9 @@ func burstNote(o observation) string {
 	return fmt.Sprintf(" (burst: %d of %d interactive execs refused)", o.ttyRefuse, o.ttyBurst)
 }
 
+// klogLine matches a line of crictl's own log (klog's header).
+var klogLine = regexp.MustCompile(`^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ \S+:\d+\] `)
+
 // unseenRefusal reports whether a terminal exec on CRI-O failed with the
 // wrapper's refusal status (1) and printed nothing of its own: CRI-O can end
 // the stream of a process that exits at once before its output reaches the
@@ -1485,9 +1488,13 @@ func (f *faultEnv) unseenRefusal(tty bool, out string, err error) bool {
 	}
 	rest := strings.TrimSpace(strings.ReplaceAll(out, "\r", ""))
 	for _, l := range strings.Split(rest, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "execguard: ") && !strings.Contains(l, "command terminated with exit code 1") {
-			return false
+		l = strings.TrimSpace(l)
+		// crictl's own log lines (klog: E1202 20:21:29.980233 ...) about
+		// the stream it lost are no output of the exec's.
+		if l == "" || strings.HasPrefix(l, "execguard: ") || strings.Contains(l, "command terminated with exit code 1") || klogLine.MatchString(l) {
+			continue
 		}
+		return false
 	}
 	return strings.Contains(rest, "command terminated with exit code 1")
 }
