@@ -79,6 +79,23 @@ func (p *podman) tty(args ...string) (string, error) {
 	return p.ttyCommand(shellJoin(p.argv(args...)))
 }
 
+// scriptFile writes a podman command to a shell script at path and returns
+// the command line that runs it as argv would: for a command line too long
+// for one argument (script's -c, sh's -c take one of at most 128 KiB).
+func (p *podman) scriptFile(path string, args ...string) string {
+	p.t.Helper()
+	body := "exec " + shellJoin(append(append([]string{p.bin}, p.global...), args...)) + "\n"
+	line := "sh " + shellJoin([]string{path})
+	if p.private {
+		body = "umount /sys/fs/cgroup/unified && mount -t tmpfs -o size=1m none /sys/fs/cgroup/unified && " + body
+		line = "unshare --mount --propagation private " + line
+	}
+	if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+		p.t.Fatal(err)
+	}
+	return line
+}
+
 // ttyCommand runs a shell command line on a pseudo-terminal.
 func (p *podman) ttyCommand(line string) (string, error) {
 	cmd := exec.Command("script", "-qec", line, "/dev/null")
@@ -272,13 +289,8 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 	for i := range 7 {
 		padArgs = append(padArgs, "-e", fmt.Sprintf("PAD%d=%s", i, strings.Repeat("<", 120000)))
 	}
-	// The command line is too long for script's -c: a script file runs it.
-	padScript := filepath.Join(dir, "padded-exec.sh")
-	if err := os.WriteFile(padScript, []byte("exec "+shellJoin(p.argv(append(padArgs, name, "sh", "-c", "touch /tmp/blocked-marker")...))+"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	mark = e.mark()
-	out, err = p.ttyCommand(padScript)
+	out, err = p.ttyCommand(p.scriptFile(filepath.Join(dir, "padded-exec.sh"), append(padArgs, name, "sh", "-c", "touch /tmp/blocked-marker")...))
 	if err == nil || !strings.Contains(out, want) {
 		t.Errorf("podman exec -it with a padded environment: %v, the user saw:\n%s\nwant %q", err, clip(out, 400), want)
 	}
