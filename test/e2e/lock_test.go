@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/eventlog"
 	"github.com/execguard/execguard/plugin"
+	"github.com/execguard/execguard/test/engine"
 )
 
 // nriRequestTimeout is containerd's default NRI plugin request timeout: a
@@ -93,66 +96,116 @@ func TestLockedEventLog(t *testing.T) {
 	})
 
 	t.Run("writers' lock held past the NRI timeout", func(t *testing.T) {
-		var ttys []string
-		for _, name := range []string{"console-0", "console-1", "console-2"} {
-			id, err := e.node.CreateContainer(pod, name, true, "sleep", "3600")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ttys = append(ttys, id)
+		writersLockHeld(t, e, e.node, stateDir, pod)
+	})
+}
+
+// lockNode is what writersLockHeld drives: a node of either engine.
+type lockNode interface {
+	CreateContainer(podID, name string, tty bool, cmd ...string) (string, error)
+	Crictl(args ...string) (string, error)
+	LogFile() string
+}
+
+// writersLockHeld holds the event log writers' lock for longer than the
+// runtime's NRI request timeout while three interactive containers of pod
+// stop, with the NRI plugin connected: the runtime must not drop the
+// plugin, and each end event must reach the log once the lock is free.
+func writersLockHeld(t *testing.T, e *env, n lockNode, stateDir, pod string) {
+	var ttys []string
+	for _, name := range []string{"console-0", "console-1", "console-2"} {
+		id, err := n.CreateContainer(pod, name, true, "sleep", "3600")
+		if err != nil {
+			t.Fatal(err)
 		}
-		waitStatus(t, stateDir, "the consoles covered", func(s plugin.Status) bool {
-			n := 0
-			for _, id := range ttys {
-				for _, c := range s.Covered {
-					if c == id {
-						n++
-					}
+		ttys = append(ttys, id)
+	}
+	waitStatus(t, stateDir, "the consoles covered", func(s plugin.Status) bool {
+		covered := 0
+		for _, id := range ttys {
+			for _, c := range s.Covered {
+				if c == id {
+					covered++
 				}
 			}
-			return n == len(ttys)
-		})
-		logBefore, err := os.ReadFile(e.node.LogFile())
-		if err != nil {
-			t.Fatal(err)
 		}
-		held := time.Now()
-		release := holdFlock(t, filepath.Join(stateDir, eventlog.LockFile), os.O_RDWR|os.O_CREATE, unix.LOCK_EX)
-		for _, id := range ttys {
-			if _, err := e.node.Crictl("stop", "--timeout", "1", id); err != nil {
-				t.Fatalf("stop %s while the writers' lock is held: %v", id, err)
-			}
+		return covered == len(ttys)
+	})
+	logBefore, err := os.ReadFile(n.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := time.Now()
+	release := holdFlock(t, filepath.Join(stateDir, eventlog.LockFile), os.O_RDWR|os.O_CREATE, unix.LOCK_EX)
+	for _, id := range ttys {
+		if _, err := n.Crictl("stop", "--timeout", "1", id); err != nil {
+			t.Fatalf("stop %s while the writers' lock is held: %v", id, err)
 		}
-		// The lock is held past the runtime's NRI timeout, whatever the
-		// stops took.
-		if left := nriRequestTimeout + time.Second - time.Since(held); left > 0 {
-			time.Sleep(left)
+	}
+	// The lock is held past the runtime's NRI timeout, whatever the
+	// stops took.
+	if left := nriRequestTimeout + time.Second - time.Since(held); left > 0 {
+		time.Sleep(left)
+	}
+	for _, id := range ttys {
+		if n := len(filter(e.events(), "event", plugin.ActionEnd, id)); n != 0 {
+			t.Errorf("%d end events of %s in the log while its lock is held, want none yet", n, id)
 		}
-		for _, id := range ttys {
-			if n := len(filter(e.events(), "event", plugin.ActionEnd, id)); n != 0 {
-				t.Errorf("%d end events of %s in the log while its lock is held, want none yet", n, id)
-			}
-		}
-		release()
+	}
+	release()
 
-		for _, id := range ttys {
-			waitEvents(t, e, "event", plugin.ActionEnd, id, 1)
+	for _, id := range ttys {
+		waitEvents(t, e, "event", plugin.ActionEnd, id, 1)
+	}
+	logAfter, err := os.ReadFile(n.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(logAfter[len(logBefore):]), "\n") {
+		if strings.Contains(line, "closing plugin") || strings.Contains(line, "failed to handle") {
+			t.Errorf("the runtime dropped or failed the plugin: %s", line)
 		}
-		logAfter, err := os.ReadFile(e.node.LogFile())
-		if err != nil {
-			t.Fatal(err)
+	}
+	st := waitStatus(t, stateDir, "the spool replayed", func(s plugin.Status) bool {
+		pending, _ := eventlog.Pending(stateDir)
+		return pending == 0
+	})
+	if !st.Connected || st.Reconnects != 0 {
+		t.Errorf("plugin connected %v with %d reconnections, want connected throughout", st.Connected, st.Reconnects)
+	}
+}
+
+// TestLockedEventLogCRIO holds the writers' lock past CRI-O's NRI request
+// timeout while interactive containers stop, with the wrapper as the runc
+// handler's runtime_path and the NRI plugin on CRI-O's NRI socket.
+func TestLockedEventLogCRIO(t *testing.T) {
+	requireCRIO(t)
+	dir := t.TempDir()
+	e := &env{t: t, dir: dir, configPath: filepath.Join(dir, config.BesideWrapper), eventLog: filepath.Join(dir, "events", "events.ndjson")}
+	if err := os.MkdirAll(filepath.Dir(e.eventLog), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e.setAction("alert")
+	n, err := engine.Start(context.Background(), engine.Options{Kind: engine.CRIO, Runtime: buildWrapper(t, dir), Config: e.configPath})
+	if err != nil {
+		t.Fatalf("start CRI-O: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("CRI-O log tail:\n%s", n.LogTail(30))
 		}
-		for _, line := range strings.Split(string(logAfter[len(logBefore):]), "\n") {
-			if strings.Contains(line, "closing plugin") || strings.Contains(line, "failed to handle") {
-				t.Errorf("containerd dropped or failed the plugin: %s", line)
-			}
-		}
-		st := waitStatus(t, stateDir, "the spool replayed", func(s plugin.Status) bool {
-			pending, _ := eventlog.Pending(stateDir)
-			return pending == 0
-		})
-		if !st.Connected || st.Reconnects != 0 {
-			t.Errorf("plugin connected %v with %d reconnections, want connected throughout", st.Connected, st.Reconnects)
+		if err := n.Close(); err != nil {
+			t.Errorf("close CRI-O: %v", err)
 		}
 	})
+	stateDir := filepath.Join(dir, "state")
+	startNRIPlugin(t, dir, n.NRISocket(), e.configPath, filepath.Join(dir, "plugin.log"))
+	waitStatus(t, stateDir, "the first synchronisation", func(s plugin.Status) bool {
+		return s.Connected && !s.Synchronized.IsZero()
+	})
+	pod, err := n.RunPod("locks", "attack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writersLockHeld(t, e, n, stateDir, pod)
 }
