@@ -53,7 +53,8 @@ type Input struct {
 type Result struct {
 	Record   detect.Record
 	Decision detect.Decision
-	// Outcome says where the event went; WriteErr why not to the log.
+	// Outcome says where the event went; WriteErr why not to the log, or
+	// (written) what is wrong with the log's directory.
 	Outcome  eventlog.Outcome
 	WriteErr error
 }
