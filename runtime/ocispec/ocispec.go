@@ -14,11 +14,11 @@
 package ocispec
 
 import (
-	"io/fs"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
