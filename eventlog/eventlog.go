@@ -159,6 +159,47 @@ func openLock(path string) (int, error) {
 	return fd, nil
 }
 
+// CheckDir reports why the directory of the log at path is not safe to
+// keep it in: owned by another user than root (or the effective user), or
+// writable by group or others (sticky or not: its writers could put their
+// own file where the log goes before it is made, or rename it away when it
+// is rotated). It is a warning: the writers still write, and say so.
+func CheckDir(path string) error {
+	dir := filepath.Dir(path)
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return nil // a missing directory is the write's problem, not this one
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("event log directory %s is owned by uid %d, not root: its owner could replace the log; chown it to root", dir, st.Uid)
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Errorf("event log directory %s is writable by group or others (mode %04o): someone could replace the log; make it 0750 or stricter", dir, st.Mode&0o7777)
+	}
+	return nil
+}
+
+// CheckFile reports why writers refuse the existing log at path (a link,
+// not a regular file, owned by another user than root, writable by group or
+// others); nil when it is fine or does not exist yet.
+func CheckFile(path string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return nil
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return fmt.Errorf("event log %s is a symbolic link; writers refuse it and spool", path)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return fmt.Errorf("event log %s is not a regular file; writers refuse it and spool", path)
+	case st.Uid != 0 && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("event log %s is owned by uid %d, not root; writers refuse it and spool", path, st.Uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("event log %s is writable by group or others (mode %04o); writers refuse it and spool", path, st.Mode&0o7777)
+	}
+	return nil
+}
+
 // ErrLockTimeout: the log's lock was not free within the wait.
 var ErrLockTimeout = errors.New("locked by another writer for too long")
 

@@ -239,3 +239,99 @@ func TestWriteWithoutStateDir(t *testing.T) {
 		t.Fatalf("Write = %v, %v; want written", out, err)
 	}
 }
+
+// TestWriteWarnsUnsafeDir: a record written into a directory someone else
+// owns or may write is in the log, and the writer is told why that
+// directory is unsafe.
+func TestWriteWarnsUnsafeDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	tests := []struct {
+		name string
+		mode uint32
+		uid  int
+		want string // "": no warning
+	}{
+		{"root's 0750", 0o750, 0, ""},
+		{"root's 0755", 0o755, 0, ""},
+		{"group-writable", 0o770, 0, "writable by group or others (mode 0770)"},
+		{"others-writable", 0o757, 0, "writable by group or others (mode 0757)"},
+		{"world-writable sticky", 0o1777, 0, "writable by group or others (mode 1777)"},
+		{"another user's", 0o700, 65534, "owned by uid 65534, not root"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "logs")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Chmod(dir, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, tt.uid, 0); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "events.ndjson")
+			l := Log{Path: path, StateDir: filepath.Join(t.TempDir(), "state")}
+			out, err := l.Write([]byte("{\"a\":1}\n"))
+			if out != Written {
+				t.Fatalf("outcome %v (%v), want written", out, err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "{\"a\":1}\n" {
+				t.Errorf("log holds %q", b)
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("warning %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("warning %v, want one saying %q", err, tt.want)
+			}
+			if got := CheckDir(path); (got == nil) != (tt.want == "") {
+				t.Errorf("CheckDir = %v", got)
+			}
+		})
+	}
+}
+
+func TestCheckFile(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, mode os.FileMode, uid int) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, uid, 0); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(mk("target", 0o600, 0), link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, want string
+	}{
+		{mk("ok", 0o600, 0), ""},
+		{mk("shipper", 0o640, 0), ""},
+		{filepath.Join(dir, "missing"), ""},
+		{mk("group-writable", 0o660, 0), "writable by group or others (mode 0660)"},
+		{mk("nobodys", 0o600, 65534), "owned by uid 65534"},
+		{link, "symbolic link"},
+		{fifo, "not a regular file"},
+	}
+	for _, tt := range tests {
+		err := CheckFile(tt.path)
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckFile(%s) = %v, want %q", filepath.Base(tt.path), err, tt.want)
+		}
+	}
+}

@@ -84,15 +84,34 @@ func (l Log) appendRecord(buf []byte) error {
 }
 
 // Write records buf (one record: complete lines). It returns where the
-// record went and, unless Written, why the log could not take it.
+// record went and, unless Written, why the log could not take it. Written
+// with an error is a warning: the record is in the log, but the log's
+// directory is not safe to keep it in (CheckDir).
 func (l Log) Write(buf []byte) (Outcome, error) {
 	err := l.appendRecord(buf)
 	if err == nil {
 		if l.StateDir != "" && l.pending() {
 			l.Replay(ReplayBatch) // its failures leave records in the spool
 		}
-		return Written, nil
+		return Written, CheckDir(l.Path)
 	}
+	return l.spoolOr(buf, err)
+}
+
+// Spool puts buf (one record) straight into the spool, without trying the
+// log: for a writer that must not wait for the log (the NRI plugin's queue,
+// full or shutting down). why says why it did not try; it is reported with a
+// loss.
+func (l Log) Spool(buf []byte, why error) (Outcome, error) {
+	if why == nil {
+		why = errors.New("event log not tried")
+	}
+	return l.spoolOr(buf, why)
+}
+
+// spoolOr spools a record the log did not take for err, counting it
+// spooled, or lost when the spool cannot take it either.
+func (l Log) spoolOr(buf []byte, err error) (Outcome, error) {
 	if l.StateDir == "" {
 		l.reportLoss(err)
 		return Lost, err

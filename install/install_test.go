@@ -1135,3 +1135,137 @@ func TestShimFrontWritesNoConfig(t *testing.T) {
 		t.Errorf("%s written by the shim front:\n%s", config.DefaultPath, n.read(config.DefaultPath))
 	}
 }
+
+// TestStatusUnsafeEventLog: a log directory someone else owns or may write
+// (they could replace the log), and a log the writers refuse, are problems.
+func TestStatusUnsafeEventLog(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another user")
+	}
+	const nobody = 65534
+	tests := []struct {
+		name    string
+		dirMode uint32
+		dirUID  int
+		logMode os.FileMode // 0: no log yet
+		logUID  int
+		want    string // "" : no problem
+	}{
+		{name: "root's 0750 directory", dirMode: 0o750, want: ""},
+		{name: "root's 0755 directory, 0600 log", dirMode: 0o755, logMode: 0o600, want: ""},
+		{name: "group-writable directory", dirMode: 0o770, want: "writable by group or others (mode 0770)"},
+		{name: "world-writable sticky directory", dirMode: 0o1777, want: "writable by group or others (mode 1777)"},
+		{name: "directory of another user", dirMode: 0o750, dirUID: nobody, want: "owned by uid 65534, not root"},
+		{name: "log of another user", dirMode: 0o750, logMode: 0o600, logUID: nobody, want: "owned by uid 65534, not root; writers refuse it"},
+		{name: "group-writable log", dirMode: 0o750, logMode: 0o660, want: "writable by group or others (mode 0660); writers refuse it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+			n.opts.ContainerdMajor = 2
+			n.install(nil)
+			logDir := n.host.Local(filepath.Dir(config.DefaultEventLog))
+			if err := os.MkdirAll(logDir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Chmod(logDir, uint32(tt.dirMode)); err != nil { // raw mode bits: sticky too
+				t.Fatal(err)
+			}
+			if err := os.Chown(logDir, tt.dirUID, 0); err != nil {
+				t.Fatal(err)
+			}
+			if tt.logMode != 0 {
+				log := n.host.Local(config.DefaultEventLog)
+				if err := os.WriteFile(log, nil, tt.logMode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(log, tt.logMode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chown(log, tt.logUID, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := GetStatus(n.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, p := range st.Problems {
+				if strings.Contains(p, "event log") {
+					found = append(found, p)
+				}
+			}
+			if tt.want == "" {
+				if len(found) > 0 {
+					t.Errorf("event log problems %q, want none", found)
+				}
+				return
+			}
+			if len(found) != 1 || !strings.Contains(found[0], tt.want) {
+				t.Errorf("event log problems %q, want one saying %q", found, tt.want)
+			}
+			if !strings.Contains(st.Text(), tt.want) {
+				t.Errorf("status text does not say %q:\n%s", tt.want, st.Text())
+			}
+		})
+	}
+}
+
+// TestStatusUnsafeStateDir: a state directory (or one of its
+// subdirectories) someone else owns or may write is a problem: they could
+// remove container records, coverage marks and spooled events.
+func TestStatusUnsafeStateDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a directory to another user")
+	}
+	tests := []struct {
+		name string
+		sub  string
+		mode uint32
+		uid  int
+		want string
+	}{
+		{"root's 0750", "", 0o750, 0, ""},
+		{"root's 0755 records", "containers", 0o755, 0, ""},
+		{"world-writable state directory", "", 0o777, 0, "/run/execguard is writable by group or others (mode 0777)"},
+		{"group-writable records", "containers", 0o770, 0, "/run/execguard/containers is writable by group or others (mode 0770)"},
+		{"spool of another user", "spool", 0o700, 65534, "/run/execguard/spool is owned by uid 65534"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+			n.opts.ContainerdMajor = 2
+			n.install(nil)
+			dir := filepath.Join(n.host.Local("/run/execguard"), tt.sub)
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Chmod(dir, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, tt.uid, 0); err != nil {
+				t.Fatal(err)
+			}
+			st, err := GetStatus(n.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []string
+			for _, p := range st.Problems {
+				if strings.Contains(p, "state directory") {
+					found = append(found, p)
+				}
+			}
+			if tt.want == "" {
+				if len(found) > 0 {
+					t.Errorf("state directory problems %q, want none", found)
+				}
+				return
+			}
+			if len(found) != 1 || !strings.Contains(found[0], tt.want) {
+				t.Errorf("state directory problems %q, want one saying %q", found, tt.want)
+			}
+		})
+	}
+}

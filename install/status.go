@@ -142,6 +142,8 @@ type FileStatus struct {
 	Path     string `json:"path"`
 	Writable bool   `json:"writable"`
 	Error    string `json:"error,omitempty"`
+	// Warning: the file's directory is not safe to keep it in.
+	Warning string `json:"warning,omitempty"`
 }
 
 // GetStatus inspects the node. It writes nothing.
@@ -236,6 +238,13 @@ func GetStatus(opts Options) (Status, error) {
 	if !st.EventLog.Writable {
 		st.Problems = append(st.Problems, "event log: "+st.EventLog.Error)
 	}
+	for _, check := range []func(string) error{eventlog.CheckFile, eventlog.CheckDir} {
+		if err := check(host.Local(cfg.EventLog)); err != nil {
+			st.EventLog.Warning = err.Error()
+			st.Problems = append(st.Problems, err.Error())
+		}
+	}
+	st.Problems = append(st.Problems, unsafeStateDirs(host.Local(cfg.StateDir), cfg.StateDir)...)
 	if c, err := state.ReadCounters(host.Local(cfg.StateDir)); err == nil {
 		st.Events = EventAccounting{Spooled: c.Spooled, Replayed: c.Replayed, Lost: c.Lost}
 	}
@@ -566,7 +575,9 @@ func (s Status) Text() string {
 	} else {
 		fmt.Fprintf(&b, "policy:      not loaded: %s\n", s.Policy.Error)
 	}
-	if s.EventLog.Writable {
+	if s.EventLog.Writable && s.EventLog.Warning != "" {
+		fmt.Fprintf(&b, "event log:   %s (writable, but: %s)\n", s.EventLog.Path, s.EventLog.Warning)
+	} else if s.EventLog.Writable {
 		fmt.Fprintf(&b, "event log:   %s (writable)\n", s.EventLog.Path)
 	} else {
 		fmt.Fprintf(&b, "event log:   %s (NOT writable: %s)\n", s.EventLog.Path, s.EventLog.Error)
@@ -587,4 +598,33 @@ func (s Status) Text() string {
 		b.WriteString("ok\n")
 	}
 	return b.String()
+}
+
+// stateSubdirs are the directories under the state directory whose files
+// execguard takes facts and records from.
+var stateSubdirs = []string{"", "containers", "covered", "policy", "spool", "counters"}
+
+// unsafeStateDirs names the state directory and its subdirectories that
+// another user owns or may write: such a user cannot forge what execguard
+// reads (every file is checked), but can remove it: a container's record
+// (its pod labels, and a policy's label conditions with them), a coverage
+// mark, a spooled event.
+func unsafeStateDirs(local, shown string) []string {
+	var out []string
+	for _, sub := range stateSubdirs {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(local, sub), &st); err != nil {
+			continue
+		}
+		name := filepath.Join(shown, sub)
+		switch {
+		case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+			out = append(out, fmt.Sprintf("state directory %s is not a directory (a link or a file)", name))
+		case st.Uid != 0 && int(st.Uid) != os.Geteuid():
+			out = append(out, fmt.Sprintf("state directory %s is owned by uid %d, not root: its owner could remove container records, coverage marks and spooled events", name, st.Uid))
+		case st.Mode&0o022 != 0:
+			out = append(out, fmt.Sprintf("state directory %s is writable by group or others (mode %04o): they could remove container records, coverage marks and spooled events; make it 0750 or stricter", name, st.Mode&0o7777))
+		}
+	}
+	return out
 }

@@ -64,6 +64,10 @@ func benchPlugin(b *testing.B) (*Plugin, *api.PodSandbox, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The writer drains what the handlers queue, as under Run.
+	wctx, stopWriter := context.WithCancel(context.Background())
+	go p.writeLoop(wctx)
+	b.Cleanup(func() { stopWriter(); <-p.queue.drained })
 	pod := &api.PodSandbox{Id: "pod", Name: "web-7d9f8b6c5-x2x4z", Namespace: "prod", Uid: "uid", RuntimeHandler: "runc",
 		Labels: map[string]string{"app.kubernetes.io/name": "web", "pod-template-hash": "7d9f8b6c5", "team": "payments"}}
 	var ctrs []*api.Container
@@ -115,6 +119,9 @@ func BenchmarkEvent(b *testing.B) {
 	b.StopTimer()
 	if p.Status().Containers != 1000 {
 		b.Fatalf("%d containers indexed after the run, want 1000", p.Status().Containers)
+	}
+	if err := p.Flush(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 	if got, want := ends(b, p.node.EventLog), (b.N+1)/2; got != want {
 		b.Fatalf("%d end events, want %d (one per interactive container)", got, want)

@@ -79,6 +79,15 @@ func (m *metrics) gauges(count countFunc) {
 	)
 }
 
+// queueGauge registers the number of documents waiting for the plugin's
+// writer, read at scrape time.
+func (m *metrics) queueGauge(length func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "execguard_nri_write_queue_length",
+		Help: "Documents waiting for the plugin's writer to append them to the event log.",
+	}, func() float64 { return float64(length()) }))
+}
+
 // serve listens on addr and serves /metrics until ctx ends. It returns once
 // the listener is open, so a bad address is reported at once.
 func (m *metrics) serve(ctx context.Context, addr string) (net.Addr, error) {

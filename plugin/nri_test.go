@@ -258,16 +258,30 @@ func (n *node) settings() plugin.Settings {
 // runningPlugin is a plugin served by Run in the background.
 type runningPlugin struct {
 	*plugin.Plugin
-	log  *bytes.Buffer
+	log  *lockedWriter
 	stop func()
+}
+
+// logText is what the plugin logged so far.
+func (p *runningPlugin) logText() string {
+	p.log.mu.Lock()
+	defer p.log.mu.Unlock()
+	return p.log.w.(*bytes.Buffer).String()
 }
 
 func startPlugin(t *testing.T, s plugin.Settings) *runningPlugin {
 	t.Helper()
-	logBuf := &bytes.Buffer{}
+	return startPluginQueue(t, s, plugin.QueueSize)
+}
+
+// startPluginQueue starts a plugin whose write queue holds queueSize
+// documents.
+func startPluginQueue(t *testing.T, s plugin.Settings, queueSize int) *runningPlugin {
+	t.Helper()
+	logBuf := &lockedWriter{w: &bytes.Buffer{}}
 	log := logrus.New()
-	log.SetOutput(&lockedWriter{w: logBuf})
-	p, err := plugin.New(s, log)
+	log.SetOutput(logBuf)
+	p, err := plugin.NewWithQueue(s, log, queueSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,9 +384,15 @@ func (d doc) str(path string) string {
 	return s
 }
 
-// events returns the event log's documents of one action.
-func (n *node) events(action string) []doc {
+// events returns the event log's documents of one action, once the
+// plugin's writer has written what it was given.
+func (n *node) events(p *runningPlugin, action string) []doc {
 	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		n.t.Fatalf("plugin's writer: %v", err)
+	}
 	f, err := os.Open(n.eventLog)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -464,7 +484,7 @@ func TestLifecycle(t *testing.T) {
 	if len(st.Uncovered) != 1 || st.Uncovered[0].ID != "ctr-old" || st.Uncovered[0].Pod != "web" || st.Uncovered[0].Alerted.IsZero() {
 		t.Errorf("uncovered = %+v, want ctr-old of pod web, alerted", st.Uncovered)
 	}
-	alerts := n.events(plugin.ActionCoverage)
+	alerts := n.events(p, plugin.ActionCoverage)
 	if len(alerts) != 1 {
 		t.Fatalf("%d coverage alerts, want 1", len(alerts))
 	}
@@ -505,7 +525,7 @@ func TestLifecycle(t *testing.T) {
 	if len(st.Uncovered) != 1 || !contains(st.Covered, "ctr-sh") {
 		t.Errorf("after start: covered %v, uncovered %+v", st.Covered, st.Uncovered)
 	}
-	if cnt := len(n.events(plugin.ActionCoverage)); cnt != 1 {
+	if cnt := len(n.events(p, plugin.ActionCoverage)); cnt != 1 {
 		t.Errorf("%d coverage alerts after a covered start, want 1", cnt)
 	}
 
@@ -513,7 +533,7 @@ func TestLifecycle(t *testing.T) {
 	sh.ExitCode = 130
 	rt.stopCtr(dbg, sh)
 	rt.stopCtr(dbg, sh) // containerd tells the stop and again the exit
-	ends := n.events(plugin.ActionEnd)
+	ends := n.events(p, plugin.ActionEnd)
 	if len(ends) != 1 {
 		t.Fatalf("%d end events, want 1", len(ends))
 	}
@@ -539,7 +559,7 @@ func TestLifecycle(t *testing.T) {
 
 	// A non-interactive container ends without an end event.
 	rt.stopCtr(web, kept)
-	if cnt := len(n.events(plugin.ActionEnd)); cnt != 1 {
+	if cnt := len(n.events(p, plugin.ActionEnd)); cnt != 1 {
 		t.Errorf("%d end events after a non-interactive stop, want 1", cnt)
 	}
 
@@ -649,7 +669,7 @@ func TestEndPairing(t *testing.T) {
 			rt.stopCtr(dbg, c)
 			rt.removeCtr(dbg, c)
 			var ends []doc
-			for _, e := range n.events(plugin.ActionEnd) {
+			for _, e := range n.events(p, plugin.ActionEnd) {
 				if e.str("container.id") == id {
 					ends = append(ends, e)
 				}
@@ -673,7 +693,7 @@ func TestEndPairing(t *testing.T) {
 			}
 		})
 	}
-	if alerts := n.events(plugin.ActionCoverage); len(alerts) != 1 || alerts[0].str("container.id") != fmt.Sprintf("ctr-%d", len(tests)-1) {
+	if alerts := n.events(p, plugin.ActionCoverage); len(alerts) != 1 || alerts[0].str("container.id") != fmt.Sprintf("ctr-%d", len(tests)-1) {
 		t.Errorf("coverage alerts %v, want one, for the container without a mark", alerts)
 	}
 	if st := p.Status(); !strings.Contains(st.LastError, "covered") {
@@ -709,7 +729,7 @@ func TestEndWhileAway(t *testing.T) {
 	rt := startRuntime(t, newProxy(t, n.socket), c)
 	p := startPlugin(t, n.settings())
 	waitSynced(t, p, time.Time{})
-	ends := n.events(plugin.ActionEnd)
+	ends := n.events(p, plugin.ActionEnd)
 	if len(ends) != 1 {
 		t.Fatalf("%d end events, want 1 (the interactive container's): %v", len(ends), ends)
 	}
@@ -724,7 +744,7 @@ func TestEndWhileAway(t *testing.T) {
 	// The runtime's own stop and removal that follow add none.
 	rt.stopCtr(web, c.ctrs["ctr-shell"])
 	rt.removeCtr(web, c.ctrs["ctr-shell"])
-	if got := len(n.events(plugin.ActionEnd)); got != 1 {
+	if got := len(n.events(p, plugin.ActionEnd)); got != 1 {
 		t.Errorf("%d end events after the stop and removal, want still 1", got)
 	}
 }
@@ -781,10 +801,10 @@ func TestRuntimeRestart(t *testing.T) {
 	if len(st.Uncovered) != 1 || st.Uncovered[0].ID != "ctr-uncovered" {
 		t.Errorf("uncovered = %+v", st.Uncovered)
 	}
-	if cnt := len(n.events(plugin.ActionCoverage)); cnt != 1 {
+	if cnt := len(n.events(p, plugin.ActionCoverage)); cnt != 1 {
 		t.Errorf("%d coverage alerts after the reconnection, want 1 (no duplicate)", cnt)
 	}
-	ends := n.events(plugin.ActionEnd)
+	ends := n.events(p, plugin.ActionEnd)
 	var ended []string
 	for _, e := range ends {
 		ended = append(ended, e.str("container.id"))
@@ -825,10 +845,10 @@ func TestRuntimeRestart(t *testing.T) {
 	if !reflect.DeepEqual(st2.Covered, st.Covered) || len(st2.Uncovered) != 1 || st2.Uncovered[0].ID != "ctr-uncovered" {
 		t.Errorf("fresh start status: covered %v uncovered %+v", st2.Covered, st2.Uncovered)
 	}
-	if cnt := len(n.events(plugin.ActionCoverage)); cnt != 1 {
+	if cnt := len(n.events(p2, plugin.ActionCoverage)); cnt != 1 {
 		t.Errorf("%d coverage alerts after a fresh start, want 1: it was written before", cnt)
 	}
-	if cnt := len(n.events(plugin.ActionEnd)); cnt != 2 {
+	if cnt := len(n.events(p2, plugin.ActionEnd)); cnt != 2 {
 		t.Errorf("%d end events after a fresh start, want 2: no end twice", cnt)
 	}
 }
@@ -948,6 +968,7 @@ func TestMetrics(t *testing.T) {
 	if addr == nil {
 		t.Fatal("metrics not served")
 	}
+	n.events(p, plugin.ActionCoverage) // the writer counts what it wrote
 	body := scrape(t, "http://"+addr.String()+"/metrics")
 	for _, want := range []string{
 		`execguard_nri_events_total{event="synchronize",outcome="ok"} 1`,
@@ -959,6 +980,7 @@ func TestMetrics(t *testing.T) {
 		`execguard_nri_connected 1`,
 		`execguard_nri_reconnects_total 0`,
 		`execguard_nri_event_duration_seconds_count{event="start_container"} 1`,
+		`execguard_nri_write_queue_length 0`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)

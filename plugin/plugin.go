@@ -100,6 +100,11 @@ type Plugin struct {
 	logFile    *os.File
 	statusKick chan struct{}
 	ctx        context.Context
+	// logDirWarned is the event log directory warning last logged.
+	logDirWarned string
+	// queue carries the documents the handlers write to the writer
+	// goroutine (writeLoop).
+	queue *writeQueue
 }
 
 // New creates a plugin from its settings; log receives its diagnostics
@@ -120,12 +125,14 @@ func New(s Settings, log *logrus.Logger) (*Plugin, error) {
 		mode:       "external",
 		statusKick: make(chan struct{}, 1),
 		ctx:        context.Background(),
+		queue:      newWriteQueue(QueueSize),
 	}
 	if os.Getenv(api.PluginSocketEnvVar) != "" {
 		p.mode = "pre-registered"
 	}
 	p.docs.host = state.LocalHost()
 	p.metrics.gauges(p.counts)
+	p.metrics.queueGauge(func() int { return p.queue.len() })
 	p.applySettings(s)
 	return p, nil
 }
@@ -585,10 +592,11 @@ func (p *Plugin) alertUncovered(e *ctrEntry, now time.Time) {
 	p.log.WithFields(logrus.Fields{"container": e.rec.ID, "name": e.rec.Name, "pod": e.rec.PodNamespace + "/" + e.rec.PodName,
 		"runtime_handler": e.rec.RuntimeHandler}).Warn("container not covered by execguard")
 	buf, err := p.docs.coverageAlert(now, e.rec, reason)
-	if err == nil {
-		err = p.record(buf)
+	if err != nil {
+		p.written("alert", ActionCoverage, err)
+		return
 	}
-	if p.written("alert", ActionCoverage, err) {
+	if p.record(buf, "alert", ActionCoverage) == nil {
 		e.alerted = now
 	}
 }
@@ -608,24 +616,15 @@ func (p *Plugin) endIfInteractive(e *ctrEntry, c *api.Container, detected string
 	}
 	buf, err := p.docs.endEvent(time.Now(), e.rec, *e.start, e.args, exit, detected)
 	if err == nil {
-		err = p.record(buf)
+		// Queued for the writer: the event log's lock must not hold the
+		// handler past the runtime's timeout.
+		p.record(buf, "event", ActionEnd)
+	} else {
+		p.written("event", ActionEnd, err)
 	}
-	p.written("event", ActionEnd, err)
 	// Marked ended even when the write failed: a retry on the next stop
 	// notification would come out of order, and the failure is counted.
 	e.ended = true
-}
-
-// record writes a document like the wrapper does: to the event log, else
-// to the spool under the state directory (counted, replayed later). Only a
-// lost document is an error.
-func (p *Plugin) record(buf []byte) error {
-	out, err := eventlog.Log{Path: p.node.EventLog, StateDir: p.node.StateDir}.Write(buf)
-	if out == eventlog.Spooled {
-		p.log.WithError(err).Warn("event spooled: the event log cannot be written")
-		return nil
-	}
-	return err
 }
 
 // replaySpool appends what the spool holds to the event log, every

@@ -51,8 +51,10 @@ func (p *Plugin) Run(ctx context.Context, b Backoff) error {
 	statusDone := make(chan struct{})
 	go p.statusLoop(ctx, statusDone)
 	go p.replaySpool(ctx, SpoolReplayInterval)
+	go p.writeLoop(ctx)
 	defer func() {
 		cancel()
+		<-p.queue.drained
 		<-statusDone
 		p.closeLog()
 	}()

@@ -33,8 +33,22 @@ func TestReplaySpool(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A record the plugin writes itself is spooled, not an error.
-	if err := p.record([]byte("{\"n\":1}\n")); err != nil {
+	wctx, wcancel := context.WithCancel(context.Background())
+	go p.writeLoop(wctx)
+	defer func() { wcancel(); <-p.queue.drained }()
+	p.mu.Lock()
+	err = p.record([]byte("{\"n\":1}\n"), "event", ActionEnd)
+	p.mu.Unlock()
+	if err != nil {
 		t.Fatalf("record while the log is unwritable: %v", err)
+	}
+	flushCtx, flushCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer flushCancel()
+	if err := p.Flush(flushCtx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := eventlog.Pending(s.StateDir); n != 1 {
+		t.Fatalf("%d records spooled, want the plugin's one", n)
 	}
 	l := eventlog.Log{Path: s.EventLog, StateDir: s.StateDir}
 	if out, _ := l.Write([]byte("{\"n\":2}\n")); out != eventlog.Spooled {

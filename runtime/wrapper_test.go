@@ -318,10 +318,13 @@ func TestWrapperBadInput(t *testing.T) {
 	}{
 		{"missing process file, open", "open", func(a []string, p string) []string { os.Remove(p); return a }, false, "no such file"},
 		{"missing process file, closed", "closed", func(a []string, p string) []string { os.Remove(p); return a }, true, "no such file"},
+		// A spec Go's decoder cannot read is hostile, not a fault: decided
+		// as a process with a terminal (alerted here, refused under block),
+		// whatever the fail mode.
 		{"malformed process file, closed", "closed", func(a []string, p string) []string {
 			os.WriteFile(p, []byte(`{"terminal":tru`), 0o600)
 			return a
-		}, true, "malformed JSON"},
+		}, false, "hostile, decided as a process with a terminal: malformed JSON"},
 		{"unknown exec flag, open", "open", func(a []string, p string) []string { return insert(a, 7, "--frobnicate") }, false, "unknown flag"},
 		{"unknown exec flag, closed", "closed", func(a []string, p string) []string { return insert(a, 7, "--frobnicate") }, true, "unknown flag"},
 		// Both runtimes reject an unknown global flag themselves, and the
@@ -575,6 +578,9 @@ func TestWrapperCreateReadsWhatTheRuntimeReads(t *testing.T) {
 	}{
 		{"relative --config", harmless, tty, "rel.json"},
 		{"padded past 4 MiB", padded, "", ""},
+		// crun's parser reads comments; Go's decoder does not. What the
+		// wrapper cannot read is decided as the worst.
+		{"a comment crun reads", `{"ociVersion":"1.0.2","process":{/* read by crun */"terminal":true,"args":["sh"],"cwd":"/"}}`, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bundle, cwd := filepath.Join(e.dir, tc.name, "bundle"), filepath.Join(e.dir, tc.name, "cwd")

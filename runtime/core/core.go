@@ -66,7 +66,8 @@ var ErrCannotRecord = errors.New("this front cannot record terminal output (exec
 type Result struct {
 	Record   detect.Record
 	Decision detect.Decision
-	// Outcome says where the event went; WriteErr why not to the log.
+	// Outcome says where the event went; WriteErr why not to the log, or
+	// (written) what is wrong with the log's directory.
 	Outcome  eventlog.Outcome
 	WriteErr error
 	// Held is the documents Input.Hold kept back (Outcome is then
@@ -191,14 +192,18 @@ func agentName(a string) string {
 	return a
 }
 
-// Diagnostic describes where the event went when not to the log, for the
-// front's diagnostics; "" when it was written.
+// Diagnostic describes where the event went when not to the log, or what
+// is wrong with the log's directory, for the front's diagnostics; "" when
+// it was written and nothing is.
 func (r Result) Diagnostic(stateDir string) (level, msg string) {
 	switch r.Outcome {
 	case eventlog.Spooled:
 		return "warning", fmt.Sprintf("event spooled under %s, to be appended to the log when it can be written: %v", stateDir, r.WriteErr)
 	case eventlog.Lost:
 		return "error", fmt.Sprintf("event lost: %v", r.WriteErr)
+	}
+	if r.WriteErr != nil { // written, in a directory someone else could change
+		return "warning", r.WriteErr.Error()
 	}
 	return "", ""
 }

@@ -11,11 +11,12 @@ import (
 
 // The fronts read specs through these: no size limit decides (package
 // ocispec streams the document and keeps only the deciding fields), and a
-// spec that could mean two things to two runtimes, or keeps more than
-// ocispec.MaxKept, is hostile: the decision assumes the worst, a process
+// spec that could mean two things to two runtimes, keeps more than
+// ocispec.MaxKept or is malformed (crun reads JSON with comments, which Go's
+// decoder refuses) is hostile: the decision assumes the worst, a process
 // with a terminal, so it is alerted and, under block, refused, container
-// starts included. A spec that cannot be read at all (missing, malformed)
-// is a fault the fail mode decides; the runtime itself refuses it too.
+// starts included. A spec that cannot be opened or read (missing) is a
+// fault the fail mode decides; the runtime cannot open it either.
 
 // ProcessFromSpec reads an exec's process spec from r (named what in
 // problems) into f.Process.
@@ -77,7 +78,7 @@ func ConfigFromSpec(f *detect.Facts, what string, r io.Reader, withProcess bool)
 // specProblem records why a spec could not be used and returns the process
 // a decision assumes: the worst for a hostile spec, unknown otherwise.
 func specProblem(f *detect.Facts, kind, what string, err error) detect.Process {
-	if errors.Is(err, ocispec.ErrAmbiguous) || errors.Is(err, ocispec.ErrTooLarge) {
+	if errors.Is(err, ocispec.ErrAmbiguous) || errors.Is(err, ocispec.ErrTooLarge) || errors.Is(err, ocispec.ErrMalformed) {
 		f.AddProblem("%s %s: hostile, decided as a process with a terminal: %v", kind, what, err)
 		return detect.Process{Known: true, Terminal: true}
 	}

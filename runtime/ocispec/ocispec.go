@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
@@ -52,7 +53,20 @@ var (
 	ErrAmbiguous = errors.New("ambiguous spec")
 	// ErrTooLarge: what a decision keeps is over MaxKept.
 	ErrTooLarge = errors.New("spec too large")
+	// ErrMalformed: the document is not a spec Go's decoder reads (a
+	// syntax error, a cut, a field of the wrong type, data after it). crun's
+	// parser reads some of these (comments), so a runtime may run what the
+	// wrapper could not read.
+	ErrMalformed = errors.New("malformed spec")
 )
+
+// malformedError marks an error of the document's own as ErrMalformed,
+// keeping its message.
+type malformedError struct{ err error }
+
+func (e malformedError) Error() string        { return e.err.Error() }
+func (e malformedError) Unwrap() error        { return e.err }
+func (e malformedError) Is(target error) bool { return target == ErrMalformed }
 
 // DecodeProcess reads a process spec (an exec's process.json).
 func DecodeProcess(r io.Reader) (Process, error) {
@@ -106,18 +120,22 @@ func DecodeConfig(r io.Reader) (Config, error) {
 	return c, malformed(err)
 }
 
-// malformed says so of an error that comes from the JSON itself.
+// malformed says so of an error that comes from the document itself: all
+// but reading errors and the ambiguous and too-large ones.
 func malformed(err error) error {
 	var se *json.SyntaxError
+	var pe *fs.PathError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &se):
-		return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+		return malformedError{fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("malformed JSON, cut short: %w", err)
+		return malformedError{fmt.Errorf("malformed JSON, cut short: %w", err)}
+	case errors.Is(err, ErrAmbiguous) || errors.Is(err, ErrTooLarge) || errors.As(err, &pe):
+		return err
 	}
-	return err
+	return malformedError{err}
 }
 
 type decoder struct {

@@ -121,6 +121,7 @@ func TestHostileSpecs(t *testing.T) {
 		{name: "truncated", doc: `{"process":{"terminal":tr`, errPart: "process"},
 		{name: "cut after the process", doc: `{"process":{"terminal":true},"mounts":[`, errPart: "unexpected EOF"},
 		{name: "trailing data", doc: `{"process":{}} {"process":{"terminal":true}}`, errPart: "after the end"},
+		{name: "a comment, which crun's parser reads", doc: `{"process":{/* crun reads this */"terminal":true,"args":["sh"]}}`, wantErr: ErrMalformed},
 		{name: "not an object", doc: `["process"]`, errPart: "want an object"},
 		{name: "null", doc: `null`, errPart: "null"},
 		{name: "null process", doc: `{"process":null}`, want: nil},
@@ -138,6 +139,11 @@ func TestHostileSpecs(t *testing.T) {
 			case tt.errPart != "":
 				if err == nil || !strings.Contains(err.Error(), tt.errPart) {
 					t.Fatalf("err = %v, want it to say %q", err, tt.errPart)
+				}
+				// Whatever is wrong with the document itself is malformed:
+				// decided as the worst case, not as a fault.
+				if !errors.Is(err, ErrMalformed) {
+					t.Errorf("err = %v, want it malformed", err)
 				}
 			default:
 				if err != nil || !reflect.DeepEqual(c.Process, tt.want) {

@@ -72,10 +72,12 @@ func TestExecFacts(t *testing.T) {
 			detect.Process{Known: true, Args: []string{"id"}, Cwd: "/"}, detect.StdinNone, SourceNone, ""},
 		{"no spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e4", Terminal: true}, true,
 			detect.Process{}, detect.StdinTerminal, SourceTerminal, "process spec: missing"},
+		// A spec Go's decoder cannot read is hostile too (crun reads JSON
+		// with comments): decided as the worst.
 		{"malformed spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e5", Spec: &anypb.Any{TypeUrl: specURL, Value: []byte(`{"args":["sh"`)}}, true,
-			detect.Process{}, detect.StdinNone, SourceNone, "malformed JSON"},
+			detect.Process{Known: true, Terminal: true}, detect.StdinTerminal, SourceTerminal, "malformed JSON"},
 		{"wrong types", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e6", Spec: &anypb.Any{TypeUrl: specURL, Value: []byte(`{"args":"sh"}`)}}, true,
-			detect.Process{}, detect.StdinNone, SourceNone, "want an array of strings"},
+			detect.Process{Known: true, Terminal: true}, detect.StdinTerminal, SourceTerminal, "want an array of strings"},
 		// No size limit decides: a terminal after 5 MiB of padding is read.
 		{"huge spec", &taskAPI.ExecProcessRequest{ID: "c1", ExecID: "e7", Spec: &anypb.Any{TypeUrl: specURL,
 			Value: []byte(`{"env":["PAD=` + strings.Repeat("<", 5<<20) + `"],"terminal":true,"args":["sh"]}`)}}, true,
@@ -131,7 +133,7 @@ func TestCreateFacts(t *testing.T) {
 	}{
 		{"tty container", []byte(ttyCfg), true, "/f/stdin", detect.Process{Known: true, Args: []string{"sh"}, Cwd: "/", Terminal: true}, "debug", detect.StdinTerminal, ""},
 		{"missing config", nil, false, "", detect.Process{}, "", detect.StdinNone, "no such file"},
-		{"malformed config", []byte(`{"process":`), false, "", detect.Process{}, "", detect.StdinNone, "malformed JSON"},
+		{"malformed config", []byte(`{"process":`), false, "", detect.Process{Known: true, Terminal: true}, "", detect.StdinTerminal, "malformed JSON"},
 		// No size limit decides: the padded env of a pod's author does not
 		// hide the terminal (it was a 4 MiB cap, once).
 		{"huge config", []byte(`{"process":{"env":["PAD=` + strings.Repeat(`\u003c`, 1<<20) + `"],"terminal":true,"args":["sh"]},"annotations":{"io.kubernetes.cri.sandbox-name":"p"}}`),

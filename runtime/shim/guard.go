@@ -413,6 +413,10 @@ func (g *guard) exited(e *eventstypes.TaskExit) {
 		g.logf("warning", "end event of %s/%s spooled: %v", e.ContainerID, e.ID, err)
 	case eventlog.Lost:
 		g.logf("error", "end event of %s/%s lost: %v", e.ContainerID, e.ID, err)
+	default:
+		if err != nil { // written, in a directory someone else could change
+			g.logf("warning", "%v", err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,29 @@ func (p *podman) stdin(input string, args ...string) (string, error) {
 
 // tty runs a podman command on a pseudo-terminal (podman exec -it needs one).
 func (p *podman) tty(args ...string) (string, error) {
-	cmd := exec.Command("script", "-qec", shellJoin(p.argv(args...)), "/dev/null")
+	return p.ttyCommand(shellJoin(p.argv(args...)))
+}
+
+// scriptFile writes a podman command to a shell script at path and returns
+// the command line that runs it as argv would: for a command line too long
+// for one argument (script's -c, sh's -c take one of at most 128 KiB).
+func (p *podman) scriptFile(path string, args ...string) string {
+	p.t.Helper()
+	body := "exec " + shellJoin(append(append([]string{p.bin}, p.global...), args...)) + "\n"
+	line := "sh " + shellJoin([]string{path})
+	if p.private {
+		body = "umount /sys/fs/cgroup/unified && mount -t tmpfs -o size=1m none /sys/fs/cgroup/unified && " + body
+		line = "unshare --mount --propagation private " + line
+	}
+	if err := os.WriteFile(path, []byte(body), 0o700); err != nil {
+		p.t.Fatal(err)
+	}
+	return line
+}
+
+// ttyCommand runs a shell command line on a pseudo-terminal.
+func (p *podman) ttyCommand(line string) (string, error) {
+	cmd := exec.Command("script", "-qec", line, "/dev/null")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -259,6 +282,26 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 		t.Fatalf("got %d exec events for the blocked exec, want 1", len(denied))
 	}
 	check(t, "blocked exec", denied[0], []expectation{{"event.type", []string{"denied"}}, {"event.outcome", "failure"}})
+	// The same exec with its environment padded so that its process spec
+	// passes the 4 MiB a size cap once read (the JSON encoder writes each
+	// '<' as 6 bytes): the terminal flag is still read, and it is refused.
+	padArgs := []string{"exec", "-it"}
+	for i := range 7 {
+		padArgs = append(padArgs, "-e", fmt.Sprintf("PAD%d=%s", i, strings.Repeat("<", 120000)))
+	}
+	mark = e.mark()
+	out, err = p.ttyCommand(p.scriptFile(filepath.Join(dir, "padded-exec.sh"), append(padArgs, name, "sh", "-c", "touch /tmp/blocked-marker")...))
+	if err == nil || !strings.Contains(out, want) {
+		t.Errorf("podman exec -it with a padded environment: %v, the user saw:\n%s\nwant %q", err, clip(out, 400), want)
+	}
+	padded := filter(e.since(mark), "event", "exec", ctr)
+	if len(padded) != 1 {
+		t.Fatalf("got %d exec events for the padded exec, want 1", len(padded))
+	}
+	check(t, "padded exec", padded[0], []expectation{{"event.type", []string{"denied"}}, {"process.interactive", true}})
+	if envs := padded[0].strs("process.env_vars"); !slices.Contains(envs, "PAD6") {
+		t.Errorf("padded exec event's env_vars %v, want the padding's names", envs)
+	}
 	// Nothing ran; plain execs, stop and removal still work.
 	if out := p.must("exec", name, "sh", "-c", "test -e /tmp/blocked-marker && echo present || echo absent"); strings.TrimSpace(out) != "absent" {
 		t.Errorf("the blocked exec ran: marker %s", out)

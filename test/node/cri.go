@@ -65,6 +65,23 @@ func (n *Node) CreateContainer(podID, name string, tty bool, cmd ...string) (str
 }
 
 func (n *Node) createContainer(podID, name string, tty, stdin bool, cmd ...string) (string, error) {
+	return n.CreateContainerWith(podID, Container{Name: name, TTY: tty, Stdin: stdin, Cmd: cmd})
+}
+
+// Container is a busybox container's CRI config, for CreateContainerWith.
+type Container struct {
+	Name       string
+	TTY, Stdin bool
+	// Env is the container's environment, KEY=VALUE.
+	Env []string
+	Cmd []string
+}
+
+// CreateContainerWith creates and starts the container c in the pod and
+// returns its id; when the start fails, the id of the created container
+// (if any) comes with the error.
+func (n *Node) CreateContainerWith(podID string, c Container) (string, error) {
+	name, tty, stdin, cmd := c.Name, c.TTY, c.Stdin, c.Cmd
 	n.mu.Lock()
 	podFile, ok := n.pods[podID]
 	n.mu.Unlock()
@@ -79,6 +96,14 @@ func (n *Node) createContainer(podID, name string, tty, stdin bool, cmd ...strin
 		"tty":      tty,
 		"stdin":    stdin,
 		"linux":    map[string]any{},
+	}
+	if len(c.Env) > 0 {
+		var envs []map[string]string
+		for _, kv := range c.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			envs = append(envs, map[string]string{"key": k, "value": v})
+		}
+		cfg["envs"] = envs
 	}
 	file := filepath.Join(filepath.Dir(podFile), strings.TrimSuffix(filepath.Base(podFile), ".json")+"_"+name+".json")
 	if err := writeJSON(file, cfg); err != nil {

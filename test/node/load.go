@@ -36,6 +36,17 @@ type ExecResult struct {
 // done, when not nil, is called after each exec ends, from the goroutine
 // that ran it.
 func (n *Node) RunExecs(execs []Exec, concurrency int, done func(ExecResult)) []ExecResult {
+	return RunExecsOn(n, execs, concurrency, done)
+}
+
+// Execer runs execs through an engine's CRI: a containerd or a CRI-O node.
+type Execer interface {
+	Exec(ctrID string, cmd ...string) (string, error)
+	ExecTTY(ctrID string, cmd ...string) (string, error)
+}
+
+// RunExecsOn is RunExecs on any engine's node.
+func RunExecsOn(n Execer, execs []Exec, concurrency int, done func(ExecResult)) []ExecResult {
 	if concurrency < 1 {
 		concurrency = 1
 	}
@@ -47,7 +58,7 @@ func (n *Node) RunExecs(execs []Exec, concurrency int, done func(ExecResult)) []
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r := n.runExec(i, execs[i])
+				r := runExec(n, i, execs[i])
 				results[i] = r
 				if done != nil {
 					done(r)
@@ -63,7 +74,7 @@ func (n *Node) RunExecs(execs []Exec, concurrency int, done func(ExecResult)) []
 	return results
 }
 
-func (n *Node) runExec(i int, x Exec) ExecResult {
+func runExec(n Execer, i int, x Exec) ExecResult {
 	r := ExecResult{Exec: x, Index: i, Start: time.Now()}
 	if x.TTY {
 		r.Output, r.Err = n.ExecTTY(x.Container, x.Cmd...)
@@ -81,15 +92,20 @@ func (n *Node) runExec(i int, x Exec) ExecResult {
 // and returns its stdout and stderr apart: what a runtime writes to its
 // stderr during an exec reaches the exec's stderr.
 func (n *Node) ExecStreams(ctrID string, cmd ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), n.opts.CommandTimeout)
+	return ExecStreamsArgv(n.CrictlArgv(append([]string{"exec", ctrID}, cmd...)...), ctrID, n.opts.CommandTimeout)
+}
+
+// ExecStreamsArgv runs a crictl exec argv (any engine's) within timeout and
+// returns its stdout and stderr apart.
+func ExecStreamsArgv(argv []string, ctrID string, timeout time.Duration) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	argv := n.CrictlArgv(append([]string{"exec", ctrID}, cmd...)...)
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
 	err = c.Run()
 	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %s: %w", n.opts.CommandTimeout, ctx.Err())
+		err = fmt.Errorf("timed out after %s: %w", timeout, ctx.Err())
 	}
 	if err != nil {
 		err = fmt.Errorf("crictl exec %s: %w", ctrID, err)
