@@ -95,6 +95,15 @@ func (h *Held) Write(pid uint32) Result {
 	return res
 }
 
+// Terminal reports whether the held start is of a process with a terminal,
+// whose device the front may read once it runs (SetTTY).
+func (h *Held) Terminal() bool { return h.rec.Facts.Process.Terminal }
+
+// SetTTY names the held process's terminal device (process.tty).
+func (h *Held) SetTTY(major, minor uint32) {
+	h.rec.Facts.Process.TTY = &detect.CharDevice{Major: major, Minor: minor}
+}
+
 // StateDir is where the held documents are spooled when the log cannot
 // take them.
 func (h *Held) StateDir() string { return h.log.StateDir }

@@ -279,6 +279,13 @@ func (g *guard) write(h *core.Held, pid uint32) {
 	if h == nil {
 		return
 	}
+	// A started terminal process has its terminal by now: Session View
+	// shows the device (process.tty).
+	if pid != 0 && h.Terminal() {
+		if t, ok := ttyOf(pid); ok {
+			h.SetTTY(t.Major, t.Minor)
+		}
+	}
 	// Worded as for a start written at once, which it stands for.
 	if level, msg := h.Write(pid).Diagnostic(h.StateDir()); msg != "" {
 		g.logf(level, "%s", msg)

@@ -77,7 +77,8 @@ func TestShimEndEvents(t *testing.T) {
 
 	mark := e.mark()
 	e.node.Exec(ctr, "sh", "-c", "exit 3") // fails with the exit status
-	if _, err := e.node.CtrExecTTY(ctr, "eg-end-tty", "sh", "-c", "exit 0"); err != nil {
+	// It runs a moment, so its terminal is there when Start returns.
+	if _, err := e.node.CtrExecTTY(ctr, "eg-end-tty", "sh", "-c", "sleep 0.5; exit 0"); err != nil {
 		t.Fatalf("ctr task exec --tty: %v", err)
 	}
 	docs := e.since(mark)
@@ -89,6 +90,14 @@ func TestShimEndEvents(t *testing.T) {
 	ttyEnd := endOf(t, docs, execs[1])
 	checkEnd(t, "ctr task exec end", ttyEnd, execs[1], 0)
 	check(t, "ctr task exec end", ttyEnd, []expectation{{"execguard.exec_id", "eg-end-tty"}, {"process.interactive", true}})
+	// Session View shows the terminal: a pseudo-terminal's slave (devpts,
+	// majors 136 to 143), read from the started process.
+	if major, _ := execs[1].get("process.tty.char_device.major"); major == nil || major.(float64) < 136 || major.(float64) > 143 {
+		t.Errorf("ctr task exec --tty start: process.tty.char_device.major %v, want a devpts major", major)
+	}
+	if _, ok := execs[0].get("process.tty"); ok {
+		t.Errorf("crictl exec without a terminal: process.tty %v, want none", mustGet(execs[0], "process.tty"))
+	}
 
 	// The init's end: the container's start event pairs with it.
 	all := e.events()
