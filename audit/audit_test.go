@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/execguard/execguard/internal/ecsfields"
 )
 
 // The ResponseComplete event of a kubectl exec -it as kube-apiserver v1.34.4
@@ -226,11 +228,23 @@ func TestJoin(t *testing.T) {
 			if len(lines) != len(in) || lines[0] != in[0] {
 				t.Fatalf("%d lines out of %d, the first %q", len(lines), len(in), lines[0])
 			}
+			table, err := ecsfields.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
 			got := map[string]string{}
 			for _, l := range lines[1:] {
 				var j joined
 				if err := json.Unmarshal([]byte(l), &j); err != nil {
 					t.Fatal(err)
+				}
+				// What the join adds is mapped as ECS maps it.
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range table.Check(m, "execguard.") {
+					t.Errorf("joined document: %s", p)
 				}
 				if j.Execguard.Action != "alert" || j.Execguard.Audit == nil {
 					t.Fatalf("line lost its fields or has no join: %s", l)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/ecsfields"
 )
 
 // sreExempt is "block interactive execs except for group sre" as one rule,
@@ -301,7 +302,28 @@ func TestReview(t *testing.T) {
 			if resp.AuditAnnotations["decision"] != tt.exec {
 				t.Errorf("audit annotations %v, want decision %q", resp.AuditAnnotations, tt.exec)
 			}
+			indexesCleanly(t, events.Bytes())
 		})
+	}
+}
+
+// indexesCleanly: every leaf field of the decisions is one ECS (and Defend
+// for Containers) maps, with a value its type takes, or is execguard's own,
+// as for the runtime's documents.
+func indexesCleanly(t *testing.T, lines []byte) {
+	t.Helper()
+	table, err := ecsfields.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
+		var doc map[string]any
+		if err := json.Unmarshal(line, &doc); err != nil {
+			t.Fatalf("decision %s: %v", line, err)
+		}
+		for _, p := range table.Check(doc, "execguard.") {
+			t.Errorf("decision document: %s", p)
+		}
 	}
 }
 
