@@ -320,14 +320,29 @@ func TestJoinDebug(t *testing.T) {
 		}
 		return out
 	}
+	// A container's first process as the runtime records it (an exec
+	// entry leader, execguard.operation container-start), and as older
+	// documents did (event.action container-start): never an exec's.
+	for _, shape := range []string{"current", "older"} {
+		t.Run(shape, func(t *testing.T) { joinDebug(t, patch, shape == "older") })
+	}
+}
+
+func joinDebug(t *testing.T, patch func(id, user, name string, at float64, code int) []string, older bool) {
 	start := func(entity, name string, at float64) string {
-		b, _ := json.Marshal(map[string]any{
+		doc := map[string]any{
 			"@timestamp":   t0.Add(time.Duration(at * float64(time.Second))).Format(time.RFC3339Nano),
-			"event":        map[string]any{"kind": "event", "action": "container-start"},
+			"event":        map[string]any{"kind": "event", "action": "exec"},
+			"execguard":    map[string]any{"operation": "container-start"},
 			"process":      map[string]any{"entity_id": entity, "args": []string{"sh"}, "interactive": true},
 			"container":    map[string]any{"name": name},
 			"orchestrator": map[string]any{"namespace": "demo", "resource": map[string]any{"name": "web"}},
-		})
+		}
+		if older {
+			doc["event"] = map[string]any{"kind": "event", "action": "container-start"}
+			delete(doc, "execguard")
+		}
+		b, _ := json.Marshal(doc)
 		return string(b)
 	}
 	var log []string

@@ -49,6 +49,20 @@ type runtimeExec struct {
 	Agent struct {
 		Name string `json:"name"`
 	} `json:"agent"`
+	Execguard struct {
+		Operation string `json:"operation"`
+	} `json:"execguard"`
+}
+
+// operation is what the runtime started: "exec" or "container-start". A
+// container's first process is recorded with event.action exec, as Defend
+// for Containers records it; execguard.operation tells it apart (older
+// documents said container-start in event.action).
+func (r *runtimeExec) operation() string {
+	if r.Execguard.Operation != "" {
+		return r.Execguard.Operation
+	}
+	return r.Event.Action
 }
 
 // Options tune the join.
@@ -201,14 +215,14 @@ func Join(events io.Reader, out io.Writer, reqs Requests, opts Options) (Result,
 // isExecStart is a runtime exec event (the start or the refusal of an exec
 // into a pod's container), the line a request is matched to.
 func isExecStart(r *runtimeExec) bool {
-	return r != nil && r.Event.Kind == "event" && r.Event.Action == "exec" && r.Process != nil &&
+	return r != nil && r.Event.Kind == "event" && r.operation() == "exec" && r.Process != nil &&
 		r.Process.EntityID != "" && r.Orchestrator != nil && r.Agent.Name != "execguard-webhook"
 }
 
 // isDebugStart is a container start in a pod, which an ephemeral
 // container update may have asked for.
 func isDebugStart(r *runtimeExec) bool {
-	return r != nil && r.Event.Kind == "event" && r.Event.Action == "container-start" && r.Process != nil &&
+	return r != nil && r.Event.Kind == "event" && r.operation() == "container-start" && r.Process != nil &&
 		r.Process.EntityID != "" && r.Orchestrator != nil && r.Container.Name != "" && r.Agent.Name != "execguard-webhook"
 }
 

@@ -371,8 +371,9 @@ func kubeDebug(t *testing.T, k *kubeEnv, _ string) {
 		{"orchestrator.namespace", kubeNamespace},
 		{"orchestrator.resource.label.app", "web"},
 	})
-	// The 2023 rule takes any interactive entry leader, the 2026 one execs only.
-	checkRuleDoc(t, "debug container start", d, true, false)
+	// A container's first process is an exec entry leader, as Defend for
+	// Containers records it: both forms of the rule take a shell there.
+	checkRuleDoc(t, "debug container start", d, true, true)
 }
 
 func kubeRun(t *testing.T, k *kubeEnv, _ string) {
@@ -398,7 +399,7 @@ func kubeRun(t *testing.T, k *kubeEnv, _ string) {
 		{"process.interactive", true},
 		{"orchestrator.resource.label.run", "tmp"},
 	})
-	checkRuleDoc(t, "run container start", d, true, false)
+	checkRuleDoc(t, "run container start", d, true, true)
 }
 
 func kubeCopy(t *testing.T, k *kubeEnv, web string) {

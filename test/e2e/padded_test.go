@@ -50,7 +50,7 @@ func TestPaddedContainerStart(t *testing.T) {
 			}
 			var starts, alerts []doc
 			for _, d := range e.since(mark) {
-				if d.str("event.action") != "container-start" || d.str("container.name") != "console" {
+				if actionOf(d) != "container-start" || d.str("container.name") != "console" {
 					continue
 				}
 				switch d.str("event.kind") {
