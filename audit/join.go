@@ -59,10 +59,10 @@ type runtimeExec struct {
 // for Containers records it; execguard.operation tells it apart (older
 // documents said container-start in event.action).
 func (r *runtimeExec) operation() string {
-	if r.Execguard.Operation != "" {
+	if r.Event.Action == "exec" && r.Execguard.Operation != "" {
 		return r.Execguard.Operation
 	}
-	return r.Event.Action
+	return r.Event.Action // "end" for an end event, which names its start's operation
 }
 
 // Options tune the join.
