@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,14 +112,19 @@ func TestWrapperRuntimeFallback(t *testing.T) {
 	if err := os.Rename(e2.wrapper, filepath.Join(e2.dir, "execguard-nosuchruntime")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "[runtimes]\nnosuchruntime = " + `"` + filepath.Join(e2.dir, "gone", "nosuchruntime") + `"` + "\n"
+	cfg := "state_dir = " + strconv.Quote(filepath.Join(e2.dir, "state")) + "\n[runtimes]\nnosuchruntime = " + `"` + filepath.Join(e2.dir, "gone", "nosuchruntime") + `"` + "\n"
 	if err := os.WriteFile(e2.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e2.wrapper = filepath.Join(e2.dir, "execguard-nosuchruntime")
 	r := e2.run("--version")
-	if r.code != 127 || !strings.Contains(r.stderr, "no nosuchruntime owned by root") {
-		t.Errorf("exit %d, stderr %q; want 127 and why", r.code, r.stderr)
+	// The caller learns that the call failed, without node paths; the
+	// diagnostics file says why.
+	if r.code != 127 || !strings.Contains(r.stderr, "no nosuchruntime runtime to run") || strings.Contains(r.stderr, e2.dir) {
+		t.Errorf("exit %d, stderr %q; want 127, the runtime's name and no path", r.code, r.stderr)
+	}
+	if d := e2.diags(); !strings.Contains(d, "no nosuchruntime owned by root") {
+		t.Errorf("diagnostics %q; want why", d)
 	}
 }
 
