@@ -325,3 +325,20 @@ for d in /var/log /run; do mount -t tmpfs -o size=1m tmpfs "$d"; done
 exec "$@"`
 	return e.runCmd(exec.Command("unshare", append([]string{"--mount", "sh", "-c", script, "sh", e.wrapper}, args...)...))
 }
+
+// TestWrapperExecFails: a real runtime that cannot be executed fails the
+// call with one line on stderr that names no node path; the diagnostics
+// file says which file and why.
+func TestWrapperExecFails(t *testing.T) {
+	e := newEnv(t)
+	if err := os.Chmod(e.probe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("state", "x")
+	if r.code != 127 || !strings.Contains(r.stderr, "the runc runtime could not be run") || strings.Contains(r.stderr, e.dir) {
+		t.Errorf("exit %d, stderr %q; want 127 and one line without paths", r.code, r.stderr)
+	}
+	if d := e.diags(); !strings.Contains(d, "exec "+e.probe+": permission denied") || !strings.Contains(d, "level=error") {
+		t.Errorf("diagnostics %q; want the file and why", d)
+	}
+}

@@ -41,14 +41,17 @@ func Main(args []string) int {
 			diagf(call, cfg.StateDir, "warning", "%v", cfgErr)
 		}
 	}
-	code := execRuntime(call, cfg.StateDir, real.path)
+	path := real.path
+	err = execRuntime(call, path)
 	// The configured runtime went away between its lookup and the execve
 	// (an upgrade replacing it): look again, which finds the fallback.
-	if again, err := resolveRuntime(cfg, args[0]); err == nil && again.path != real.path {
+	if again, rerr := resolveRuntime(cfg, args[0]); rerr == nil && again.path != path {
 		diagf(call, cfg.StateDir, "warning", "%s", again.note)
-		return execRuntime(call, cfg.StateDir, again.path)
+		path = again.path
+		err = execRuntime(call, path)
 	}
-	return code
+	fatalf(call, cfg.StateDir, "the "+runtimeName(args[0], path)+" runtime could not be run", "exec %s: %v", path, err)
+	return 127
 }
 
 // decides reports whether a call goes through detection: process-starting
@@ -133,14 +136,13 @@ func lineEnd(fd int) string {
 
 // execRuntime replaces the wrapper with the real runtime: same pid, same
 // file descriptors, same environment, same arguments but argv[0], which is
-// the runtime's own path (crun reads its base name).
-func execRuntime(c Call, stateDir, real string) int {
+// the runtime's own path (crun reads its base name). It returns only when
+// the execve failed, with why.
+func execRuntime(c Call, real string) error {
 	argv := make([]string, len(c.Args))
 	copy(argv, c.Args)
 	argv[0] = real
-	err := unix.Exec(real, argv, os.Environ())
-	fatalf(c, stateDir, "the "+runtimeName(c.Args[0], real)+" runtime could not be run", "exec %s: %v", real, err)
-	return 127
+	return unix.Exec(real, argv, os.Environ())
 }
 
 // runtimeName is the runtime the wrapper stands in for, for events.
