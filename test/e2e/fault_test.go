@@ -1328,9 +1328,8 @@ func (f *faultEnv) echo(tty bool, marker string) []string {
 	return []string{"echo", marker}
 }
 
-// refusalLine is the line of an exec's output that refuses it: where the
-// wrapper writes its diagnostics to the exec's stderr (CRI-O), warnings may
-// come first.
+// refusalLine is the line of an exec's output that refuses it; other lines
+// (the client's own) may come first.
 func refusalLine(out string) string {
 	for _, l := range strings.Split(out, "\n") {
 		if refusalOf(l) {
