@@ -625,7 +625,8 @@ func refusal(out string) bool {
 
 // refusalOf reports whether one line is a refusal: it names the refused
 // call. A warning that says a file was refused (a configuration others may
-// write) is none; on CRI-O such warnings reach the exec's terminal too.
+// write) is none: stderrDiags tells such a warning that reached an exec's
+// client from the refusal.
 func refusalOf(line string) bool {
 	for _, what := range []string{"execguard: interactive ", "execguard: shell ", "execguard: exec into "} {
 		if strings.Contains(line, what) && (strings.Contains(line, " refused") || strings.Contains(line, " blocked")) {
