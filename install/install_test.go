@@ -1269,3 +1269,65 @@ func TestStatusUnsafeStateDir(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusDiagnostics: status shows the last lines of the wrapper's
+// diagnostics file, escaped, and reports one it must not trust.
+func TestStatusDiagnostics(t *testing.T) {
+	tests := []struct {
+		name    string
+		lines   []string
+		mode    os.FileMode
+		want    []string
+		notWant []string
+		problem string
+	}{
+		{"none", nil, 0, []string{"diagnostics: /run/execguard/runtime.log (none)"}, nil, ""},
+		{"last lines, escaped",
+			[]string{"old warning 1", "old warning 2", "w3", "w4", "w5", "w6", "spooled\x1b]0;pwned\x07 under /run/execguard"}, 0o600,
+			[]string{"diagnostics: /run/execguard/runtime.log, last 5:", "w3", `spooled\x1b]0;pwned\x07 under`},
+			[]string{"old warning 2", "\x1b"}, ""},
+		{"group-writable", []string{"planted"}, 0o660, []string{"unreadable", "writable by group or others"}, []string{"planted"}, "wrapper diagnostics"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t, map[string]string{containerd.DefaultConfig: "version = 3\n"})
+			n.opts.ContainerdMajor = 2
+			n.install(nil)
+			if tt.lines != nil {
+				var b strings.Builder
+				for _, l := range tt.lines {
+					b.WriteString(l + "\n")
+				}
+				path := filepath.Join(n.host.Local("/run/execguard"), "runtime.log")
+				if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, tt.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := GetStatus(n.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := st.Text()
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("status text lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(text, w) {
+					t.Errorf("status text has %q:\n%s", w, text)
+				}
+			}
+			hasProblem := slices.ContainsFunc(st.Problems, func(p string) bool { return strings.Contains(p, "wrapper diagnostics") })
+			if hasProblem != (tt.problem != "") {
+				t.Errorf("problems %q; want one about the diagnostics file: %v", st.Problems, tt.problem != "")
+			}
+		})
+	}
+}

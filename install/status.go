@@ -14,10 +14,12 @@ import (
 	"github.com/execguard/execguard/detect/policy"
 	"github.com/execguard/execguard/detect/policy/policyfile"
 	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/eventview"
 	"github.com/execguard/execguard/install/containerd"
 	"github.com/execguard/execguard/install/crio"
 	"github.com/execguard/execguard/install/fsplan"
 	"github.com/execguard/execguard/install/tomledit"
+	"github.com/execguard/execguard/internal/diaglog"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
 )
@@ -35,6 +37,9 @@ type Status struct {
 	EventLog FileStatus   `json:"event_log"`
 	// Events accounts for the records the configured log could not take.
 	Events EventAccounting `json:"events"`
+	// Diagnostics is the end of the wrapper's diagnostics file, where its
+	// warnings go for calls that name no runtime log.
+	Diagnostics DiagnosticsStatus `json:"diagnostics"`
 	// Problems are what keeps execguard from seeing every exec.
 	Problems []string `json:"problems"`
 	// Warnings are what keeps its events from showing where they should,
@@ -50,6 +55,16 @@ type EventAccounting struct {
 	Pending  int   `json:"pending"`
 	Lost     int64 `json:"lost"`
 }
+
+// DiagnosticsStatus is the wrapper's diagnostics file and its last lines.
+type DiagnosticsStatus struct {
+	Path  string   `json:"path"`
+	Tail  []string `json:"tail,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+// diagnosticsTail is how many lines of the diagnostics file status shows.
+const diagnosticsTail = 5
 
 // OK reports whether nothing is wrong.
 func (s Status) OK() bool { return len(s.Problems) == 0 }
@@ -254,6 +269,13 @@ func GetStatus(opts Options) (Status, error) {
 	}
 	if st.Events.Lost > 0 {
 		st.Problems = append(st.Problems, fmt.Sprintf("%d event(s) lost: neither the event log nor the spool could take them", st.Events.Lost))
+	}
+	st.Diagnostics = DiagnosticsStatus{Path: diaglog.Path(cfg.StateDir)}
+	if tail, err := diaglog.Tail(host.Local(cfg.StateDir), diagnosticsTail); err != nil {
+		st.Diagnostics.Error = err.Error()
+		st.Problems = append(st.Problems, "wrapper diagnostics: "+err.Error())
+	} else {
+		st.Diagnostics.Tail = tail
 	}
 	return st, nil
 }
@@ -583,6 +605,17 @@ func (s Status) Text() string {
 		fmt.Fprintf(&b, "event log:   %s (NOT writable: %s)\n", s.EventLog.Path, s.EventLog.Error)
 	}
 	fmt.Fprintf(&b, "events:      %d spooled, %d replayed, %d waiting, %d lost\n", s.Events.Spooled, s.Events.Replayed, s.Events.Pending, s.Events.Lost)
+	switch d := s.Diagnostics; {
+	case d.Error != "":
+		fmt.Fprintf(&b, "diagnostics: %s (unreadable: %s)\n", d.Path, eventview.Escape(d.Error))
+	case len(d.Tail) == 0:
+		fmt.Fprintf(&b, "diagnostics: %s (none)\n", d.Path)
+	default:
+		fmt.Fprintf(&b, "diagnostics: %s, last %d:\n", d.Path, len(d.Tail))
+		for _, l := range d.Tail {
+			fmt.Fprintf(&b, "  %s\n", eventview.Escape(l))
+		}
+	}
 	if len(s.Warnings) > 0 {
 		b.WriteString("warnings:\n")
 		for _, w := range s.Warnings {

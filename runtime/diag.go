@@ -2,21 +2,34 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/execguard/execguard/internal/diaglog"
 )
 
-// diagf reports a diagnostic of the wrapper where the runtime's own go and
-// its caller looks for them: the --log file, in the --log-format the caller
-// asked for, else stderr. Never stdout, which may be the exec'd process's.
-func diagf(c Call, level, format string, args ...any) {
+// diagf reports a diagnostic of the wrapper: to the runtime's --log file, in
+// the --log-format the caller asked for, where the engine looks for the
+// runtime's own; else to the diagnostics file under the state directory.
+// Never to stderr or stdout: without --log (CRI-O's streaming exec, conmon's
+// execs and creates) they are the exec's or the container's own streams,
+// and would show whoever opened the exec node paths and execguard's
+// troubles. The system log takes what the file cannot.
+func diagf(c Call, stateDir, level, format string, args ...any) {
 	msg := "execguard: " + fmt.Sprintf(format, args...)
-	if runtimeLog(c, level, msg) == errNoLog {
-		fmt.Fprintln(os.Stderr, msg)
+	err := runtimeLog(c, level, msg)
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, errNoLog) {
+		msg = fmt.Sprintf("%s (the runtime log could not take it: %v)", msg, err)
+	}
+	if ferr := diaglog.Append(stateDir, level, msg); ferr != nil {
+		diaglog.Syslog("", level, fmt.Sprintf("%s (diagnostics file: %v)", msg, ferr))
 	}
 }
 
@@ -31,7 +44,6 @@ func runtimeLog(c Call, level, msg string) error {
 	if path == "" {
 		return errNoLog
 	}
-	now := time.Now().Format(time.RFC3339Nano)
 	var line []byte
 	if c.Global.Get("log-format") == "json" {
 		var err error
@@ -39,14 +51,14 @@ func runtimeLog(c Call, level, msg string) error {
 			Level string `json:"level"`
 			Msg   string `json:"msg"`
 			Time  string `json:"time"`
-		}{level, msg, now})
+		}{level, msg, time.Now().Format(time.RFC3339Nano)})
 		if err != nil {
 			return err
 		}
+		line = append(line, '\n')
 	} else {
-		line = fmt.Appendf(nil, "time=%s level=%s msg=%s", strconv.Quote(now), level, strconv.Quote(msg))
+		line = diaglog.Line(time.Now(), level, msg)
 	}
-	line = append(line, '\n')
 	// The engine chose this file for the runtime, which opens it the same
 	// way; O_NONBLOCK keeps a FIFO without a reader from blocking the call.
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0o600)
@@ -58,4 +70,12 @@ func runtimeLog(c Call, level, msg string) error {
 		return fmt.Errorf("runtime log %s: %w", path, err)
 	}
 	return nil
+}
+
+// fatalf reports an error that stops the call: in full where diagf puts
+// diagnostics, and, since the call fails anyway and its caller must learn
+// why, as a short line without node paths on stderr.
+func fatalf(c Call, stateDir, short, format string, args ...any) {
+	diagf(c, stateDir, "error", format, args...)
+	fmt.Fprint(os.Stderr, "execguard: "+short+"; `execguard status` on the node shows why"+lineEnd(2))
 }

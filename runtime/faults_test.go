@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,14 +112,19 @@ func TestWrapperRuntimeFallback(t *testing.T) {
 	if err := os.Rename(e2.wrapper, filepath.Join(e2.dir, "execguard-nosuchruntime")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "[runtimes]\nnosuchruntime = " + `"` + filepath.Join(e2.dir, "gone", "nosuchruntime") + `"` + "\n"
+	cfg := "state_dir = " + strconv.Quote(filepath.Join(e2.dir, "state")) + "\n[runtimes]\nnosuchruntime = " + `"` + filepath.Join(e2.dir, "gone", "nosuchruntime") + `"` + "\n"
 	if err := os.WriteFile(e2.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e2.wrapper = filepath.Join(e2.dir, "execguard-nosuchruntime")
 	r := e2.run("--version")
-	if r.code != 127 || !strings.Contains(r.stderr, "no nosuchruntime owned by root") {
-		t.Errorf("exit %d, stderr %q; want 127 and why", r.code, r.stderr)
+	// The caller learns that the call failed, without node paths; the
+	// diagnostics file says why.
+	if r.code != 127 || !strings.Contains(r.stderr, "no nosuchruntime runtime to run") || strings.Contains(r.stderr, e2.dir) {
+		t.Errorf("exit %d, stderr %q; want 127, the runtime's name and no path", r.code, r.stderr)
+	}
+	if d := e2.diags(); !strings.Contains(d, "no nosuchruntime owned by root") {
+		t.Errorf("diagnostics %q; want why", d)
 	}
 }
 
@@ -318,4 +324,21 @@ mount --make-rprivate /
 for d in /var/log /run; do mount -t tmpfs -o size=1m tmpfs "$d"; done
 exec "$@"`
 	return e.runCmd(exec.Command("unshare", append([]string{"--mount", "sh", "-c", script, "sh", e.wrapper}, args...)...))
+}
+
+// TestWrapperExecFails: a real runtime that cannot be executed fails the
+// call with one line on stderr that names no node path; the diagnostics
+// file says which file and why.
+func TestWrapperExecFails(t *testing.T) {
+	e := newEnv(t)
+	if err := os.Chmod(e.probe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("state", "x")
+	if r.code != 127 || !strings.Contains(r.stderr, "the runc runtime could not be run") || strings.Contains(r.stderr, e.dir) {
+		t.Errorf("exit %d, stderr %q; want 127 and one line without paths", r.code, r.stderr)
+	}
+	if d := e.diags(); !strings.Contains(d, "exec "+e.probe+": permission denied") || !strings.Contains(d, "level=error") {
+		t.Errorf("diagnostics %q; want the file and why", d)
+	}
 }

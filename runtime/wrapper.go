@@ -25,7 +25,7 @@ func Main(args []string) int {
 	call, parseErr := Parse(args)
 	real, err := resolveRuntime(cfg, args[0])
 	if err != nil {
-		diagf(call, "error", "%v", err)
+		fatalf(call, cfg.StateDir, "no "+runtimeName(args[0], "")+" runtime to run", "%v", err)
 		return 127
 	}
 	if decides(call, parseErr) {
@@ -33,23 +33,25 @@ func Main(args []string) int {
 			return code
 		}
 	} else {
-		// Pass-through calls stay silent on stderr (callers parse it); the
-		// runtime's log file, when there is one, still hears of problems.
+		// Pass-through calls stay silent on stderr (callers parse it).
 		if real.note != "" {
-			runtimeLog(call, "warning", "execguard: "+real.note)
+			diagf(call, cfg.StateDir, "warning", "%s", real.note)
 		}
 		if cfgErr != nil {
-			runtimeLog(call, "warning", fmt.Sprintf("execguard: %v", cfgErr))
+			diagf(call, cfg.StateDir, "warning", "%v", cfgErr)
 		}
 	}
-	code := execRuntime(call, real.path)
+	path := real.path
+	err = execRuntime(call, path)
 	// The configured runtime went away between its lookup and the execve
 	// (an upgrade replacing it): look again, which finds the fallback.
-	if again, err := resolveRuntime(cfg, args[0]); err == nil && again.path != real.path {
-		runtimeLog(call, "warning", "execguard: "+again.note)
-		return execRuntime(call, again.path)
+	if again, rerr := resolveRuntime(cfg, args[0]); rerr == nil && again.path != path {
+		diagf(call, cfg.StateDir, "warning", "%s", again.note)
+		path = again.path
+		err = execRuntime(call, path)
 	}
-	return code
+	fatalf(call, cfg.StateDir, "the "+runtimeName(args[0], path)+" runtime could not be run", "exec %s: %v", path, err)
+	return 127
 }
 
 // decides reports whether a call goes through detection: process-starting
@@ -84,7 +86,7 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 	}
 	if real.note != "" {
 		f.AddProblem("%s", real.note)
-		diagf(c, "warning", "%s", real.note)
+		diagf(c, cfg.StateDir, "warning", "%s", real.note)
 	}
 	if parseErr != nil {
 		f.AddProblem("command line: %v", parseErr)
@@ -93,17 +95,17 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 		}
 	}
 	if cfgErr != nil {
-		diagf(c, "warning", "%v", cfgErr)
+		diagf(c, cfg.StateDir, "warning", "%v", cfgErr)
 	}
 	res := core.Decide(core.Input{Facts: f, Config: cfg, ConfigErr: cfgErr, Sources: sources(cfg)})
 	if level, msg := res.Diagnostic(cfg.StateDir); msg != "" {
-		diagf(c, level, "%s", msg)
+		diagf(c, cfg.StateDir, level, "%s", msg)
 	}
 	d := res.Decision
 	if !d.Block {
 		return 0, false
 	}
-	refuse(c, d.Reason)
+	refuse(c, cfg.StateDir, d.Reason)
 	return 1, true
 }
 
@@ -111,11 +113,12 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 // stderr (conmon, CRI-O, a terminal) and, for containerd's shim, a JSON error
 // line in the --log file, whose last error it reports as
 // "OCI runtime exec failed: <msg>".
-func refuse(c Call, reason string) {
+// A log that cannot take the line is a diagnostic, not the caller's.
+func refuse(c Call, stateDir, reason string) {
 	fmt.Fprint(os.Stderr, reason+lineEnd(2))
 	// CRI-O's streaming exec passes no --log: stderr was all there is.
 	if err := runtimeLog(c, "error", reason); err != nil && err != errNoLog {
-		fmt.Fprintf(os.Stderr, "execguard: %v%s", err, lineEnd(2))
+		diagf(Call{}, stateDir, "warning", "refusal not written to the runtime log: %v", err)
 	}
 }
 
@@ -133,14 +136,13 @@ func lineEnd(fd int) string {
 
 // execRuntime replaces the wrapper with the real runtime: same pid, same
 // file descriptors, same environment, same arguments but argv[0], which is
-// the runtime's own path (crun reads its base name).
-func execRuntime(c Call, real string) int {
+// the runtime's own path (crun reads its base name). It returns only when
+// the execve failed, with why.
+func execRuntime(c Call, real string) error {
 	argv := make([]string, len(c.Args))
 	copy(argv, c.Args)
 	argv[0] = real
-	err := unix.Exec(real, argv, os.Environ())
-	diagf(c, "error", "exec %s: %v", real, err)
-	return 127
+	return unix.Exec(real, argv, os.Environ())
 }
 
 // runtimeName is the runtime the wrapper stands in for, for events.

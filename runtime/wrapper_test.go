@@ -120,6 +120,17 @@ func (e *env) runCmd(cmd *exec.Cmd) result {
 	return r
 }
 
+// diags returns the diagnostics file under the state directory ("" when
+// there is none).
+func (e *env) diags() string {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.dir, "state", "runtime.log"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.t.Fatal(err)
+	}
+	return string(data)
+}
+
 // probed returns what the probe runtime recorded, or nil if it never ran.
 func (e *env) probed() map[string][]string {
 	e.t.Helper()
@@ -379,7 +390,7 @@ func TestWrapperBadInput(t *testing.T) {
 
 func TestWrapperInvalidConfig(t *testing.T) {
 	e := newEnv(t)
-	bad := "event_log = " + strconv.Quote(e.events) + "\ninteractive_action = \"shout\"\n[runtimes]\nrunc = " + strconv.Quote(e.probe) + "\n"
+	bad := "event_log = " + strconv.Quote(e.events) + "\nstate_dir = " + strconv.Quote(filepath.Join(e.dir, "state")) + "\ninteractive_action = \"shout\"\n[runtimes]\nrunc = " + strconv.Quote(e.probe) + "\n"
 	if err := os.WriteFile(e.cfg, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -387,6 +398,10 @@ func TestWrapperInvalidConfig(t *testing.T) {
 	if r := e.run("state", "x"); r.code != 0 || r.stderr != "" || e.probed() == nil {
 		t.Fatalf("pass-through with a bad config: exit %d, stderr %q", r.code, r.stderr)
 	}
+	if d := e.diags(); !strings.Contains(d, "shout") {
+		t.Errorf("pass-through with a bad config: diagnostics %q, want the warning", d)
+	}
+	os.Remove(filepath.Join(e.dir, "state", "runtime.log"))
 	os.Remove(e.out)
 	args, bundle, _ := e.containerdExec(ttyProcess)
 	r := e.run(args...)
@@ -404,11 +419,15 @@ func TestWrapperInvalidConfig(t *testing.T) {
 	if r.stderr != "" {
 		t.Errorf("stderr = %q, want nothing when the call has a --log file", r.stderr)
 	}
-	// Without --log, stderr.
+	// Without --log (CRI-O's streaming exec), stderr is the exec's own: the
+	// diagnostics file under the state directory takes the warning.
 	os.Remove(e.out)
 	plain := append([]string{"exec", "--process"}, args[slices.Index(args, "--process")+1:]...)
-	if r := e.run(plain...); !strings.Contains(r.stderr, `interactive_action "shout"`) || !strings.Contains(r.stderr, e.cfg) {
-		t.Errorf("stderr = %q, want the file and the bad key", r.stderr)
+	if r := e.run(plain...); r.stderr != "" {
+		t.Errorf("stderr = %q, want nothing", r.stderr)
+	}
+	if d := e.diags(); !strings.Contains(d, `interactive_action \"shout\"`) || !strings.Contains(d, e.cfg) || !strings.Contains(d, "level=warning") {
+		t.Errorf("diagnostics %q, want a warning naming the file and the bad key", d)
 	}
 	docs := e.eventDocs()
 	if len(docs) != 4 {
@@ -455,8 +474,11 @@ func TestWrapperUnknownName(t *testing.T) {
 	}
 	e.wrapper = other
 	r := e.run("--version")
-	if r.code != 127 || !strings.Contains(r.stderr, `no real runtime configured for "kata"`) {
+	if r.code != 127 || !strings.Contains(r.stderr, "no kata runtime to run") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if d := e.diags(); !strings.Contains(d, `no real runtime configured for \"kata\"`) {
+		t.Errorf("diagnostics %q", d)
 	}
 }
 

@@ -19,8 +19,10 @@ its handlers runs (execguard's containerd shim, the wrapper, or neither),
 the shim binary's version and the containerd releases it was tested with,
 NRI, the NRI plugin's connection and coverage (N of M running containers
 run by the shim or carrying the wrapper's mark), the policy in force and
-its revision, whether the event log can be written. Exit status 1 when
-something is wrong.`,
+its revision, whether the event log can be written, and the last lines of
+the wrapper's diagnostics file (its warnings for runtime calls the engine
+gave no log file, such as CRI-O's execs). Exit status 1 when something is
+wrong.`,
 		Args: noArgs,
 	}
 	opts := nodeFlags(cmd.Flags())

@@ -27,6 +27,7 @@ import (
 
 	"github.com/execguard/execguard/config"
 	"github.com/execguard/execguard/eventlog"
+	"github.com/execguard/execguard/internal/diaglog"
 	"github.com/execguard/execguard/plugin"
 	"github.com/execguard/execguard/state"
 	"github.com/execguard/execguard/test/engine"
@@ -287,8 +288,9 @@ func TestFaultMatrixShim(t *testing.T) {
 
 // TestFaultMatrixCRIO runs every fault of the matrix the same way on a real
 // CRI-O whose runc handler runs the wrapper, with the NRI plugin on CRI-O's
-// NRI socket. CRI-O runs a streaming exec's runtime itself, with no --log,
-// so the wrapper's diagnostics go to the exec's stderr.
+// NRI socket. CRI-O runs a streaming exec's runtime itself, with no --log
+// and on the exec's own streams, so the wrapper's diagnostics go to its
+// diagnostics file under the state directory, and none may reach the exec.
 func TestFaultMatrixCRIO(t *testing.T) {
 	f := newFaultEnv(t, frontCRIO)
 	for _, c := range faultCases() {
@@ -623,7 +625,8 @@ func refusal(out string) bool {
 
 // refusalOf reports whether one line is a refusal: it names the refused
 // call. A warning that says a file was refused (a configuration others may
-// write) is none; on CRI-O such warnings reach the exec's terminal too.
+// write) is none: stderrDiags tells such a warning that reached an exec's
+// client from the refusal.
 func refusalOf(line string) bool {
 	for _, what := range []string{"execguard: interactive ", "execguard: shell ", "execguard: exec into "} {
 		if strings.Contains(line, what) && (strings.Contains(line, " refused") || strings.Contains(line, " blocked")) {
@@ -691,7 +694,13 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	during := f.lifecycle(r, "during")
 	diags := f.runtimeLogSince(logOffsets)
 	if f.front == frontCRIO {
-		diags = append(diags, stderrDiags(f, plain.stderr)...)
+		// What the exec's client shows: a refusal, and nothing else of
+		// execguard's (its warnings name node paths and its troubles).
+		for what, out := range map[string]string{"crictl exec -it terminal": tty.out, "crictl exec stdout": plain.out, "crictl exec stderr": plain.stderr} {
+			if l := stderrDiags(f, out); len(l) > 0 {
+				t.Errorf("%s shows execguard's diagnostics: %q", what, l)
+			}
+		}
 	}
 	where := f.locate(t, r, tty.marker, plain.marker)
 	probeDocs := f.execDocs(t, r, tty.marker)
@@ -744,7 +753,13 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 			if m := res.Cmd[len(res.Cmd)-1]; !strings.Contains(res.Output, m) {
 				t.Errorf("burst exec %s printed %q", m, res.Output)
 			}
+			if l := stderrDiags(f, res.Output); len(l) > 0 && f.front == frontCRIO {
+				t.Errorf("burst: exec %s shows execguard's diagnostics: %q", res.Cmd[len(res.Cmd)-1], l)
+			}
 		case res.TTY && (refusal(res.Output) || f.unseenRefusal(res.TTY, res.Output, res.Err)):
+			if l := stderrDiags(f, res.Output); len(l) > 0 && f.front == frontCRIO {
+				t.Errorf("burst: a refused exec's terminal shows execguard's diagnostics besides the refusal: %q", l)
+			}
 			obs.ttyRefuse++
 			if !refusal(res.Output) {
 				obs.ttyRefuseUnseen++
@@ -807,7 +822,10 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	case !c.spooled && !c.defaults && !c.lost && len(where) == 0:
 		t.Errorf("no event of the execs made while the fault lasted found anywhere")
 	}
-	if c.lost && !strings.Contains(strings.Join(diags, "\n"), "event lost") {
+	// On CRI-O the diagnostics file is under the state directory, which this
+	// fault takes away too: the loss goes to the system log (and the
+	// closed-mode refusal says so).
+	if c.lost && f.front != frontCRIO && !strings.Contains(strings.Join(diags, "\n"), "event lost") {
 		t.Errorf("the runtime's log does not report the lost events; its execguard lines: %q", diags)
 	}
 	obs.logged = "events to " + orNone(strings.Join(where, ", "))
@@ -869,6 +887,14 @@ func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 		}
 		return offsets
 	}
+	if f.front == frontCRIO {
+		for _, p := range f.diagFiles() {
+			if fi, err := os.Stat(p); err == nil {
+				offsets[p] = fi.Size()
+			}
+		}
+		return offsets
+	}
 	for _, id := range f.ctrs {
 		if log := f.node.RuntimeLog(id); log == "" {
 			continue
@@ -879,17 +905,40 @@ func (f *faultEnv) runtimeLogOffsets() map[string]int64 {
 	return offsets
 }
 
+// diagFiles are the wrapper's diagnostics files for calls without --log:
+// under the configured state directory, and under the default one for a
+// wrapper sent to its defaults.
+func (f *faultEnv) diagFiles() []string {
+	return []string{diaglog.Path(f.stateDir), diaglog.Path(state.DefaultDir)}
+}
+
 // runtimeLogSince returns the distinct execguard messages the runtime logs
-// of the burst's containers gained since offsets, container ids and paths
+// of the burst's containers (containerd's log for the shim, the wrapper's
+// diagnostics files on CRI-O) gained since offsets, container ids and paths
 // shortened so that alike ones read alike.
 func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 	var msgs []string
-	if f.front == frontShim {
-		b, err := os.ReadFile(f.node.LogFile())
-		if err != nil || int64(len(b)) < offsets[""] {
-			return nil
+	var files []string
+	switch f.front {
+	case frontShim:
+		files = []string{f.node.LogFile()}
+		offsets = map[string]int64{f.node.LogFile(): offsets[""]}
+	case frontCRIO:
+		files = f.diagFiles()
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
 		}
-		for _, line := range strings.Split(string(b[offsets[""]:]), "\n") {
+		from := offsets[file]
+		if int64(len(b)) < from {
+			if f.front != frontCRIO {
+				continue
+			}
+			from = 0 // the diagnostics file was rotated meanwhile
+		}
+		for _, line := range strings.Split(string(b[from:]), "\n") {
 			level, msg, ok := containerdLogEntry(line)
 			if !ok || !strings.HasPrefix(msg, "execguard") {
 				continue
@@ -899,6 +948,8 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 				msgs = append(msgs, m)
 			}
 		}
+	}
+	if len(files) > 0 {
 		return msgs
 	}
 	for _, id := range f.ctrs {
@@ -924,14 +975,14 @@ func (f *faultEnv) runtimeLogSince(offsets map[string]int64) []string {
 	return msgs
 }
 
-// stderrDiags returns the distinct execguard lines of an exec's stderr,
-// shortened like runtimeLogSince's, where the wrapper writes its
-// diagnostics when the engine gave the runtime no --log.
+// stderrDiags returns the distinct execguard lines of an exec's output
+// that are no refusal, shortened like runtimeLogSince's: diagnostics that
+// reached the exec's client.
 func stderrDiags(f *faultEnv, stderr string) []string {
 	var msgs []string
 	for _, line := range strings.Split(stderr, "\n") {
 		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "execguard") {
+		if !strings.Contains(line, "execguard") || refusalOf(line) {
 			continue
 		}
 		m := "stderr: " + f.shorten(line)
@@ -1278,9 +1329,8 @@ func (f *faultEnv) echo(tty bool, marker string) []string {
 	return []string{"echo", marker}
 }
 
-// refusalLine is the line of an exec's output that refuses it: where the
-// wrapper writes its diagnostics to the exec's stderr (CRI-O), warnings may
-// come first.
+// refusalLine is the line of an exec's output that refuses it; other lines
+// (the client's own) may come first.
 func refusalLine(out string) string {
 	for _, l := range strings.Split(out, "\n") {
 		if refusalOf(l) {
@@ -1449,9 +1499,7 @@ func (f *faultEnv) docTable() string {
 		if closed.logged != open.logged {
 			logged = "open: " + open.logged + "<br>closed: " + closed.logged
 		}
-		// On CRI-O the exec's stderr is where the runtime's diagnostics go:
-		// the "runtime log" part already shows it.
-		if open.stderr != "" && f.front != frontCRIO {
+		if open.stderr != "" {
 			logged += "<br>exec stderr: `" + clip(open.stderr, 200) + "`"
 		}
 		life := open.lifecycle
@@ -1555,11 +1603,13 @@ const faultsDocCRIOIntro = `
 The same burst and the same accounting on a real CRI-O (crictl against
 CRI-O's CRI, conmon, runc) whose runc handler's ` + "`runtime_path`" + ` is the
 wrapper, with the NRI plugin on CRI-O's NRI socket (TestFaultMatrixCRIO).
-CRI-O runs a streaming exec's runtime itself and gives it no
-` + "`--log`" + `, so the wrapper's diagnostics of an exec go to the exec's
-stderr ("stderr" below, and "exec stderr": what ` + "`crictl exec`" + ` and
-` + "`kubectl exec`" + ` print on their stderr while the fault lasts); for an exec
-with a terminal that is the user's terminal. CRI-O can also end the stream
+CRI-O runs a streaming exec's runtime itself, on the exec's own streams
+(the user's terminal for ` + "`crictl exec -it`" + `), and gives it no
+` + "`--log`" + `: the wrapper's diagnostics go to its diagnostics file under the
+state directory (` + "`runtime.log`" + `, "runtime log" below), and the test fails
+if anything of execguard's but a refusal reaches the exec's terminal, stdout
+or stderr. When the state directory itself is gone (the last rows) that file
+cannot be written either, and the wrapper tells the system log. CRI-O can also end the stream
 of a process that exits at once before its output reaches the client: a
 refused terminal exec may show only "command terminated with exit code 1",
 without execguard's reason (counted below as "without the refusal on the

@@ -252,6 +252,10 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 		{"execguard.stdin", "none"}, {"execguard.stdin_source", "null"},
 	})
 
+	if runtimeName == "runc" {
+		testPodmanDiagnostics(t, p, wrapper, filepath.Dir(e.eventLog), filepath.Join(dir, "state"))
+	}
+
 	// Block mode: the reason reaches the user through conmon and Podman.
 	setConfig("block")
 	mark = e.mark()
@@ -309,6 +313,46 @@ func testPodman(t *testing.T, runtimeName, realRuntime string) {
 	start := time.Now()
 	p.must("rm", "--force", "--time", "0", name)
 	t.Logf("podman rm in block mode took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// testPodmanDiagnostics: conmon hands the runtime the exec's own streams,
+// and Podman gives a runtime whose name it does not know (execguard-runc)
+// no --log. With an event log directory others may write, podman exec and
+// exec -it show nothing of execguard's; the warnings are in the
+// diagnostics file.
+func testPodmanDiagnostics(t *testing.T, p *podman, wrapper, eventsDir, stateDir string) {
+	named := filepath.Join(filepath.Dir(wrapper), "execguard-runc")
+	if err := os.Symlink(wrapper, named); err != nil {
+		t.Fatal(err)
+	}
+	q := *p
+	q.global = append(slices.Clone(p.global[:len(p.global)-2]), "--runtime", named)
+	name := "c-unnamed-runtime"
+	q.must("run", "-d", "--name", name, "--network", "host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+		"localhost/execguard-e2e:bb", "sleep", "3600")
+	defer q.run("rm", "--force", "--time", "0", name)
+	diagPath := filepath.Join(stateDir, "runtime.log")
+	os.Remove(diagPath)
+	if err := os.Chmod(eventsDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	plainOut := q.must("exec", name, "echo", "plain-ok")
+	ttyOut, err := q.tty("exec", "-it", name, "sh", "-c", "echo tty-ok")
+	if cerr := os.Chmod(eventsDir, 0o750); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil || !strings.Contains(ttyOut, "tty-ok") {
+		t.Fatalf("podman exec -it: %v\n%s", err, ttyOut)
+	}
+	for _, shown := range []string{plainOut, ttyOut} {
+		if strings.Contains(shown, "execguard") || strings.Contains(shown, stateDir) {
+			t.Errorf("podman exec showed execguard's diagnostics:\n%s", shown)
+		}
+	}
+	diags, _ := os.ReadFile(diagPath)
+	if n := strings.Count(string(diags), "is writable by group or others (mode 0777)"); n < 2 {
+		t.Errorf("the diagnostics file has %d warnings of the log directory, want one per exec (2):\n%s", n, diags)
+	}
 }
 
 // writeRootfsTar writes a root file system holding a static busybox and its

@@ -57,7 +57,7 @@ type Node interface {
 	NRISocket() string
 	// RuntimeLog is the --log file the engine hands the runtime for a
 	// container's calls; "" when it hands none (CRI-O's streaming exec:
-	// the runtime's diagnostics then go to the exec's stderr).
+	// the wrapper's diagnostics then go to its diagnostics file).
 	RuntimeLog(ctrID string) string
 
 	node.Execer
