@@ -62,7 +62,7 @@ func (o Outcome) String() string {
 type Log struct {
 	Path     string
 	StateDir string
-	// Syslog is the socket a loss is reported to; "" is SyslogSocket.
+	// Syslog is the socket a loss is reported to; "" is diaglog.SyslogSocket.
 	Syslog string
 	// LockWait bounds the wait for the writers' lock; a record that would
 	// wait longer is spooled. 0 is DefaultLockWait.
