@@ -99,13 +99,11 @@ func open(path string) (int, error) {
 }
 
 func trusted(path string, st *unix.Stat_t) error {
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("diagnostics %s is not a regular file; refused", path)
-	case st.Uid != 0 && int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("diagnostics %s is owned by uid %d, not root; refused", path, st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("diagnostics %s is writable by group or others (mode %04o); refused", path, st.Mode&0o7777)
+	}
+	if err := trust.CheckOwner(path, fs.FileMode(st.Mode&0o777), st.Uid); err != nil {
+		return fmt.Errorf("diagnostics %w", err)
 	}
 	return nil
 }

@@ -23,15 +23,21 @@ import (
 // not be trusted: owned by another user than root and the effective user,
 // or writable by group or others.
 func Check(path string, fi fs.FileInfo) error {
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s is writable by group or others (mode %04o); refused: make it 0644 or stricter", path, fi.Mode().Perm())
+	uid := uint32(0)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		uid = st.Uid
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
+	return CheckOwner(path, fi.Mode().Perm(), uid)
+}
+
+// CheckOwner is Check for a file known by its permission bits and owner
+// (from fstat on a descriptor already open).
+func CheckOwner(path string, perm fs.FileMode, uid uint32) error {
+	if perm&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %04o); refused: make it 0644 or stricter", path, perm)
 	}
-	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not root; refused", path, st.Uid)
+	if uid != 0 && int(uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not root; refused", path, uid)
 	}
 	return nil
 }
