@@ -111,20 +111,31 @@ func (c *Collector) Add(e Event) error {
 			return fmt.Errorf("audit event %s: requestURI %q: %w", e.AuditID, e.RequestURI, err)
 		}
 		q := u.Query()
-		x = &Exec{
-			AuditID: e.AuditID, User: e.User.Username, Groups: e.User.Groups,
-			SourceIPs: e.SourceIPs, UserAgent: e.UserAgent,
-			Namespace: ref.Namespace, Pod: ref.Name, Container: q.Get("container"),
-			Command: q["command"], TTY: flag(q.Get("tty")), Stdin: flag(q.Get("stdin")),
-			Received: e.RequestReceived,
-		}
-		// The one the API server acted as is who ran it.
-		if iu := e.ImpersonatedUser; iu != nil && iu.Username != "" {
-			x.User, x.Groups = iu.Username, iu.Groups
-		}
+		x = newExec(e)
+		x.Container, x.Command = q.Get("container"), q["command"]
+		x.TTY, x.Stdin = flag(q.Get("tty")), flag(q.Get("stdin"))
 		c.execs[e.AuditID] = x
 		c.order = append(c.order, e.AuditID)
 	}
+	x.note(e)
+	return nil
+}
+
+// newExec is the request of audit event e: who asked, from where, for
+// which pod, and when it was received.
+func newExec(e Event) *Exec {
+	x := &Exec{AuditID: e.AuditID, User: e.User.Username, Groups: e.User.Groups, SourceIPs: e.SourceIPs,
+		UserAgent: e.UserAgent, Namespace: e.ObjectRef.Namespace, Pod: e.ObjectRef.Name, Received: e.RequestReceived}
+	// The one the API server acted as is who ran it.
+	if iu := e.ImpersonatedUser; iu != nil && iu.Username != "" {
+		x.User, x.Groups = iu.Username, iu.Groups
+	}
+	return x
+}
+
+// note takes what audit event e of x's request adds: its status code and
+// the time of its stage.
+func (x *Exec) note(e Event) {
 	if e.ResponseStatus != nil && e.ResponseStatus.Code != 0 {
 		x.Code = e.ResponseStatus.Code
 	}
@@ -134,7 +145,6 @@ func (c *Collector) Add(e Event) error {
 	case "ResponseComplete", "Panic":
 		x.Completed = e.StageTimestamp
 	}
-	return nil
 }
 
 func flag(s string) bool {
@@ -152,11 +162,7 @@ func (c *Collector) addDebug(e Event) error {
 	}
 	x := c.debug[e.AuditID]
 	if x == nil {
-		x = &Exec{AuditID: e.AuditID, User: e.User.Username, Groups: e.User.Groups, SourceIPs: e.SourceIPs,
-			UserAgent: e.UserAgent, Namespace: e.ObjectRef.Namespace, Pod: e.ObjectRef.Name, Received: e.RequestReceived}
-		if iu := e.ImpersonatedUser; iu != nil && iu.Username != "" {
-			x.User, x.Groups = iu.Username, iu.Groups
-		}
+		x = newExec(e)
 		c.debug[e.AuditID] = x
 		c.dorder = append(c.dorder, e.AuditID)
 	}
@@ -177,15 +183,7 @@ func (c *Collector) addDebug(e Event) error {
 			}
 		}
 	}
-	if e.ResponseStatus != nil && e.ResponseStatus.Code != 0 {
-		x.Code = e.ResponseStatus.Code
-	}
-	switch e.Stage {
-	case "ResponseStarted":
-		x.Started = e.StageTimestamp
-	case "ResponseComplete", "Panic":
-		x.Completed = e.StageTimestamp
-	}
+	x.note(e)
 	return nil
 }
 
