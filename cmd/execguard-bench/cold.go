@@ -33,15 +33,11 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "execguard-bench-cold-")
+	tmp, removeTmp, err := tempDir("execguard-bench-cold-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	if tmp, err = filepath.Abs(tmp); err != nil {
 		return fmt.Errorf("temp dir: %w", err)
 	}

@@ -70,15 +70,11 @@ func runCRIO(ctx context.Context, co crioOptions, wrapper, real string, w io.Wri
 	if err != nil {
 		return fmt.Errorf("wrapper: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "execguard-bench-crio-")
+	tmp, removeTmp, err := tempDir("execguard-bench-crio-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	// CRI-O does not pass its environment to conmon: the wrapper runs under
 	// runc's name with its configuration beside it, as install lays it out.
 	libexec := filepath.Join(tmp, "libexec")

@@ -118,15 +118,11 @@ func runLoad(ctx context.Context, lo loadOptions, w io.Writer) (err error) {
 		return fmt.Errorf("runc: %w", err)
 	}
 	// Short: the node's unix sockets live below it.
-	tmp, err := os.MkdirTemp("", "egload-")
+	tmp, removeTmp, err := tempDir("egload-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	b := &loadBench{
 		opts:       lo,
 		nodes:      map[side]*node.Node{},

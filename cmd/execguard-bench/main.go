@@ -184,15 +184,11 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.runtime, err)
 	}
-	tmp, err := os.MkdirTemp("", "execguard-bench-")
+	tmp, removeTmp, err := tempDir("execguard-bench-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	// The wrapper finds execguard.toml beside it only when called by an
 	// absolute path.
 	if tmp, err = filepath.Abs(tmp); err != nil {
@@ -605,4 +601,19 @@ func reportWithFloor(w io.Writer, name, what string, direct, floor, wrapped []ti
 	fmt.Fprintf(w, "floor %s %s\n", name, formatRatio(fr))
 	fmt.Fprintf(w, "over-floor %s %s\n", name, formatRatio(over))
 	return nil
+}
+
+// tempDir makes a temporary directory named after prefix. Its remove,
+// deferred with the caller's named error, removes the directory and joins
+// a failure to do so to that error.
+func tempDir(prefix string) (dir string, remove func(*error), err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("temp dir: %w", err)
+	}
+	return dir, func(errp *error) {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			*errp = errors.Join(*errp, fmt.Errorf("remove temp dir: %w", rerr))
+		}
+	}, nil
 }

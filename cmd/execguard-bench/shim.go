@@ -73,15 +73,11 @@ func runShim(ctx context.Context, so shimOptions, real, busybox string, w io.Wri
 	if err != nil {
 		return fmt.Errorf("shim: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "egshim-")
+	tmp, removeTmp, err := tempDir("egshim-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	eventLog := filepath.Join(tmp, "events", "events.ndjson")
 	cfg := filepath.Join(tmp, "execguard.toml")
 	if err := os.WriteFile(cfg, []byte(wrapperConfig(eventLog, "runc", real)), 0o644); err != nil {

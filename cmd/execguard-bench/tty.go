@@ -92,15 +92,11 @@ func runTTY(ctx context.Context, to ttyOptions, shimPath, real, busybox string, 
 	if err != nil {
 		return fmt.Errorf("-tty drives its terminal sessions with script (util-linux): %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "egtty-")
+	tmp, removeTmp, err := tempDir("egtty-")
 	if err != nil {
-		return fmt.Errorf("temp dir: %w", err)
+		return err
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove temp dir: %w", rerr))
-		}
-	}()
+	defer removeTmp(&err)
 	eventLog := filepath.Join(tmp, "events", "events.ndjson")
 	policyPath := filepath.Join(tmp, "policy.yaml")
 	if err := os.WriteFile(policyPath, []byte(ttyRecordPolicy), 0o644); err != nil {
