@@ -99,6 +99,9 @@ func (h *Held) Write(pid uint32) Result {
 // whose device the front may read once it runs (SetTTY).
 func (h *Held) Terminal() bool { return h.rec.Facts.Process.Terminal }
 
+// TTYKnown reports whether SetTTY named the held process's terminal.
+func (h *Held) TTYKnown() bool { return h.rec.Facts.Process.TTY != nil }
+
 // SetTTY names the held process's terminal device (process.tty).
 func (h *Held) SetTTY(major, minor uint32) {
 	h.rec.Facts.Process.TTY = &detect.CharDevice{Major: major, Minor: minor}

@@ -214,9 +214,9 @@ func (c *capture) release() {
 }
 
 // started is called once the runc task service has started the process and
-// opened the shim's FIFO: pid is the process, whose terminal the output
-// documents name.
-func (c *capture) started(pid uint32) {
+// opened the shim's FIFO: pid is the process, tty its terminal (Known when
+// it was read), which the output documents name.
+func (c *capture) started(pid uint32, tty detect.TTY) {
 	c.release()
 	c.mu.Lock()
 	rec := c.rec
@@ -224,10 +224,9 @@ func (c *capture) started(pid uint32) {
 	if pid == 0 || rec == nil {
 		return
 	}
-	tty, ok := ttyOf(pid)
 	rec.SetSession(func(s *detect.Session) {
 		s.PID = pid
-		if ok {
+		if tty.Known {
 			s.TTY.Major, s.TTY.Minor, s.TTY.Known = tty.Major, tty.Minor, true
 		}
 	})

@@ -252,13 +252,21 @@ func (g *guard) writeHeld(k procKey, pid uint32) {
 }
 
 // flush writes st's held start, once, with pid.
-func (g *guard) flush(st *started, pid uint32) {
+func (g *guard) flush(st *started, pid uint32) { g.flushTTY(st, pid, detect.TTY{}) }
+
+// flushTTY is flush naming the terminal tty when it is known (read by the
+// caller as the process started).
+func (g *guard) flushTTY(st *started, pid uint32, tty detect.TTY) {
 	if st == nil {
 		return
 	}
 	st.writing.Lock()
 	defer st.writing.Unlock()
-	g.write(g.take(st), pid)
+	h := g.take(st)
+	if h != nil && tty.Known && h.Terminal() {
+		h.SetTTY(tty.Major, tty.Minor)
+	}
+	g.write(h, pid)
 }
 
 // take hands over st's held documents, once.
@@ -281,7 +289,7 @@ func (g *guard) write(h *core.Held, pid uint32) {
 	}
 	// A started terminal process has its terminal by now: Session View
 	// shows the device (process.tty).
-	if pid != 0 && h.Terminal() {
+	if pid != 0 && h.Terminal() && !h.TTYKnown() {
 		if t, ok := ttyOf(pid); ok {
 			h.SetTTY(t.Major, t.Minor)
 		}
@@ -351,12 +359,20 @@ func (g *guard) setPID(k procKey, pid uint32) {
 		st.pid = pid
 	}
 	c := g.caps[k]
+	heldTerminal := st != nil && st.held != nil && st.held.Terminal()
 	g.mu.Unlock()
-	// The start is written before the capture may write output after it.
-	g.flush(st, pid)
-	if c != nil {
-		c.started(pid)
+	// The terminal is read once, as soon as the process runs: the capture
+	// and the start both name it, and a short-lived process soon has none.
+	var tty detect.TTY
+	if c != nil || heldTerminal {
+		tty, _ = ttyOf(pid)
 	}
+	// The capture first: it releases the session's output, which must not
+	// wait for the start's write.
+	if c != nil {
+		c.started(pid, tty)
+	}
+	g.flushTTY(st, pid, tty)
 }
 
 // captureOf is the capture of process k, nil when it is not recorded.
