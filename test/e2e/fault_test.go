@@ -115,6 +115,11 @@ func faultCases() []faultCase {
 					f.t.Fatal(err)
 				}
 				fillUp(f.t, filepath.Join(f.eventsDir, "filler"))
+				// What the log's last page still holds would take a whole
+				// event of the execs still running: left to chance, the
+				// probe's could land in the log. Padding leaves less room
+				// than any event, so every write now is cut short.
+				padLastPage(f.t, f.eventLog, filepath.Join(f.stateDir, eventlog.LockFile), 100)
 				return func() {
 					f.must(os.Remove(filepath.Join(f.eventsDir, "filler")))
 					f.must(unix.Mount("tmpfs", f.eventsDir, "tmpfs", unix.MS_REMOUNT, "size=16m,mode=0750"))
@@ -256,6 +261,7 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run(c.id+"/"+mode, func(t *testing.T) {
 				f.t = t
 				defer func() { f.t = f.root }()
+				defer f.noteFailure(t, len(f.rows))
 				f.rows = append(f.rows, f.run(t, c, mode))
 			})
 		}
@@ -278,6 +284,7 @@ func TestFaultMatrixShim(t *testing.T) {
 			t.Run(c.id+"/"+mode, func(t *testing.T) {
 				f.t = t
 				defer func() { f.t = f.root }()
+				defer f.noteFailure(t, len(f.rows))
 				f.rows = append(f.rows, f.run(t, c, mode))
 			})
 		}
@@ -298,6 +305,7 @@ func TestFaultMatrixCRIO(t *testing.T) {
 			t.Run(c.id+"/"+mode, func(t *testing.T) {
 				f.t = t
 				defer func() { f.t = f.root }()
+				defer f.noteFailure(t, len(f.rows))
 				f.rows = append(f.rows, f.run(t, c, mode))
 			})
 		}
@@ -327,13 +335,22 @@ type faultEnv struct {
 	pod        string
 	ctrs       []string
 	rows       []observation
+	failed     []string        // the failed cases' summaries, repeated last
 	reported   map[string]bool // defects of logs already reported
 }
 
 func newFaultEnv(t *testing.T, fr front) *faultEnv {
 	requirePrerequisites(t)
 	dir := t.TempDir()
-	f := &faultEnv{
+	var f *faultEnv
+	// Registered first, so it runs last: after the engine's and plugin's
+	// log tails, where a shortened output still shows it.
+	t.Cleanup(func() {
+		if len(f.failed) > 0 {
+			t.Logf("failed cases (their errors are above, in each case's output):\n%s", strings.Join(f.failed, "\n"))
+		}
+	})
+	f = &faultEnv{
 		t: t, root: t, front: fr,
 		dir:        dir,
 		bin:        filepath.Join(dir, "bin"),
@@ -528,6 +545,42 @@ func fillUp(t *testing.T, path string) {
 	}
 }
 
+// padLastPage appends a line to the log at path that leaves at most room
+// bytes free in the file's last page (tmpfs allocates whole pages, so a full
+// file system still takes that much), holding the writers' lock at lockPath
+// so no event is written across it. The line is JSON without event.kind:
+// nothing counts it as an event.
+func padLastPage(t *testing.T, path, lockPath string, room int) {
+	t.Helper()
+	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("lock %s: %v", lockPath, err)
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := int64(os.Getpagesize())
+	free := int(page-fi.Size()%page) % int(page)
+	const frame = len(`{"execguard_test_padding":""}` + "\n")
+	if free-room < frame {
+		return // already less than an event's room (or no room at all)
+	}
+	line := `{"execguard_test_padding":"` + strings.Repeat("x", free-room-frame) + `"}` + "\n"
+	if _, err := fh.WriteString(line); err != nil {
+		t.Fatalf("pad %s: %v", path, err)
+	}
+}
+
 // pluginProc is an NRI plugin daemon (execguard nri run) the test runs and kills.
 type pluginProc struct {
 	cmd    *exec.Cmd
@@ -713,7 +766,7 @@ func (f *faultEnv) run(t *testing.T, c faultCase, mode string) observation {
 	}
 	after := f.lifecycle(r, "after")
 	drained := f.waitSpoolsEmpty()
-	countersAfter := f.counters()
+	countersAfter := f.waitCountersSettled(countersBefore)
 
 	// Interactive execs, per fail mode.
 	wantRefused := slices.Contains(c.refusedIn, mode)
@@ -1254,6 +1307,33 @@ func (f *faultEnv) waitSpoolsEmpty() bool {
 			return false
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// noteFailure keeps the summary of a case t failed (its row is rows[row],
+// absent when the case stopped early), to repeat at the end.
+func (f *faultEnv) noteFailure(t *testing.T, row int) {
+	switch {
+	case !t.Failed():
+	case row < len(f.rows):
+		r := f.rows[row]
+		f.failed = append(f.failed, fmt.Sprintf("%s: logged: %s | interactive: %s | lifecycle: %s | events: %s", t.Name(), r.logged, r.interactive, r.lifecycle, r.events))
+	default:
+		f.failed = append(f.failed, t.Name()+": stopped early")
+	}
+}
+
+// waitCountersSettled returns the counters once every record spooled since
+// before has been counted replayed too: a replayer removes a record, then
+// counts it, so an empty spool can be seen a moment before its count.
+func (f *faultEnv) waitCountersSettled(before state.Counters) state.Counters {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := f.counters()
+		if d := sub(c, before); d.Replayed == d.Spooled || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
