@@ -232,6 +232,25 @@ func TestMarshalSameAsJSON(t *testing.T) {
 		check(t, all)
 		check(t, map[string]string{"<k>": "v", "a.b": "\xff", "": ""})
 	})
+	t.Run("rule-alert-members", func(t *testing.T) {
+		ref := func(id string) ThreatRef {
+			return ThreatRef{ID: id, Name: "name <" + id + ">", Reference: "https://attack.mitre.org/" + id + "?a=1&b=2"}
+		}
+		for _, ra := range []RuleAlert{
+			{ID: "r1", Name: "plain"},
+			{ID: "r2", Name: "n\u2028", Description: " d\n", Severity: "high", RiskScore: 73, Category: "Execution", References: []string{"u1", "u2"},
+				Threat: []Threat{
+					{Framework: "MITRE ATT&CK", Tactic: ref("TA0002"), Techniques: []Technique{{ThreatRef: ref("T1059"), Subtechniques: []ThreatRef{ref("T1059.004")}}, {ThreatRef: ref("T1609")}}},
+					{Framework: "MITRE ATT&CK", Tactic: ref("TA0004")},
+				}},
+		} {
+			doc := ra.membersDoc()
+			check(t, doc)
+			if bad := notPlain(reflect.TypeOf(doc)); bad != "" {
+				t.Errorf("rule alert members: %s is left to encoding/json", bad)
+			}
+		}
+	})
 	t.Run("other-types", func(t *testing.T) {
 		type embedded struct{ A string }
 		check(t, struct {
@@ -283,4 +302,24 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// notPlain names a struct type within t that the tag-walk encoder hands to
+// encoding/json, "" when there is none.
+func notPlain(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return notPlain(t.Elem())
+	case reflect.Struct:
+		ti := infoOf(t)
+		if !ti.plain || customJSON(reflect.New(t).Elem(), ti) {
+			return t.String()
+		}
+		for _, jf := range ti.fields {
+			if bad := notPlain(t.Field(jf.index).Type); bad != "" {
+				return bad
+			}
+		}
+	}
+	return ""
 }

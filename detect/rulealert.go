@@ -71,14 +71,27 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, stream, members []byte,
 // members renders the rule, threat and kibana members of the rule's alert,
 // shaped like the seed rule's (alertMembers).
 func (ra RuleAlert) members() (string, error) {
+	b, err := marshal(ra.membersDoc())
+	if err != nil {
+		return "", err
+	}
+	return string(b[1 : len(b)-1]), nil
+}
+
+// membersDoc is the object whose members members renders.
+func (ra RuleAlert) membersDoc() any {
 	type refs struct {
 		ID        []string `json:"id"`
 		Name      []string `json:"name"`
 		Reference []string `json:"reference"`
 	}
+	// No embedded struct: the tag-walk encoder (marshal) takes only plain
+	// structs, and encoding/json's first use costs a runtime call dearly.
 	type technique struct {
-		refs
-		Subtechnique *refs `json:"subtechnique,omitempty"`
+		ID           []string `json:"id"`
+		Name         []string `json:"name"`
+		Reference    []string `json:"reference"`
+		Subtechnique *refs    `json:"subtechnique,omitempty"`
 	}
 	type threat struct {
 		Framework string     `json:"framework"`
@@ -100,7 +113,10 @@ func (ra RuleAlert) members() (string, error) {
 			if th.Technique == nil {
 				th.Technique = &technique{}
 			}
-			add(&th.Technique.refs, tq.ThreatRef)
+			tech := th.Technique
+			tech.ID = append(tech.ID, tq.ID)
+			tech.Name = append(tech.Name, tq.Name)
+			tech.Reference = append(tech.Reference, tq.Reference)
 			for _, s := range tq.Subtechniques {
 				if th.Technique.Subtechnique == nil {
 					th.Technique.Subtechnique = &refs{}
@@ -140,11 +156,7 @@ func (ra RuleAlert) members() (string, error) {
 	}
 	doc.Kibana.Alert.Severity, doc.Kibana.Alert.RiskScore = ra.Severity, ra.RiskScore
 	doc.Kibana.Alert.Rule.RuleID, doc.Kibana.Alert.Rule.Name = ra.ID, ra.Name
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return "", err
-	}
-	return string(b[1 : len(b)-1]), nil
+	return doc
 }
 
 // EventDocument is the event line Encode writes for r's call as it stands

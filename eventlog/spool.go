@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/execguard/execguard/internal/plainfile"
 	"github.com/execguard/execguard/state"
 )
 
@@ -135,7 +136,7 @@ func (l Log) spoolDir() string { return filepath.Join(l.StateDir, SpoolDir) }
 // pending reports whether the spool holds anything, at the cost of one
 // directory read of one entry.
 func (l Log) pending() bool {
-	f, err := os.Open(l.spoolDir())
+	f, err := plainfile.Open(l.spoolDir())
 	if err != nil {
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/plainfile"
 )
 
 // Callers, as execguard names the engines that run the runtime.
@@ -31,13 +32,13 @@ type parentProcess struct {
 func readParent(pid int) parentProcess {
 	p := parentProcess{pid: pid}
 	proc := "/proc/" + strconv.Itoa(pid)
-	if comm, err := os.ReadFile(proc + "/comm"); err == nil {
+	if comm, err := plainfile.ReadFile(proc + "/comm"); err == nil {
 		p.comm = strings.TrimSpace(string(comm))
 	}
 	if exe, err := os.Readlink(proc + "/exe"); err == nil {
 		p.exe = exe
 	}
-	if cmdline, err := os.ReadFile(proc + "/cmdline"); err == nil {
+	if cmdline, err := plainfile.ReadFile(proc + "/cmdline"); err == nil {
 		for _, a := range bytes.Split(bytes.TrimSuffix(cmdline, []byte{0}), []byte{0}) {
 			p.args = append(p.args, string(a))
 		}

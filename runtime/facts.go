@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/plainfile"
 	"github.com/execguard/execguard/runtime/core"
 	"github.com/execguard/execguard/state"
 )
@@ -290,7 +291,7 @@ func readJSON(path string, v any) error {
 // readBounded reads at most one byte more than maxStateBytes of path, so
 // decodeJSON can tell an oversized file.
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := plainfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,9 @@ import (
 // changed policy file parsed by the execguard command (policyCompiler), so
 // that the wrapper does not link a YAML parser.
 func sources(cfg config.Config) core.Sources {
-	return core.FileSources{Parse: policy.HelperParser(policyCompiler(cfg))}
+	// The helper is looked up only when a policy file must be parsed:
+	// most calls read the compiled cache or have no policy at all.
+	return core.FileSources{Parse: policy.LazyHelperParser(func() string { return policyCompiler(cfg) })}
 }
 
 // decideCall applies the configured policy and the detection rules to the

@@ -17,13 +17,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/execguard/execguard/internal/trust"
+	"github.com/execguard/execguard/detect"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/plainfile"
+	"github.com/execguard/execguard/internal/trust"
 )
 
 // DefaultDir is the state directory unless configured otherwise.
@@ -92,7 +93,7 @@ func LocalHost() detect.Host {
 	if name, err := os.Hostname(); err == nil {
 		h.Name = name
 	}
-	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
+	if id, err := plainfile.ReadFile("/etc/machine-id"); err == nil {
 		h.ID = strings.TrimSpace(string(id))
 	}
 	return h

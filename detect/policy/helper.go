@@ -37,9 +37,16 @@ const HelperTimeout = 10 * time.Second
 // 0.15 ms of start-up for every runtime call). It runs only when the policy
 // file changed: LoadOrLastGood reads unchanged policies from its cache.
 func HelperParser(bin string) Parser {
+	return LazyHelperParser(func() string { return bin })
+}
+
+// LazyHelperParser is HelperParser with the helper's path found by bin when
+// a file is first parsed, not before: most calls never parse one.
+func LazyHelperParser(bin func() string) Parser {
 	return func(file string, data []byte) (*spec.Spec, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), HelperTimeout)
 		defer cancel()
+		bin := bin()
 		cmd := exec.CommandContext(ctx, bin, "policy", "compile", "--name", file)
 		cmd.Stdin = bytes.NewReader(data)
 		var stdout, stderr bytes.Buffer

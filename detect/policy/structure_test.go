@@ -83,3 +83,9 @@ func TestNoYAMLInCore(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultRevision(t *testing.T) {
+	if got := revisionOf(defaultYAML); got != defaultRevision {
+		t.Errorf("default.yaml's revision is %s; set defaultRevision to it", got)
+	}
+}

@@ -70,17 +70,28 @@ func Open(path string, follow Follow) (*os.File, fs.FileInfo, error) {
 		}
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s); refused", path, fileType(st.Mode))
+	}
+	// A regular file: reads never wait. Blocking again, the descriptor
+	// stays out of Go's poller (whose set-up costs a short-lived runtime
+	// call more than the read).
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+	}
 	f := os.NewFile(uintptr(fd), path)
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s); refused", path, fi.Mode().Type())
-	}
-	// Regular files ignore O_NONBLOCK: reads stay plain.
 	return f, fi, nil
 }
 
@@ -112,4 +123,24 @@ func ReadFile(path string, max int64, follow Follow) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, max, ErrTooLarge)
 	}
 	return data, nil
+}
+
+// fileType names the type of a file of mode m (from stat(2)) as fs.FileMode
+// prints it.
+func fileType(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
 }

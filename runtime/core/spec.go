@@ -3,9 +3,9 @@ package core
 import (
 	"errors"
 	"io"
-	"os"
 
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/plainfile"
 	"github.com/execguard/execguard/runtime/ocispec"
 )
 
@@ -31,7 +31,7 @@ func ProcessFromSpec(f *detect.Facts, what string, r io.Reader) {
 
 // ProcessFromFile is ProcessFromSpec on the file at path.
 func ProcessFromFile(f *detect.Facts, path string) {
-	file, err := os.Open(path)
+	file, err := plainfile.Open(path)
 	if err != nil {
 		f.AddProblem("process spec: %v", err)
 		f.Process = detect.Process{}
@@ -45,7 +45,7 @@ func ProcessFromFile(f *detect.Facts, path string) {
 // f.Container and, when withProcess (a container start), its process into
 // f.Process.
 func ConfigFromFile(f *detect.Facts, path string, withProcess bool) {
-	file, err := os.Open(path)
+	file, err := plainfile.Open(path)
 	if err != nil {
 		f.AddProblem("bundle config: %v", err)
 		return
