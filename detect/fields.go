@@ -71,13 +71,16 @@ func infoOf(t reflect.Type) *typeInfo {
 	if ti, ok := typeInfos.Load(t); ok {
 		return ti.(*typeInfo)
 	}
-	ti := &typeInfo{
-		encodes: t.Implements(jsonMarshaler) || t.Implements(textMarshaler),
-		plain:   true,
-	}
-	if t.Kind() != reflect.Pointer {
-		pt := reflect.PointerTo(t)
-		ti.ptrEncodes = pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+	ti := &typeInfo{plain: true}
+	// Only a named type, or a struct that embeds one, has methods. Asking
+	// an unnamed type's pointer type for them would have reflect build
+	// that pointer type, at the cost of its whole name, in every process.
+	if mayHaveMethods(t) {
+		ti.encodes = t.Implements(jsonMarshaler) || t.Implements(textMarshaler)
+		if t.Kind() != reflect.Pointer {
+			pt := reflect.PointerTo(t)
+			ti.ptrEncodes = pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+		}
 	}
 	if t.Kind() == reflect.Struct {
 		for i := range t.NumField() {
@@ -97,6 +100,27 @@ func infoOf(t reflect.Type) *typeInfo {
 	}
 	actual, _ := typeInfos.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
+}
+
+// mayHaveMethods reports whether t or *t can have methods: t is named, or
+// a struct with an embedded field (whose methods are promoted).
+func mayHaveMethods(t reflect.Type) bool {
+	if t.Name() != "" {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return mayHaveMethods(t.Elem())
+	case reflect.Struct:
+	default:
+		return false
+	}
+	for i := range t.NumField() {
+		if t.Field(i).Anonymous {
+			return true
+		}
+	}
+	return false
 }
 
 // customJSON reports whether v encodes itself: then only its JSON says

@@ -251,6 +251,34 @@ func TestMarshalSameAsJSON(t *testing.T) {
 			}
 		}
 	})
+	t.Run("methods-inside-unnamed-types", func(t *testing.T) {
+		ts := time.Unix(2, 5).UTC()
+		check(t, struct {
+			A struct {
+				T  time.Time  `json:"t"`
+				P  *time.Time `json:"p"`
+				N  *time.Time `json:"n,omitempty"`
+				S  []time.Time
+				M  map[string]*time.Time
+				PM ptrMarshaler
+			} `json:"a"`
+			E struct{ time.Time }
+		}{})
+		v := struct {
+			A struct {
+				T  time.Time  `json:"t"`
+				P  *time.Time `json:"p"`
+				S  []time.Time
+				M  map[string]*time.Time
+				PM ptrMarshaler
+				PP *ptrMarshaler
+			} `json:"a"`
+			E struct{ time.Time }
+		}{}
+		v.A.T, v.A.P, v.A.S, v.A.M, v.A.PP, v.E.Time = ts, &ts, []time.Time{ts}, map[string]*time.Time{"k": &ts}, &ptrMarshaler{}, ts
+		check(t, v)
+		check(t, &v)
+	})
 	t.Run("other-types", func(t *testing.T) {
 		type embedded struct{ A string }
 		check(t, struct {
@@ -323,3 +351,8 @@ func notPlain(t reflect.Type) string {
 	}
 	return ""
 }
+
+// ptrMarshaler encodes itself through its pointer only.
+type ptrMarshaler struct{ X int }
+
+func (p *ptrMarshaler) MarshalJSON() ([]byte, error) { return []byte(`"custom"`), nil }
