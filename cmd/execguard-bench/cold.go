@@ -57,25 +57,8 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 	if err := os.MkdirAll(b.l.root, 0o711); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
-	// Every Go binary of the comparison is run from a copy written with
-	// write(2), as an installer writes it: a binary as the Go linker leaves
-	// it (written through mmap) starts measurably slower, 0.3-0.6 ms here,
-	// which would fall on whichever side was built last.
-	wrapperPath, err := absExecutable(o.wrapper)
-	if err != nil {
-		return fmt.Errorf("wrapper: %w", err)
-	}
-	if err := os.Remove(b.l.wrapper); err != nil {
-		return fmt.Errorf("wrapper: %w", err)
-	}
-	if err := copyExecutable(wrapperPath, b.l.wrapper); err != nil {
-		return err
-	}
-	floorCopy := filepath.Join(tmp, "floor-copy", "floor")
-	if err := copyExecutable(b.floor, floorCopy); err != nil {
-		return err
-	}
-	b.floor = floorCopy
+	// prepare wrote the wrapper and the floor as an installer does; the
+	// baseline below is written the same way.
 	fmt.Fprintf(w, "execguard-bench -cold: wrapper %s as %s in front of a stand-in runtime that exits at once, beside the Go floor, %d iterations per side after %d warm-up, interleaved\n",
 		o.wrapper, filepath.Base(b.l.wrapper), o.n, o.warmup)
 

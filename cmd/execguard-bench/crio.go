@@ -81,8 +81,9 @@ func runCRIO(ctx context.Context, co crioOptions, wrapper, real string, w io.Wri
 	if err := os.MkdirAll(libexec, 0o755); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	// Written with write(2), as install writes it (see prepare).
 	link := filepath.Join(libexec, "runc")
-	if err := os.Symlink(wrapperPath, link); err != nil {
+	if err := copyExecutable(wrapperPath, link); err != nil {
 		return fmt.Errorf("wrapper: %w", err)
 	}
 	eventLog := filepath.Join(tmp, "events", "events.ndjson")

@@ -295,15 +295,17 @@ func prepare(tmp, realPath string, o options) (*bench, error) {
 			return nil, err
 		}
 	}
-	// A symlink, not a copy: the wrapper finds its runtime by the name it is
-	// called by, and exec'ing the very file given keeps page-cache effects
-	// out of the comparison (a freshly written copy of a binary can exec
-	// measurably faster than the installed original).
+	// Both Go sides run from copies written with write(2), as execguard
+	// install, a package or an image layer writes them, under the name the
+	// wrapper is installed by (it finds its runtime by that name). A binary
+	// as the Go linker leaves it (written through mmap) starts 0.3-0.6 ms
+	// slower here, more so the larger it is: measured as built, the
+	// wrapper's own cost would include that.
 	wrapperPath, err := absExecutable(o.wrapper)
 	if err != nil {
 		return nil, fmt.Errorf("wrapper: %w", err)
 	}
-	if err := os.Symlink(wrapperPath, b.l.wrapper); err != nil {
+	if err := copyExecutable(wrapperPath, b.l.wrapper); err != nil {
 		return nil, fmt.Errorf("wrapper: %w", err)
 	}
 	if err := os.WriteFile(b.l.config, []byte(wrapperConfig(b.eventLog, o.runtime, b.real)), 0o644); err != nil {
@@ -314,8 +316,13 @@ func prepare(tmp, realPath string, o options) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.floor, err = buildFloor(goBin, tmp, b.real); err != nil {
+	built, err := buildFloor(goBin, tmp, b.real)
+	if err != nil {
 		return nil, err
+	}
+	b.floor = filepath.Join(tmp, "floor-copy", "floor")
+	if err := copyExecutable(built, b.floor); err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
 	}
 	return b, nil
 }
