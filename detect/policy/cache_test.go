@@ -200,6 +200,11 @@ func TestLoadOrLastGoodConcurrent(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	writePolicy(t, path, policyA)
 	valid := map[string]bool{revisionOf([]byte(policyA)): true, revisionOf([]byte(policyB)): true}
+	// A last good policy exists before the race starts: without one, a
+	// load that finds the file invalid rightly has nothing to give.
+	if p, err := LoadOrLastGood(path, state, parseSpecYAML); p == nil || err != nil {
+		t.Fatalf("first load: %v, %v", p, err)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
