@@ -83,7 +83,12 @@ func infoOf(t reflect.Type) *typeInfo {
 		}
 	}
 	if t.Kind() == reflect.Struct {
-		for i := range t.NumField() {
+		// Sized once, with the encoded keys in one buffer: a fresh process
+		// derives some sixty of these, each first use of its memory costly.
+		n := t.NumField()
+		ti.fields = make([]jsonField, 0, n)
+		keys := make([]byte, 0, 16*n)
+		for i := range n {
 			jf, ok := jsonFieldOf(t.Field(i))
 			if !ok {
 				continue
@@ -93,8 +98,10 @@ func infoOf(t reflect.Type) *typeInfo {
 				break
 			}
 			jf.index = i
-			jf.key = appendString(nil, jf.name)
-			jf.key = append(jf.key, ':')
+			start := len(keys)
+			keys = appendString(keys, jf.name)
+			keys = append(keys, ':')
+			jf.key = keys[start:len(keys):len(keys)]
 			ti.fields = append(ti.fields, jf)
 		}
 	}
