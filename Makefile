@@ -8,7 +8,7 @@ WRAPPER := $(BIN)/execguard-runc
 # execguard version: the tag or commit of the checkout, else "devel".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: all build image image-context setup test unit e2e demo bench vet clean
+.PHONY: all build generate image image-context setup test unit e2e demo bench vet clean
 
 all: build
 
@@ -17,6 +17,11 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/...
 	ln -sf execguard-runtime $(WRAPPER)
+
+# Generated sources: the built-in rules' queries compiled into Go
+# (detect/eql/builtin_gen.go); tests fail until this runs after a change.
+generate:
+	$(GO) generate ./detect/...
 
 # The node image (install/image/Containerfile): execguard, execguard-runtime
 # and containerd-shim-execguard-v2, static, FROM scratch, written as an OCI

@@ -28,20 +28,20 @@ func builtin() []Rule {
 			Description: "An interactive (terminal) process was started as the entry leader of a session in a running container, as kubectl\n" +
 				"exec -it, crictl exec -it or a debug container do.\n",
 			Severity: "high", RiskScore: 73, References: refs, Threat: threat,
-			Query: &eql.Query{}, // compiled from detect.RuleQuery2023 by Default
+			Query: &eql.Query{}, // detect.RuleQuery2023, set by Default
 		},
 		{
 			File: "default/interactive_exec_2026.toml", ID: detect.RuleID, Name: detect.Rule2026Name,
 			Description: "A shell (bash, dash, sh, tcsh, csh, zsh, ksh, fish, busybox) was exec'd as the entry leader of a session in a running\n" +
 				"container, as kubectl exec, crictl exec or podman exec do.\n",
 			Severity: detect.Rule2026Severity, RiskScore: detect.Rule2026RiskScore, References: refs, Threat: threat,
-			Query: &eql.Query{}, // compiled from detect.RuleQuery2026 by Default
+			Query: &eql.Query{}, // detect.RuleQuery2026, set by Default
 		},
 		{
 			File: "default/stdin_shell.toml", ID: detect.StdinShellRuleID, Name: detect.StdinShellRuleName,
 			Description: detect.StdinShellRuleDescription + "\n",
 			Severity:    detect.RuleSeverity, RiskScore: detect.RuleRiskScore, References: refs, Threat: threat,
-			Query: &eql.Query{}, // compiled from detect.StdinShellRuleQuery by Default
+			Query: &eql.Query{}, // detect.StdinShellRuleQuery, set by Default
 		},
 	}
 }
@@ -52,9 +52,14 @@ func Default() (*Set, error) {
 	rs := builtin()
 	set := &Set{}
 	for i, src := range []string{detect.RuleQuery2023, detect.RuleQuery2026, detect.StdinShellRuleQuery} {
-		q, err := eql.Compile(src)
-		if err != nil {
-			return set, &Error{File: rs[i].File, Msg: "query: " + err.Error()}
+		// Compiled when execguard was built: a fresh process per exec
+		// would otherwise lex and parse them every time.
+		q, ok := eql.Builtin(src)
+		if !ok {
+			var err error
+			if q, err = eql.Compile(src); err != nil {
+				return set, &Error{File: rs[i].File, Msg: "query: " + err.Error()}
+			}
 		}
 		r := rs[i]
 		r.Query = q

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestGeneratedFileCurrent holds builtin_gen.go to what the generator writes now.
+func TestGeneratedFileCurrent(t *testing.T) {
+	want, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../../builtin_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("detect/eql/builtin_gen.go is not what the generator writes: run go generate ./detect/eql (make generate)")
+	}
+}
+
+// TestBuiltinStatic checks that package eql's init does nothing: the precompiled queries are
+// laid out by the linker, not built when a process starts. An init that builds anything
+// (even one map) is far longer than a bare return.
+func TestBuiltinStatic(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to inspect package eql's object file: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-export", "-f", "{{.Export}}", "github.com/execguard/execguard/detect/eql").Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	obj := strings.TrimSpace(string(out))
+	syms, err := exec.Command(goBin, "tool", "nm", "-size", obj).Output()
+	if err != nil {
+		t.Fatalf("go tool nm %s: %v", obj, err)
+	}
+	found := false
+	for _, line := range strings.Split(string(syms), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 4 || f[3] != "github.com/execguard/execguard/detect/eql.init" {
+			continue
+		}
+		found = true
+		size, err := strconv.Atoi(f[1])
+		if err != nil {
+			t.Fatalf("go tool nm: size of %s: %v", line, err)
+		}
+		if size > 16 {
+			t.Errorf("package eql's init is %d bytes of code: a package-level value (builtin_gen.go's or another) is built at start-up, not laid out as static data", size)
+		}
+	}
+	if !found {
+		t.Fatalf("no eql.init in %s's symbols:\n%s", obj, syms)
+	}
+}
