@@ -149,9 +149,11 @@ type hostDoc struct {
 }
 
 type cloudDoc struct {
-	Instance struct {
-		Name string `json:"name"`
-	} `json:"instance"`
+	Instance cloudInstanceDoc `json:"instance"`
+}
+
+type cloudInstanceDoc struct {
+	Name string `json:"name"`
 }
 
 type osDoc struct {

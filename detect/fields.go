@@ -67,10 +67,22 @@ type typeInfo struct {
 // alone, never changed once stored.
 var typeInfos sync.Map
 
+// infoOf returns t's typeInfo: the event document's own types have theirs
+// generated as static data (typeinfo_gen.go), so a fresh process neither
+// derives nor caches them; any other type's is derived once and cached.
 func infoOf(t reflect.Type) *typeInfo {
+	if ti := staticTypeInfo(t); ti != nil {
+		return ti
+	}
 	if ti, ok := typeInfos.Load(t); ok {
 		return ti.(*typeInfo)
 	}
+	actual, _ := typeInfos.LoadOrStore(t, deriveTypeInfo(t))
+	return actual.(*typeInfo)
+}
+
+// deriveTypeInfo works out t's typeInfo from its definition and tags.
+func deriveTypeInfo(t reflect.Type) *typeInfo {
 	ti := &typeInfo{plain: true}
 	// Only a named type, or a struct that embeds one, has methods. Asking
 	// an unnamed type's pointer type for them would have reflect build
@@ -105,8 +117,7 @@ func infoOf(t reflect.Type) *typeInfo {
 			ti.fields = append(ti.fields, jf)
 		}
 	}
-	actual, _ := typeInfos.LoadOrStore(t, ti)
-	return actual.(*typeInfo)
+	return ti
 }
 
 // mayHaveMethods reports whether t or *t can have methods: t is named, or

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestGeneratedFileCurrent holds typeinfo_gen.go to what the generator writes now.
+func TestGeneratedFileCurrent(t *testing.T) {
+	want, err := generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../../typeinfo_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("detect/typeinfo_gen.go is not what the generator writes: run go generate ./detect (make generate)")
+	}
+}
+
+// TestTypeInfoStatic checks that the generated tables are laid out by the
+// linker: each is initialised data in package detect's object file, and
+// detect's init does not touch one (it would if any part of a table were
+// built at start-up).
+func TestTypeInfoStatic(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to inspect package detect's object file: %v", err)
+	}
+	const pkg = "github.com/execguard/execguard/detect"
+	out, err := exec.Command(goBin, "list", "-export", "-f", "{{.Export}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	obj := strings.TrimSpace(string(out))
+	syms, err := exec.Command(goBin, "tool", "nm", obj).Output()
+	if err != nil {
+		t.Fatalf("go tool nm %s: %v", obj, err)
+	}
+	tables := 0
+	for _, line := range strings.Split(string(syms), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasPrefix(f[2], pkg+".genTypeInfo") {
+			continue
+		}
+		tables++
+		if f[1] != "D" && f[1] != "R" {
+			t.Errorf("%s is of kind %s, not initialised data: it is built at start-up", f[2], f[1])
+		}
+	}
+	if tables == 0 {
+		t.Fatalf("no genTypeInfo tables among %s's symbols", obj)
+	}
+	init, err := exec.Command(goBin, "tool", "objdump", "-s", `^`+strings.ReplaceAll(pkg, ".", `\.`)+`\.init$`, obj).Output()
+	if err != nil {
+		t.Fatalf("go tool objdump %s: %v", obj, err)
+	}
+	if len(init) == 0 {
+		t.Fatalf("no detect.init in %s", obj)
+	}
+	if strings.Contains(string(init), pkg+".genTypeInfo") {
+		t.Errorf("package detect's init writes a generated table:\n%s", init)
+	}
+}
