@@ -38,11 +38,11 @@ func (f Fields) AppendValues(dst []any, path []string) []any {
 	// Encode): members of the document all the same.
 	switch path[0] {
 	case "event":
-		dst = appendValues(dst, reflect.ValueOf(&f.doc.Event).Elem(), path[1:])
+		dst = appendValues(dst, reflect.ValueOf(&f.doc.Event).Elem(), path[1:], nil)
 	case "data_stream":
-		dst = appendValues(dst, reflect.ValueOf(&f.doc.DataStream).Elem(), path[1:])
+		dst = appendValues(dst, reflect.ValueOf(&f.doc.DataStream).Elem(), path[1:], nil)
 	}
-	return appendValues(dst, reflect.ValueOf(f.doc).Elem(), path)
+	return appendValues(dst, reflect.ValueOf(f.doc).Elem(), path, nil)
 }
 
 var (
@@ -61,6 +61,10 @@ type typeInfo struct {
 	// option, a type's own IsZero).
 	fields []jsonField
 	plain  bool
+	// elem is a pointer's, slice's, array's or map's element's typeInfo
+	// in the generated tables (typeinfo_gen.go), nil elsewhere: the walks
+	// then look it up.
+	elem *typeInfo
 }
 
 // typeInfos maps a reflect.Type to its *typeInfo: derived from the type
@@ -69,13 +73,16 @@ var typeInfos sync.Map
 
 // infoOf returns t's typeInfo: the event document's own types have theirs
 // generated as static data (typeinfo_gen.go), so a fresh process neither
-// derives nor caches them; any other type's is derived once and cached.
+// derives nor caches them; any other type's is derived once and cached. The
+// cache is asked first: a walk of the document mostly follows the tables'
+// links and looks up only its root, while other types are looked up at every
+// value, and the generated switch costs more than a cache hit.
 func infoOf(t reflect.Type) *typeInfo {
-	if ti := staticTypeInfo(t); ti != nil {
-		return ti
-	}
 	if ti, ok := typeInfos.Load(t); ok {
 		return ti.(*typeInfo)
+	}
+	if ti := staticTypeInfo(t); ti != nil {
+		return ti
 	}
 	actual, _ := typeInfos.LoadOrStore(t, deriveTypeInfo(t))
 	return actual.(*typeInfo)
@@ -147,11 +154,15 @@ func customJSON(v reflect.Value, ti *typeInfo) bool {
 	return ti.encodes || (ti.ptrEncodes && v.CanAddr())
 }
 
-func appendValues(dst []any, v reflect.Value, path []string) []any {
+// appendValues appends v's values at path; ti is v's typeInfo when the
+// caller knows it (a generated table's link), else nil.
+func appendValues(dst []any, v reflect.Value, path []string, ti *typeInfo) []any {
 	if !v.IsValid() {
 		return dst
 	}
-	ti := infoOf(v.Type())
+	if ti == nil {
+		ti = infoOf(v.Type())
+	}
 	if customJSON(v, ti) {
 		return appendDecoded(dst, v, path)
 	}
@@ -160,7 +171,7 @@ func appendValues(dst []any, v reflect.Value, path []string) []any {
 		if v.IsNil() {
 			return dst
 		}
-		return appendValues(dst, v.Elem(), path)
+		return appendValues(dst, v.Elem(), path, ti.elem)
 	case reflect.Struct:
 		if len(path) == 0 {
 			return dst // an object is not a value
@@ -177,7 +188,7 @@ func appendValues(dst []any, v reflect.Value, path []string) []any {
 			if jf.omitted(fv) {
 				continue
 			}
-			dst = appendValues(dst, fv, path[n:])
+			dst = appendValues(dst, fv, path[n:], jf.info)
 		}
 		return dst
 	case reflect.Map:
@@ -190,7 +201,7 @@ func appendValues(dst []any, v reflect.Value, path []string) []any {
 		for j := len(path); j > 0; j-- {
 			key := reflect.ValueOf(strings.Join(path[:j], ".")).Convert(v.Type().Key())
 			if mv := v.MapIndex(key); mv.IsValid() {
-				dst = appendValues(dst, mv, path[j:])
+				dst = appendValues(dst, mv, path[j:], ti.elem)
 			}
 		}
 		return dst
@@ -202,7 +213,7 @@ func appendValues(dst []any, v reflect.Value, path []string) []any {
 			return appendDecoded(dst, v, path) // base64 text
 		}
 		for i := range v.Len() {
-			dst = appendValues(dst, v.Index(i), path)
+			dst = appendValues(dst, v.Index(i), path, ti.elem)
 		}
 		return dst
 	}
@@ -317,6 +328,9 @@ type jsonField struct {
 	// plain is false when the field needs what only encoding/json does
 	// (embedding, the string option, a type's own IsZero).
 	plain bool
+	// info is the field type's typeInfo in the generated tables, nil
+	// elsewhere, as typeInfo.elem.
+	info *typeInfo
 }
 
 // jsonFieldOf reads sf's json tag; ok is false for a field JSON leaves out.

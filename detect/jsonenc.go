@@ -15,14 +15,18 @@ import (
 // does not reproduce itself it hands to encoding/json. The output is
 // byte-identical to json.Marshal's (TestMarshalSameAsJSON).
 func marshal(v any) ([]byte, error) {
-	return appendJSON(make([]byte, 0, 1024), reflect.ValueOf(v))
+	return appendJSON(make([]byte, 0, 1024), reflect.ValueOf(v), nil)
 }
 
-func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
+// appendJSON appends v's JSON; ti is v's typeInfo when the caller knows it
+// (a generated table's link), else nil.
+func appendJSON(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	if !v.IsValid() {
 		return append(buf, "null"...), nil
 	}
-	ti := infoOf(v.Type())
+	if ti == nil {
+		ti = infoOf(v.Type())
+	}
 	if customJSON(v, ti) {
 		return appendMarshaled(buf, v)
 	}
@@ -31,7 +35,7 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 		if v.IsNil() {
 			return append(buf, "null"...), nil
 		}
-		return appendJSON(buf, v.Elem())
+		return appendJSON(buf, v.Elem(), ti.elem)
 	case reflect.Struct:
 		return appendStruct(buf, v, ti)
 	case reflect.Map:
@@ -59,7 +63,7 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 			buf = appendString(buf, k.String())
 			buf = append(buf, ':')
 			var err error
-			if buf, err = appendJSON(buf, v.MapIndex(k)); err != nil {
+			if buf, err = appendJSON(buf, v.MapIndex(k), ti.elem); err != nil {
 				return nil, err
 			}
 		}
@@ -77,7 +81,7 @@ func appendJSON(buf []byte, v reflect.Value) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = appendJSON(buf, v.Index(i)); err != nil {
+			if buf, err = appendJSON(buf, v.Index(i), ti.elem); err != nil {
 				return nil, err
 			}
 		}
@@ -114,7 +118,7 @@ func appendStruct(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 		first = false
 		buf = append(buf, jf.key...)
 		var err error
-		if buf, err = appendJSON(buf, fv); err != nil {
+		if buf, err = appendJSON(buf, fv, jf.info); err != nil {
 			return nil, err
 		}
 	}

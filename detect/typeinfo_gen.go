@@ -4,300 +4,368 @@ package detect
 
 import "reflect"
 
-// genTypeInfo0 is the typeInfo of *document, *eventDoc, *dataStreamDoc, string, *processDoc, *orchestratorDoc, *cloudDoc, *errorDoc, *cloudDefendDoc, []string, int, int64, *imageDoc, bool, uint32, *bool, *int32, *ttyDoc, *idDoc, *leaderDoc, *parentDoc, *clusterDoc, int32, map[string]string, *charDeviceDoc, *entryMetaDoc.
+// genTypeInfo0 is the typeInfo of string, int, int64, bool, uint32, int32.
 var genTypeInfo0 = typeInfo{plain: true}
 
-// genTypeInfo1 is the typeInfo of document.
+// genTypeInfo1 is the typeInfo of ecsDoc.
 var genTypeInfo1 = typeInfo{fields: []jsonField{
-	{index: 0, name: "@timestamp", key: []byte("\"@timestamp\":"), plain: true},
-	{index: 1, name: "ecs", key: []byte("\"ecs\":"), plain: true},
-	{index: 3, name: "process", key: []byte("\"process\":"), omitEmpty: true, plain: true},
-	{index: 4, name: "container", key: []byte("\"container\":"), plain: true},
-	{index: 5, name: "orchestrator", key: []byte("\"orchestrator\":"), omitEmpty: true, plain: true},
-	{index: 6, name: "host", key: []byte("\"host\":"), plain: true},
-	{index: 7, name: "cloud", key: []byte("\"cloud\":"), omitEmpty: true, plain: true},
-	{index: 8, name: "agent", key: []byte("\"agent\":"), plain: true},
-	{index: 10, name: "error", key: []byte("\"error\":"), omitEmpty: true, plain: true},
-	{index: 11, name: "cloud_defend", key: []byte("\"cloud_defend\":"), omitEmpty: true, plain: true},
-	{index: 12, name: "execguard", key: []byte("\"execguard\":"), plain: true},
+	{index: 0, name: "version", key: []byte("\"version\":"), plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo2 is the typeInfo of eventDoc.
-var genTypeInfo2 = typeInfo{fields: []jsonField{
-	{index: 0, name: "id", key: []byte("\"id\":"), plain: true},
-	{index: 1, name: "kind", key: []byte("\"kind\":"), plain: true},
-	{index: 2, name: "category", key: []byte("\"category\":"), plain: true},
-	{index: 3, name: "type", key: []byte("\"type\":"), plain: true},
-	{index: 4, name: "action", key: []byte("\"action\":"), plain: true},
-	{index: 5, name: "outcome", key: []byte("\"outcome\":"), plain: true},
-	{index: 6, name: "dataset", key: []byte("\"dataset\":"), plain: true},
-	{index: 7, name: "module", key: []byte("\"module\":"), plain: true},
-	{index: 8, name: "severity", key: []byte("\"severity\":"), omitEmpty: true, plain: true},
-	{index: 9, name: "risk_score", key: []byte("\"risk_score\":"), omitEmpty: true, plain: true},
-	{index: 10, name: "reason", key: []byte("\"reason\":"), omitEmpty: true, plain: true},
-	{index: 11, name: "duration", key: []byte("\"duration\":"), omitEmpty: true, plain: true},
-	{index: 12, name: "created", key: []byte("\"created\":"), plain: true},
-	{index: 13, name: "ingested", key: []byte("\"ingested\":"), plain: true},
-}, plain: true}
+// genTypeInfo2 is the typeInfo of []string, *bool, *int32, map[string]string.
+var genTypeInfo2 = typeInfo{elem: &genTypeInfo0, plain: true}
 
-// genTypeInfo3 is the typeInfo of dataStreamDoc.
+// genTypeInfo3 is the typeInfo of charDeviceDoc.
 var genTypeInfo3 = typeInfo{fields: []jsonField{
-	{index: 0, name: "type", key: []byte("\"type\":"), plain: true},
-	{index: 1, name: "dataset", key: []byte("\"dataset\":"), plain: true},
-	{index: 2, name: "namespace", key: []byte("\"namespace\":"), plain: true},
+	{index: 0, name: "major", key: []byte("\"major\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "minor", key: []byte("\"minor\":"), plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo4 is the typeInfo of ecsDoc.
-var genTypeInfo4 = typeInfo{fields: []jsonField{
-	{index: 0, name: "version", key: []byte("\"version\":"), plain: true},
-}, plain: true}
+// genTypeInfo4 is the typeInfo of *charDeviceDoc.
+var genTypeInfo4 = typeInfo{elem: &genTypeInfo3, plain: true}
 
-// genTypeInfo5 is the typeInfo of containerDoc.
+// genTypeInfo5 is the typeInfo of ttyDoc.
 var genTypeInfo5 = typeInfo{fields: []jsonField{
-	{index: 0, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "image", key: []byte("\"image\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "runtime", key: []byte("\"runtime\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "char_device", key: []byte("\"char_device\":"), omitEmpty: true, plain: true, info: &genTypeInfo4},
+	{index: 1, name: "rows", key: []byte("\"rows\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "columns", key: []byte("\"columns\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo6 is the typeInfo of hostDoc.
-var genTypeInfo6 = typeInfo{fields: []jsonField{
-	{index: 0, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "hostname", key: []byte("\"hostname\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "os", key: []byte("\"os\":"), plain: true},
-}, plain: true}
+// genTypeInfo6 is the typeInfo of *ttyDoc.
+var genTypeInfo6 = typeInfo{elem: &genTypeInfo5, plain: true}
 
-// genTypeInfo7 is the typeInfo of agentDoc.
+// genTypeInfo7 is the typeInfo of idDoc.
 var genTypeInfo7 = typeInfo{fields: []jsonField{
-	{index: 0, name: "type", key: []byte("\"type\":"), plain: true},
-	{index: 1, name: "name", key: []byte("\"name\":"), plain: true},
+	{index: 0, name: "id", key: []byte("\"id\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo8 is the typeInfo of execguardDoc.
-var genTypeInfo8 = typeInfo{fields: []jsonField{
-	{index: 0, name: "operation", key: []byte("\"operation\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "subcommand", key: []byte("\"subcommand\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "action", key: []byte("\"action\":"), plain: true},
-	{index: 3, name: "fail_mode", key: []byte("\"fail_mode\":"), omitEmpty: true, plain: true},
-	{index: 4, name: "reason", key: []byte("\"reason\":"), omitEmpty: true, plain: true},
-	{index: 5, name: "exec_id", key: []byte("\"exec_id\":"), omitEmpty: true, plain: true},
-	{index: 6, name: "exec_kind", key: []byte("\"exec_kind\":"), omitEmpty: true, plain: true},
-	{index: 7, name: "stdin", key: []byte("\"stdin\":"), omitEmpty: true, plain: true},
-	{index: 8, name: "stdin_source", key: []byte("\"stdin_source\":"), omitEmpty: true, plain: true},
-	{index: 9, name: "stdin_shell", key: []byte("\"stdin_shell\":"), omitEmpty: true, plain: true},
-	{index: 10, name: "caller", key: []byte("\"caller\":"), omitEmpty: true, plain: true},
-	{index: 11, name: "bundle", key: []byte("\"bundle\":"), omitEmpty: true, plain: true},
-	{index: 12, name: "manager", key: []byte("\"manager\":"), omitEmpty: true, plain: true},
-	{index: 13, name: "container_type", key: []byte("\"container_type\":"), omitEmpty: true, plain: true},
-	{index: 14, name: "policy_error", key: []byte("\"policy_error\":"), omitEmpty: true, plain: true},
-	{index: 15, name: "policy_revision", key: []byte("\"policy_revision\":"), omitEmpty: true, plain: true},
-	{index: 16, name: "matched_rules", key: []byte("\"matched_rules\":"), omitEmpty: true, plain: true},
-	{index: 17, name: "image_digest", key: []byte("\"image_digest\":"), omitEmpty: true, plain: true},
-	{index: 18, name: "runtime_handler", key: []byte("\"runtime_handler\":"), omitEmpty: true, plain: true},
-	{index: 19, name: "sandbox_id", key: []byte("\"sandbox_id\":"), omitEmpty: true, plain: true},
-	{index: 20, name: "pairing", key: []byte("\"pairing\":"), omitEmpty: true, plain: true},
-	{index: 21, name: "detected", key: []byte("\"detected\":"), omitEmpty: true, plain: true},
-	{index: 22, name: "truncated", key: []byte("\"truncated\":"), omitEmpty: true, plain: true},
-	{index: 23, name: "terminal_requested", key: []byte("\"terminal_requested\":"), omitEmpty: true, plain: true},
-	{index: 24, name: "recorded", key: []byte("\"recorded\":"), omitEmpty: true, plain: true},
-}, plain: true}
+// genTypeInfo8 is the typeInfo of *idDoc.
+var genTypeInfo8 = typeInfo{elem: &genTypeInfo7, plain: true}
 
-// genTypeInfo9 is the typeInfo of processDoc.
+// genTypeInfo9 is the typeInfo of osDoc, entryMetaDoc.
 var genTypeInfo9 = typeInfo{fields: []jsonField{
-	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "entity_id", key: []byte("\"entity_id\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true},
-	{index: 4, name: "args", key: []byte("\"args\":"), omitEmpty: true, plain: true},
-	{index: 5, name: "args_count", key: []byte("\"args_count\":"), omitEmpty: true, plain: true},
-	{index: 6, name: "command_line", key: []byte("\"command_line\":"), omitEmpty: true, plain: true},
-	{index: 7, name: "working_directory", key: []byte("\"working_directory\":"), omitEmpty: true, plain: true},
-	{index: 8, name: "env_vars", key: []byte("\"env_vars\":"), omitEmpty: true, plain: true},
-	{index: 9, name: "interactive", key: []byte("\"interactive\":"), omitEmpty: true, plain: true},
-	{index: 10, name: "start", key: []byte("\"start\":"), omitEmpty: true, plain: true},
-	{index: 11, name: "end", key: []byte("\"end\":"), omitEmpty: true, plain: true},
-	{index: 12, name: "exit_code", key: []byte("\"exit_code\":"), omitEmpty: true, plain: true},
-	{index: 13, name: "tty", key: []byte("\"tty\":"), omitEmpty: true, plain: true},
-	{index: 14, name: "user", key: []byte("\"user\":"), omitEmpty: true, plain: true},
-	{index: 15, name: "group", key: []byte("\"group\":"), omitEmpty: true, plain: true},
-	{index: 16, name: "entry_leader", key: []byte("\"entry_leader\":"), omitEmpty: true, plain: true},
-	{index: 17, name: "session_leader", key: []byte("\"session_leader\":"), omitEmpty: true, plain: true},
-	{index: 18, name: "group_leader", key: []byte("\"group_leader\":"), omitEmpty: true, plain: true},
-	{index: 19, name: "parent", key: []byte("\"parent\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo10 is the typeInfo of orchestratorDoc.
-var genTypeInfo10 = typeInfo{fields: []jsonField{
-	{index: 0, name: "type", key: []byte("\"type\":"), plain: true},
-	{index: 1, name: "namespace", key: []byte("\"namespace\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "cluster", key: []byte("\"cluster\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "resource", key: []byte("\"resource\":"), plain: true},
-}, plain: true}
+// genTypeInfo10 is the typeInfo of *entryMetaDoc.
+var genTypeInfo10 = typeInfo{elem: &genTypeInfo9, plain: true}
 
-// genTypeInfo11 is the typeInfo of osDoc, entryMetaDoc.
+// genTypeInfo11 is the typeInfo of leaderDoc.
 var genTypeInfo11 = typeInfo{fields: []jsonField{
-	{index: 0, name: "type", key: []byte("\"type\":"), plain: true},
+	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "entity_id", key: []byte("\"entity_id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "start", key: []byte("\"start\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 3, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 4, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 5, name: "args", key: []byte("\"args\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 6, name: "interactive", key: []byte("\"interactive\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 7, name: "user", key: []byte("\"user\":"), omitEmpty: true, plain: true, info: &genTypeInfo8},
+	{index: 8, name: "same_as_process", key: []byte("\"same_as_process\":"), plain: true, info: &genTypeInfo0},
+	{index: 9, name: "entry_meta", key: []byte("\"entry_meta\":"), omitEmpty: true, plain: true, info: &genTypeInfo10},
 }, plain: true}
 
-// genTypeInfo12 is the typeInfo of cloudDoc.
-var genTypeInfo12 = typeInfo{fields: []jsonField{
-	{index: 0, name: "instance", key: []byte("\"instance\":"), plain: true},
-}, plain: true}
+// genTypeInfo12 is the typeInfo of *leaderDoc.
+var genTypeInfo12 = typeInfo{elem: &genTypeInfo11, plain: true}
 
-// genTypeInfo13 is the typeInfo of errorDoc.
+// genTypeInfo13 is the typeInfo of parentDoc.
 var genTypeInfo13 = typeInfo{fields: []jsonField{
-	{index: 0, name: "message", key: []byte("\"message\":"), plain: true},
+	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo14 is the typeInfo of cloudDefendDoc.
-var genTypeInfo14 = typeInfo{fields: []jsonField{
-	{index: 0, name: "matched_selectors", key: []byte("\"matched_selectors\":"), plain: true},
-}, plain: true}
+// genTypeInfo14 is the typeInfo of *parentDoc.
+var genTypeInfo14 = typeInfo{elem: &genTypeInfo13, plain: true}
 
-// genTypeInfo15 is the typeInfo of imageDoc.
+// genTypeInfo15 is the typeInfo of processDoc.
 var genTypeInfo15 = typeInfo{fields: []jsonField{
-	{index: 0, name: "name", key: []byte("\"name\":"), plain: true},
-	{index: 1, name: "tag", key: []byte("\"tag\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "entity_id", key: []byte("\"entity_id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 3, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 4, name: "args", key: []byte("\"args\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 5, name: "args_count", key: []byte("\"args_count\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 6, name: "command_line", key: []byte("\"command_line\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 7, name: "working_directory", key: []byte("\"working_directory\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 8, name: "env_vars", key: []byte("\"env_vars\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 9, name: "interactive", key: []byte("\"interactive\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 10, name: "start", key: []byte("\"start\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 11, name: "end", key: []byte("\"end\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 12, name: "exit_code", key: []byte("\"exit_code\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 13, name: "tty", key: []byte("\"tty\":"), omitEmpty: true, plain: true, info: &genTypeInfo6},
+	{index: 14, name: "user", key: []byte("\"user\":"), omitEmpty: true, plain: true, info: &genTypeInfo8},
+	{index: 15, name: "group", key: []byte("\"group\":"), omitEmpty: true, plain: true, info: &genTypeInfo8},
+	{index: 16, name: "entry_leader", key: []byte("\"entry_leader\":"), omitEmpty: true, plain: true, info: &genTypeInfo12},
+	{index: 17, name: "session_leader", key: []byte("\"session_leader\":"), omitEmpty: true, plain: true, info: &genTypeInfo12},
+	{index: 18, name: "group_leader", key: []byte("\"group_leader\":"), omitEmpty: true, plain: true, info: &genTypeInfo12},
+	{index: 19, name: "parent", key: []byte("\"parent\":"), omitEmpty: true, plain: true, info: &genTypeInfo14},
 }, plain: true}
 
-// genTypeInfo16 is the typeInfo of resourceDoc.
-var genTypeInfo16 = typeInfo{fields: []jsonField{
-	{index: 0, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "type", key: []byte("\"type\":"), plain: true},
-	{index: 2, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "label", key: []byte("\"label\":"), omitEmpty: true, plain: true},
-}, plain: true}
+// genTypeInfo16 is the typeInfo of *processDoc.
+var genTypeInfo16 = typeInfo{elem: &genTypeInfo15, plain: true}
 
-// genTypeInfo17 is the typeInfo of cloudInstanceDoc.
+// genTypeInfo17 is the typeInfo of imageDoc.
 var genTypeInfo17 = typeInfo{fields: []jsonField{
-	{index: 0, name: "name", key: []byte("\"name\":"), plain: true},
+	{index: 0, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "tag", key: []byte("\"tag\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo18 is the typeInfo of ttyDoc.
-var genTypeInfo18 = typeInfo{fields: []jsonField{
-	{index: 0, name: "char_device", key: []byte("\"char_device\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "rows", key: []byte("\"rows\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "columns", key: []byte("\"columns\":"), omitEmpty: true, plain: true},
-}, plain: true}
+// genTypeInfo18 is the typeInfo of *imageDoc.
+var genTypeInfo18 = typeInfo{elem: &genTypeInfo17, plain: true}
 
-// genTypeInfo19 is the typeInfo of idDoc.
+// genTypeInfo19 is the typeInfo of containerDoc.
 var genTypeInfo19 = typeInfo{fields: []jsonField{
-	{index: 0, name: "id", key: []byte("\"id\":"), plain: true},
-	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "image", key: []byte("\"image\":"), omitEmpty: true, plain: true, info: &genTypeInfo18},
+	{index: 3, name: "runtime", key: []byte("\"runtime\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo20 is the typeInfo of leaderDoc.
+// genTypeInfo20 is the typeInfo of clusterDoc.
 var genTypeInfo20 = typeInfo{fields: []jsonField{
-	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "entity_id", key: []byte("\"entity_id\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "start", key: []byte("\"start\":"), omitEmpty: true, plain: true},
-	{index: 3, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 4, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true},
-	{index: 5, name: "args", key: []byte("\"args\":"), omitEmpty: true, plain: true},
-	{index: 6, name: "interactive", key: []byte("\"interactive\":"), omitEmpty: true, plain: true},
-	{index: 7, name: "user", key: []byte("\"user\":"), omitEmpty: true, plain: true},
-	{index: 8, name: "same_as_process", key: []byte("\"same_as_process\":"), plain: true},
-	{index: 9, name: "entry_meta", key: []byte("\"entry_meta\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
 }, plain: true}
 
-// genTypeInfo21 is the typeInfo of parentDoc.
-var genTypeInfo21 = typeInfo{fields: []jsonField{
-	{index: 0, name: "pid", key: []byte("\"pid\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
-	{index: 2, name: "executable", key: []byte("\"executable\":"), omitEmpty: true, plain: true},
-}, plain: true}
+// genTypeInfo21 is the typeInfo of *clusterDoc.
+var genTypeInfo21 = typeInfo{elem: &genTypeInfo20, plain: true}
 
-// genTypeInfo22 is the typeInfo of clusterDoc.
+// genTypeInfo22 is the typeInfo of resourceDoc.
 var genTypeInfo22 = typeInfo{fields: []jsonField{
-	{index: 0, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true},
-	{index: 1, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true},
+	{index: 0, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo0},
+	{index: 2, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 3, name: "label", key: []byte("\"label\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
 }, plain: true}
 
-// genTypeInfo23 is the typeInfo of charDeviceDoc.
+// genTypeInfo23 is the typeInfo of orchestratorDoc.
 var genTypeInfo23 = typeInfo{fields: []jsonField{
-	{index: 0, name: "major", key: []byte("\"major\":"), plain: true},
-	{index: 1, name: "minor", key: []byte("\"minor\":"), plain: true},
+	{index: 0, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "namespace", key: []byte("\"namespace\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "cluster", key: []byte("\"cluster\":"), omitEmpty: true, plain: true, info: &genTypeInfo21},
+	{index: 3, name: "resource", key: []byte("\"resource\":"), plain: true, info: &genTypeInfo22},
 }, plain: true}
+
+// genTypeInfo24 is the typeInfo of *orchestratorDoc.
+var genTypeInfo24 = typeInfo{elem: &genTypeInfo23, plain: true}
+
+// genTypeInfo25 is the typeInfo of hostDoc.
+var genTypeInfo25 = typeInfo{fields: []jsonField{
+	{index: 0, name: "name", key: []byte("\"name\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "hostname", key: []byte("\"hostname\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "id", key: []byte("\"id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 3, name: "os", key: []byte("\"os\":"), plain: true, info: &genTypeInfo9},
+}, plain: true}
+
+// genTypeInfo26 is the typeInfo of cloudInstanceDoc.
+var genTypeInfo26 = typeInfo{fields: []jsonField{
+	{index: 0, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo27 is the typeInfo of cloudDoc.
+var genTypeInfo27 = typeInfo{fields: []jsonField{
+	{index: 0, name: "instance", key: []byte("\"instance\":"), plain: true, info: &genTypeInfo26},
+}, plain: true}
+
+// genTypeInfo28 is the typeInfo of *cloudDoc.
+var genTypeInfo28 = typeInfo{elem: &genTypeInfo27, plain: true}
+
+// genTypeInfo29 is the typeInfo of agentDoc.
+var genTypeInfo29 = typeInfo{fields: []jsonField{
+	{index: 0, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo30 is the typeInfo of errorDoc.
+var genTypeInfo30 = typeInfo{fields: []jsonField{
+	{index: 0, name: "message", key: []byte("\"message\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo31 is the typeInfo of *errorDoc.
+var genTypeInfo31 = typeInfo{elem: &genTypeInfo30, plain: true}
+
+// genTypeInfo32 is the typeInfo of cloudDefendDoc.
+var genTypeInfo32 = typeInfo{fields: []jsonField{
+	{index: 0, name: "matched_selectors", key: []byte("\"matched_selectors\":"), plain: true, info: &genTypeInfo2},
+}, plain: true}
+
+// genTypeInfo33 is the typeInfo of *cloudDefendDoc.
+var genTypeInfo33 = typeInfo{elem: &genTypeInfo32, plain: true}
+
+// genTypeInfo34 is the typeInfo of execguardDoc.
+var genTypeInfo34 = typeInfo{fields: []jsonField{
+	{index: 0, name: "operation", key: []byte("\"operation\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 1, name: "subcommand", key: []byte("\"subcommand\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 2, name: "action", key: []byte("\"action\":"), plain: true, info: &genTypeInfo0},
+	{index: 3, name: "fail_mode", key: []byte("\"fail_mode\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 4, name: "reason", key: []byte("\"reason\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 5, name: "exec_id", key: []byte("\"exec_id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 6, name: "exec_kind", key: []byte("\"exec_kind\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 7, name: "stdin", key: []byte("\"stdin\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 8, name: "stdin_source", key: []byte("\"stdin_source\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 9, name: "stdin_shell", key: []byte("\"stdin_shell\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 10, name: "caller", key: []byte("\"caller\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 11, name: "bundle", key: []byte("\"bundle\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 12, name: "manager", key: []byte("\"manager\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 13, name: "container_type", key: []byte("\"container_type\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 14, name: "policy_error", key: []byte("\"policy_error\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 15, name: "policy_revision", key: []byte("\"policy_revision\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 16, name: "matched_rules", key: []byte("\"matched_rules\":"), omitEmpty: true, plain: true, info: &genTypeInfo2},
+	{index: 17, name: "image_digest", key: []byte("\"image_digest\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 18, name: "runtime_handler", key: []byte("\"runtime_handler\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 19, name: "sandbox_id", key: []byte("\"sandbox_id\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 20, name: "pairing", key: []byte("\"pairing\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 21, name: "detected", key: []byte("\"detected\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 22, name: "truncated", key: []byte("\"truncated\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 23, name: "terminal_requested", key: []byte("\"terminal_requested\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 24, name: "recorded", key: []byte("\"recorded\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo35 is the typeInfo of document.
+var genTypeInfo35 = typeInfo{fields: []jsonField{
+	{index: 0, name: "@timestamp", key: []byte("\"@timestamp\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "ecs", key: []byte("\"ecs\":"), plain: true, info: &genTypeInfo1},
+	{index: 3, name: "process", key: []byte("\"process\":"), omitEmpty: true, plain: true, info: &genTypeInfo16},
+	{index: 4, name: "container", key: []byte("\"container\":"), plain: true, info: &genTypeInfo19},
+	{index: 5, name: "orchestrator", key: []byte("\"orchestrator\":"), omitEmpty: true, plain: true, info: &genTypeInfo24},
+	{index: 6, name: "host", key: []byte("\"host\":"), plain: true, info: &genTypeInfo25},
+	{index: 7, name: "cloud", key: []byte("\"cloud\":"), omitEmpty: true, plain: true, info: &genTypeInfo28},
+	{index: 8, name: "agent", key: []byte("\"agent\":"), plain: true, info: &genTypeInfo29},
+	{index: 10, name: "error", key: []byte("\"error\":"), omitEmpty: true, plain: true, info: &genTypeInfo31},
+	{index: 11, name: "cloud_defend", key: []byte("\"cloud_defend\":"), omitEmpty: true, plain: true, info: &genTypeInfo33},
+	{index: 12, name: "execguard", key: []byte("\"execguard\":"), plain: true, info: &genTypeInfo34},
+}, plain: true}
+
+// genTypeInfo36 is the typeInfo of *document.
+var genTypeInfo36 = typeInfo{elem: &genTypeInfo35, plain: true}
+
+// genTypeInfo37 is the typeInfo of eventDoc.
+var genTypeInfo37 = typeInfo{fields: []jsonField{
+	{index: 0, name: "id", key: []byte("\"id\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "kind", key: []byte("\"kind\":"), plain: true, info: &genTypeInfo0},
+	{index: 2, name: "category", key: []byte("\"category\":"), plain: true, info: &genTypeInfo2},
+	{index: 3, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo2},
+	{index: 4, name: "action", key: []byte("\"action\":"), plain: true, info: &genTypeInfo0},
+	{index: 5, name: "outcome", key: []byte("\"outcome\":"), plain: true, info: &genTypeInfo0},
+	{index: 6, name: "dataset", key: []byte("\"dataset\":"), plain: true, info: &genTypeInfo0},
+	{index: 7, name: "module", key: []byte("\"module\":"), plain: true, info: &genTypeInfo0},
+	{index: 8, name: "severity", key: []byte("\"severity\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 9, name: "risk_score", key: []byte("\"risk_score\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 10, name: "reason", key: []byte("\"reason\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 11, name: "duration", key: []byte("\"duration\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 12, name: "created", key: []byte("\"created\":"), plain: true, info: &genTypeInfo0},
+	{index: 13, name: "ingested", key: []byte("\"ingested\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo38 is the typeInfo of *eventDoc.
+var genTypeInfo38 = typeInfo{elem: &genTypeInfo37, plain: true}
+
+// genTypeInfo39 is the typeInfo of dataStreamDoc.
+var genTypeInfo39 = typeInfo{fields: []jsonField{
+	{index: 0, name: "type", key: []byte("\"type\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "dataset", key: []byte("\"dataset\":"), plain: true, info: &genTypeInfo0},
+	{index: 2, name: "namespace", key: []byte("\"namespace\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo40 is the typeInfo of *dataStreamDoc.
+var genTypeInfo40 = typeInfo{elem: &genTypeInfo39, plain: true}
 
 // staticTypeInfo is t's generated typeInfo, nil when t is not one of the
 // event document's types.
 func staticTypeInfo(t reflect.Type) *typeInfo {
 	switch t {
-	case reflect.TypeFor[*document](),
-		reflect.TypeFor[*eventDoc](),
-		reflect.TypeFor[*dataStreamDoc](),
-		reflect.TypeFor[string](),
-		reflect.TypeFor[*processDoc](),
-		reflect.TypeFor[*orchestratorDoc](),
-		reflect.TypeFor[*cloudDoc](),
-		reflect.TypeFor[*errorDoc](),
-		reflect.TypeFor[*cloudDefendDoc](),
-		reflect.TypeFor[[]string](),
+	case reflect.TypeFor[*document]():
+		return &genTypeInfo36
+	case reflect.TypeFor[*eventDoc]():
+		return &genTypeInfo38
+	case reflect.TypeFor[*dataStreamDoc]():
+		return &genTypeInfo40
+	case reflect.TypeFor[document]():
+		return &genTypeInfo35
+	case reflect.TypeFor[eventDoc]():
+		return &genTypeInfo37
+	case reflect.TypeFor[dataStreamDoc]():
+		return &genTypeInfo39
+	case reflect.TypeFor[string](),
 		reflect.TypeFor[int](),
 		reflect.TypeFor[int64](),
-		reflect.TypeFor[*imageDoc](),
 		reflect.TypeFor[bool](),
 		reflect.TypeFor[uint32](),
+		reflect.TypeFor[int32]():
+		return &genTypeInfo0
+	case reflect.TypeFor[ecsDoc]():
+		return &genTypeInfo1
+	case reflect.TypeFor[*processDoc]():
+		return &genTypeInfo16
+	case reflect.TypeFor[containerDoc]():
+		return &genTypeInfo19
+	case reflect.TypeFor[*orchestratorDoc]():
+		return &genTypeInfo24
+	case reflect.TypeFor[hostDoc]():
+		return &genTypeInfo25
+	case reflect.TypeFor[*cloudDoc]():
+		return &genTypeInfo28
+	case reflect.TypeFor[agentDoc]():
+		return &genTypeInfo29
+	case reflect.TypeFor[*errorDoc]():
+		return &genTypeInfo31
+	case reflect.TypeFor[*cloudDefendDoc]():
+		return &genTypeInfo33
+	case reflect.TypeFor[execguardDoc]():
+		return &genTypeInfo34
+	case reflect.TypeFor[[]string](),
 		reflect.TypeFor[*bool](),
 		reflect.TypeFor[*int32](),
-		reflect.TypeFor[*ttyDoc](),
-		reflect.TypeFor[*idDoc](),
-		reflect.TypeFor[*leaderDoc](),
-		reflect.TypeFor[*parentDoc](),
-		reflect.TypeFor[*clusterDoc](),
-		reflect.TypeFor[int32](),
-		reflect.TypeFor[map[string]string](),
-		reflect.TypeFor[*charDeviceDoc](),
-		reflect.TypeFor[*entryMetaDoc]():
-		return &genTypeInfo0
-	case reflect.TypeFor[document]():
-		return &genTypeInfo1
-	case reflect.TypeFor[eventDoc]():
+		reflect.TypeFor[map[string]string]():
 		return &genTypeInfo2
-	case reflect.TypeFor[dataStreamDoc]():
-		return &genTypeInfo3
-	case reflect.TypeFor[ecsDoc]():
-		return &genTypeInfo4
-	case reflect.TypeFor[containerDoc]():
-		return &genTypeInfo5
-	case reflect.TypeFor[hostDoc]():
-		return &genTypeInfo6
-	case reflect.TypeFor[agentDoc]():
-		return &genTypeInfo7
-	case reflect.TypeFor[execguardDoc]():
-		return &genTypeInfo8
 	case reflect.TypeFor[processDoc]():
-		return &genTypeInfo9
+		return &genTypeInfo15
+	case reflect.TypeFor[*imageDoc]():
+		return &genTypeInfo18
 	case reflect.TypeFor[orchestratorDoc]():
-		return &genTypeInfo10
+		return &genTypeInfo23
 	case reflect.TypeFor[osDoc](),
 		reflect.TypeFor[entryMetaDoc]():
-		return &genTypeInfo11
+		return &genTypeInfo9
 	case reflect.TypeFor[cloudDoc]():
-		return &genTypeInfo12
+		return &genTypeInfo27
 	case reflect.TypeFor[errorDoc]():
-		return &genTypeInfo13
+		return &genTypeInfo30
 	case reflect.TypeFor[cloudDefendDoc]():
+		return &genTypeInfo32
+	case reflect.TypeFor[*ttyDoc]():
+		return &genTypeInfo6
+	case reflect.TypeFor[*idDoc]():
+		return &genTypeInfo8
+	case reflect.TypeFor[*leaderDoc]():
+		return &genTypeInfo12
+	case reflect.TypeFor[*parentDoc]():
 		return &genTypeInfo14
 	case reflect.TypeFor[imageDoc]():
-		return &genTypeInfo15
-	case reflect.TypeFor[resourceDoc]():
-		return &genTypeInfo16
-	case reflect.TypeFor[cloudInstanceDoc]():
 		return &genTypeInfo17
-	case reflect.TypeFor[ttyDoc]():
-		return &genTypeInfo18
-	case reflect.TypeFor[idDoc]():
-		return &genTypeInfo19
-	case reflect.TypeFor[leaderDoc]():
-		return &genTypeInfo20
-	case reflect.TypeFor[parentDoc]():
+	case reflect.TypeFor[*clusterDoc]():
 		return &genTypeInfo21
-	case reflect.TypeFor[clusterDoc]():
+	case reflect.TypeFor[resourceDoc]():
 		return &genTypeInfo22
+	case reflect.TypeFor[cloudInstanceDoc]():
+		return &genTypeInfo26
+	case reflect.TypeFor[ttyDoc]():
+		return &genTypeInfo5
+	case reflect.TypeFor[idDoc]():
+		return &genTypeInfo7
+	case reflect.TypeFor[leaderDoc]():
+		return &genTypeInfo11
+	case reflect.TypeFor[parentDoc]():
+		return &genTypeInfo13
+	case reflect.TypeFor[clusterDoc]():
+		return &genTypeInfo20
+	case reflect.TypeFor[*charDeviceDoc]():
+		return &genTypeInfo4
+	case reflect.TypeFor[*entryMetaDoc]():
+		return &genTypeInfo10
 	case reflect.TypeFor[charDeviceDoc]():
-		return &genTypeInfo23
+		return &genTypeInfo3
 	}
 	return nil
 }
