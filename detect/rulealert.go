@@ -78,40 +78,77 @@ func (ra RuleAlert) members() (string, error) {
 	return string(b[1 : len(b)-1]), nil
 }
 
+// ruleMembersDoc is the object whose members RuleAlert.members renders. Its
+// types are named (not local) so their JSON tables are generated with the
+// document's (typeinfo_gen.go).
+type ruleMembersDoc struct {
+	Rule   ruleDoc          `json:"rule"`
+	Threat *threatDoc       `json:"threat,omitempty"`
+	Kibana kibanaMembersDoc `json:"kibana"`
+}
+
+type ruleDoc struct {
+	ID          string `json:"id"`
+	UUID        string `json:"uuid"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Category    string `json:"category,omitempty"`
+	Ruleset     string `json:"ruleset"`
+	Reference   string `json:"reference,omitempty"`
+}
+
+type threatRefsDoc struct {
+	ID        []string `json:"id"`
+	Name      []string `json:"name"`
+	Reference []string `json:"reference"`
+}
+
+// No embedded struct: the tag-walk encoder (marshal) takes only plain
+// structs, and encoding/json's first use costs a runtime call dearly.
+type techniqueDoc struct {
+	ID           []string       `json:"id"`
+	Name         []string       `json:"name"`
+	Reference    []string       `json:"reference"`
+	Subtechnique *threatRefsDoc `json:"subtechnique,omitempty"`
+}
+
+type threatDoc struct {
+	Framework string        `json:"framework"`
+	Tactic    threatRefsDoc `json:"tactic"`
+	Technique *techniqueDoc `json:"technique,omitempty"`
+}
+
+type kibanaMembersDoc struct {
+	Alert kibanaAlertDoc `json:"alert"`
+}
+
+type kibanaAlertDoc struct {
+	Severity  string             `json:"severity"`
+	RiskScore int                `json:"risk_score"`
+	Rule      kibanaAlertRuleDoc `json:"rule"`
+}
+
+type kibanaAlertRuleDoc struct {
+	RuleID string `json:"rule_id"`
+	Name   string `json:"name"`
+}
+
 // membersDoc is the object whose members members renders.
-func (ra RuleAlert) membersDoc() any {
-	type refs struct {
-		ID        []string `json:"id"`
-		Name      []string `json:"name"`
-		Reference []string `json:"reference"`
-	}
-	// No embedded struct: the tag-walk encoder (marshal) takes only plain
-	// structs, and encoding/json's first use costs a runtime call dearly.
-	type technique struct {
-		ID           []string `json:"id"`
-		Name         []string `json:"name"`
-		Reference    []string `json:"reference"`
-		Subtechnique *refs    `json:"subtechnique,omitempty"`
-	}
-	type threat struct {
-		Framework string     `json:"framework"`
-		Tactic    refs       `json:"tactic"`
-		Technique *technique `json:"technique,omitempty"`
-	}
-	add := func(r *refs, t ThreatRef) {
+func (ra RuleAlert) membersDoc() ruleMembersDoc {
+	add := func(r *threatRefsDoc, t ThreatRef) {
 		r.ID = append(r.ID, t.ID)
 		r.Name = append(r.Name, t.Name)
 		r.Reference = append(r.Reference, t.Reference)
 	}
-	var th *threat
+	var th *threatDoc
 	for _, t := range ra.Threat {
 		if th == nil {
-			th = &threat{Framework: t.Framework}
+			th = &threatDoc{Framework: t.Framework}
 		}
 		add(&th.Tactic, t.Tactic)
 		for _, tq := range t.Techniques {
 			if th.Technique == nil {
-				th.Technique = &technique{}
+				th.Technique = &techniqueDoc{}
 			}
 			tech := th.Technique
 			tech.ID = append(tech.ID, tq.ID)
@@ -119,34 +156,13 @@ func (ra RuleAlert) membersDoc() any {
 			tech.Reference = append(tech.Reference, tq.Reference)
 			for _, s := range tq.Subtechniques {
 				if th.Technique.Subtechnique == nil {
-					th.Technique.Subtechnique = &refs{}
+					th.Technique.Subtechnique = &threatRefsDoc{}
 				}
 				add(th.Technique.Subtechnique, s)
 			}
 		}
 	}
-	doc := struct {
-		Rule struct {
-			ID          string `json:"id"`
-			UUID        string `json:"uuid"`
-			Name        string `json:"name"`
-			Description string `json:"description,omitempty"`
-			Category    string `json:"category,omitempty"`
-			Ruleset     string `json:"ruleset"`
-			Reference   string `json:"reference,omitempty"`
-		} `json:"rule"`
-		Threat *threat `json:"threat,omitempty"`
-		Kibana struct {
-			Alert struct {
-				Severity  string `json:"severity"`
-				RiskScore int    `json:"risk_score"`
-				Rule      struct {
-					RuleID string `json:"rule_id"`
-					Name   string `json:"name"`
-				} `json:"rule"`
-			} `json:"alert"`
-		} `json:"kibana"`
-	}{Threat: th}
+	doc := ruleMembersDoc{Threat: th}
 	doc.Rule.ID, doc.Rule.UUID, doc.Rule.Name = ra.ID, ra.ID, ra.Name
 	doc.Rule.Description = strings.TrimSpace(ra.Description)
 	doc.Rule.Category = ra.Category

@@ -271,6 +271,73 @@ var genTypeInfo39 = typeInfo{fields: []jsonField{
 // genTypeInfo40 is the typeInfo of *dataStreamDoc.
 var genTypeInfo40 = typeInfo{elem: &genTypeInfo39, plain: true}
 
+// genTypeInfo41 is the typeInfo of ruleDoc.
+var genTypeInfo41 = typeInfo{fields: []jsonField{
+	{index: 0, name: "id", key: []byte("\"id\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "uuid", key: []byte("\"uuid\":"), plain: true, info: &genTypeInfo0},
+	{index: 2, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo0},
+	{index: 3, name: "description", key: []byte("\"description\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 4, name: "category", key: []byte("\"category\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+	{index: 5, name: "ruleset", key: []byte("\"ruleset\":"), plain: true, info: &genTypeInfo0},
+	{index: 6, name: "reference", key: []byte("\"reference\":"), omitEmpty: true, plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo42 is the typeInfo of threatRefsDoc.
+var genTypeInfo42 = typeInfo{fields: []jsonField{
+	{index: 0, name: "id", key: []byte("\"id\":"), plain: true, info: &genTypeInfo2},
+	{index: 1, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo2},
+	{index: 2, name: "reference", key: []byte("\"reference\":"), plain: true, info: &genTypeInfo2},
+}, plain: true}
+
+// genTypeInfo43 is the typeInfo of *threatRefsDoc.
+var genTypeInfo43 = typeInfo{elem: &genTypeInfo42, plain: true}
+
+// genTypeInfo44 is the typeInfo of techniqueDoc.
+var genTypeInfo44 = typeInfo{fields: []jsonField{
+	{index: 0, name: "id", key: []byte("\"id\":"), plain: true, info: &genTypeInfo2},
+	{index: 1, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo2},
+	{index: 2, name: "reference", key: []byte("\"reference\":"), plain: true, info: &genTypeInfo2},
+	{index: 3, name: "subtechnique", key: []byte("\"subtechnique\":"), omitEmpty: true, plain: true, info: &genTypeInfo43},
+}, plain: true}
+
+// genTypeInfo45 is the typeInfo of *techniqueDoc.
+var genTypeInfo45 = typeInfo{elem: &genTypeInfo44, plain: true}
+
+// genTypeInfo46 is the typeInfo of threatDoc.
+var genTypeInfo46 = typeInfo{fields: []jsonField{
+	{index: 0, name: "framework", key: []byte("\"framework\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "tactic", key: []byte("\"tactic\":"), plain: true, info: &genTypeInfo42},
+	{index: 2, name: "technique", key: []byte("\"technique\":"), omitEmpty: true, plain: true, info: &genTypeInfo45},
+}, plain: true}
+
+// genTypeInfo47 is the typeInfo of *threatDoc.
+var genTypeInfo47 = typeInfo{elem: &genTypeInfo46, plain: true}
+
+// genTypeInfo48 is the typeInfo of kibanaAlertRuleDoc.
+var genTypeInfo48 = typeInfo{fields: []jsonField{
+	{index: 0, name: "rule_id", key: []byte("\"rule_id\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "name", key: []byte("\"name\":"), plain: true, info: &genTypeInfo0},
+}, plain: true}
+
+// genTypeInfo49 is the typeInfo of kibanaAlertDoc.
+var genTypeInfo49 = typeInfo{fields: []jsonField{
+	{index: 0, name: "severity", key: []byte("\"severity\":"), plain: true, info: &genTypeInfo0},
+	{index: 1, name: "risk_score", key: []byte("\"risk_score\":"), plain: true, info: &genTypeInfo0},
+	{index: 2, name: "rule", key: []byte("\"rule\":"), plain: true, info: &genTypeInfo48},
+}, plain: true}
+
+// genTypeInfo50 is the typeInfo of kibanaMembersDoc.
+var genTypeInfo50 = typeInfo{fields: []jsonField{
+	{index: 0, name: "alert", key: []byte("\"alert\":"), plain: true, info: &genTypeInfo49},
+}, plain: true}
+
+// genTypeInfo51 is the typeInfo of ruleMembersDoc.
+var genTypeInfo51 = typeInfo{fields: []jsonField{
+	{index: 0, name: "rule", key: []byte("\"rule\":"), plain: true, info: &genTypeInfo41},
+	{index: 1, name: "threat", key: []byte("\"threat\":"), omitEmpty: true, plain: true, info: &genTypeInfo47},
+	{index: 2, name: "kibana", key: []byte("\"kibana\":"), plain: true, info: &genTypeInfo50},
+}, plain: true}
+
 // staticTypeInfo is t's generated typeInfo, nil when t is not one of the
 // event document's types.
 func staticTypeInfo(t reflect.Type) *typeInfo {
@@ -281,12 +348,20 @@ func staticTypeInfo(t reflect.Type) *typeInfo {
 		return &genTypeInfo38
 	case reflect.TypeFor[*dataStreamDoc]():
 		return &genTypeInfo40
+	case reflect.TypeFor[ruleMembersDoc]():
+		return &genTypeInfo51
 	case reflect.TypeFor[document]():
 		return &genTypeInfo35
 	case reflect.TypeFor[eventDoc]():
 		return &genTypeInfo37
 	case reflect.TypeFor[dataStreamDoc]():
 		return &genTypeInfo39
+	case reflect.TypeFor[ruleDoc]():
+		return &genTypeInfo41
+	case reflect.TypeFor[*threatDoc]():
+		return &genTypeInfo47
+	case reflect.TypeFor[kibanaMembersDoc]():
+		return &genTypeInfo50
 	case reflect.TypeFor[string](),
 		reflect.TypeFor[int](),
 		reflect.TypeFor[int64](),
@@ -319,6 +394,10 @@ func staticTypeInfo(t reflect.Type) *typeInfo {
 		reflect.TypeFor[*int32](),
 		reflect.TypeFor[map[string]string]():
 		return &genTypeInfo2
+	case reflect.TypeFor[threatDoc]():
+		return &genTypeInfo46
+	case reflect.TypeFor[kibanaAlertDoc]():
+		return &genTypeInfo49
 	case reflect.TypeFor[processDoc]():
 		return &genTypeInfo15
 	case reflect.TypeFor[*imageDoc]():
@@ -334,6 +413,12 @@ func staticTypeInfo(t reflect.Type) *typeInfo {
 		return &genTypeInfo30
 	case reflect.TypeFor[cloudDefendDoc]():
 		return &genTypeInfo32
+	case reflect.TypeFor[threatRefsDoc]():
+		return &genTypeInfo42
+	case reflect.TypeFor[*techniqueDoc]():
+		return &genTypeInfo45
+	case reflect.TypeFor[kibanaAlertRuleDoc]():
+		return &genTypeInfo48
 	case reflect.TypeFor[*ttyDoc]():
 		return &genTypeInfo6
 	case reflect.TypeFor[*idDoc]():
@@ -350,6 +435,8 @@ func staticTypeInfo(t reflect.Type) *typeInfo {
 		return &genTypeInfo22
 	case reflect.TypeFor[cloudInstanceDoc]():
 		return &genTypeInfo26
+	case reflect.TypeFor[techniqueDoc]():
+		return &genTypeInfo44
 	case reflect.TypeFor[ttyDoc]():
 		return &genTypeInfo5
 	case reflect.TypeFor[idDoc]():
@@ -360,6 +447,8 @@ func staticTypeInfo(t reflect.Type) *typeInfo {
 		return &genTypeInfo13
 	case reflect.TypeFor[clusterDoc]():
 		return &genTypeInfo20
+	case reflect.TypeFor[*threatRefsDoc]():
+		return &genTypeInfo43
 	case reflect.TypeFor[*charDeviceDoc]():
 		return &genTypeInfo4
 	case reflect.TypeFor[*entryMetaDoc]():

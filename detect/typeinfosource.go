@@ -10,13 +10,15 @@ import (
 //go:generate go run ./internal/gentypeinfo -o typeinfo_gen.go
 
 // staticTypeRoots are the types the event walks start from: the document,
-// and the event and data_stream objects, which are encoded on their own,
-// each as a value and through a pointer (marshal's argument).
+// the event and data_stream objects, which are encoded on their own, and a
+// rule alert's members (marshal's arguments; Fields walks the structs the
+// pointers point to).
 func staticTypeRoots() []reflect.Type {
 	return []reflect.Type{
 		reflect.TypeFor[*document](),
 		reflect.TypeFor[*eventDoc](),
 		reflect.TypeFor[*dataStreamDoc](),
+		reflect.TypeFor[ruleMembersDoc](),
 	}
 }
 
