@@ -19,7 +19,8 @@ build:
 	ln -sf execguard-runtime $(WRAPPER)
 
 # Generated sources: the built-in rules' queries compiled into Go
-# (detect/eql/builtin_gen.go); tests fail until this runs after a change.
+# (detect/eql/builtin_gen.go) and the event document's JSON member tables
+# (detect/typeinfo_gen.go); tests fail until this runs after a change.
 generate:
 	$(GO) generate ./detect/...
 
