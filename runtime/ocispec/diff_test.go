@@ -180,3 +180,42 @@ func FuzzSameAsEncodingJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) { sameAsStd(t, doc) })
 }
+
+// BenchmarkDecodeProcess reads a captured containerd exec's process spec,
+// as the wrapper does on each exec.
+func BenchmarkDecodeProcess(b *testing.B) {
+	benchDecode(b, "../testdata/runtime-calls/containerd-v2-exec-tty/process.json", func(doc []byte) error {
+		_, err := DecodeProcess(bytes.NewReader(doc))
+		return err
+	})
+}
+
+// BenchmarkStdDecodeProcess is the same read on encoding/json's tokenizer.
+func BenchmarkStdDecodeProcess(b *testing.B) {
+	benchDecode(b, "../testdata/runtime-calls/containerd-v2-exec-tty/process.json", func(doc []byte) error {
+		_, err := stdDecodeProcess(bytes.NewReader(doc))
+		return err
+	})
+}
+
+// BenchmarkStdDecodeConfig is BenchmarkDecodeConfig on encoding/json's
+// tokenizer.
+func BenchmarkStdDecodeConfig(b *testing.B) {
+	benchDecode(b, "../testdata/runtime-calls/containerd-v2-create-tty-container/config.json", func(doc []byte) error {
+		_, err := stdDecodeConfig(bytes.NewReader(doc))
+		return err
+	})
+}
+
+func benchDecode(b *testing.B, file string, decode func([]byte) error) {
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if err := decode(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
