@@ -3,12 +3,16 @@ package ocispec
 import (
 	"bytes"
 	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/iotest"
 )
 
 // errClass is what a caller decides on of an error.
@@ -216,6 +220,29 @@ func benchDecode(b *testing.B, file string, decode func([]byte) error) {
 	for b.Loop() {
 		if err := decode(doc); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadErrorIsNoMalformedSpec: a spec that cannot be read is a fault of
+// the reading, not a hostile document, on both tokenizers.
+func TestReadErrorIsNoMalformedSpec(t *testing.T) {
+	readErr := &fs.PathError{Op: "read", Path: "config.json", Err: syscall.EIO}
+	reader := func() io.Reader {
+		return io.MultiReader(strings.NewReader(`{"process":{"args":["sh"`), iotest.ErrReader(readErr))
+	}
+	for _, tt := range []struct {
+		name   string
+		decode func(io.Reader) error
+	}{
+		{"DecodeConfig", func(r io.Reader) error { _, err := DecodeConfig(r); return err }},
+		{"stdDecodeConfig", func(r io.Reader) error { _, err := stdDecodeConfig(r); return err }},
+		{"DecodeProcess", func(r io.Reader) error { _, err := DecodeProcess(r); return err }},
+		{"stdDecodeProcess", func(r io.Reader) error { _, err := stdDecodeProcess(r); return err }},
+	} {
+		err := tt.decode(reader())
+		if !errors.Is(err, syscall.EIO) || errClass(err) != "other" {
+			t.Errorf("%s = %v (%s), want the read error, not a spec's", tt.name, err, errClass(err))
 		}
 	}
 }
