@@ -14,12 +14,14 @@
 package ocispec
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxKept bounds the bytes of arguments, environment and annotations kept
@@ -72,14 +74,7 @@ func (e malformedError) Is(target error) bool { return target == ErrMalformed }
 func DecodeProcess(r io.Reader) (Process, error) {
 	d := newDecoder(r)
 	var p Process
-	present, err := d.objectOrNull("process", map[string]func() error{
-		"terminal":    func() error { return d.value(&p.Terminal) },
-		"args":        func() error { return d.strings(&p.Args) },
-		"env":         func() error { return d.strings(&p.Env) },
-		"cwd":         func() error { return d.string(&p.Cwd) },
-		"user":        func() error { return d.user(&p) },
-		"consoleSize": func() error { return d.consoleSize(&p) },
-	})
+	present, err := d.objectOrNull("process", d.processFields(&p))
 	if err == nil && !present {
 		err = errors.New("process: null, want an object")
 	}
@@ -93,23 +88,16 @@ func DecodeProcess(r io.Reader) (Process, error) {
 func DecodeConfig(r io.Reader) (Config, error) {
 	d := newDecoder(r)
 	var c Config
-	present, err := d.objectOrNull("config", map[string]func() error{
-		"process": func() error {
+	present, err := d.objectOrNull("config", []field{
+		{"process", func() error {
 			p := &Process{}
-			present, err := d.objectOrNull("process", map[string]func() error{
-				"terminal":    func() error { return d.value(&p.Terminal) },
-				"args":        func() error { return d.strings(&p.Args) },
-				"env":         func() error { return d.strings(&p.Env) },
-				"cwd":         func() error { return d.string(&p.Cwd) },
-				"user":        func() error { return d.user(p) },
-				"consoleSize": func() error { return d.consoleSize(p) },
-			})
+			present, err := d.objectOrNull("process", d.processFields(p))
 			if present {
 				c.Process = p
 			}
 			return err
-		},
-		"annotations": func() error { return d.annotations(&c.Annotations) },
+		}},
+		{"annotations", func() error { return d.annotations(&c.Annotations) }},
 	})
 	if err == nil && !present {
 		err = errors.New("config: null, want an object")
@@ -120,170 +108,196 @@ func DecodeConfig(r io.Reader) (Config, error) {
 	return c, malformed(err)
 }
 
+func (d *decoder) processFields(p *Process) []field {
+	return []field{
+		{"terminal", func() error { return d.bool(&p.Terminal) }},
+		{"args", func() error { return d.strings(&p.Args) }},
+		{"env", func() error { return d.strings(&p.Env) }},
+		{"cwd", func() error { return d.string(&p.Cwd) }},
+		{"user", func() error { return d.user(p) }},
+		{"consoleSize", func() error { return d.consoleSize(p) }},
+	}
+}
+
 // malformed says so of an error that comes from the document itself: all
 // but reading errors and the ambiguous and too-large ones.
 func malformed(err error) error {
-	var se *json.SyntaxError
+	var se *jsontext.SyntacticError
 	var pe *fs.PathError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &se):
-		return malformedError{fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)}
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return malformedError{fmt.Errorf("malformed JSON, cut short: %w", err)}
 	case errors.Is(err, ErrAmbiguous) || errors.Is(err, ErrTooLarge) || errors.As(err, &pe):
 		return err
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return malformedError{fmt.Errorf("malformed JSON, cut short: %w", err)}
+	case errors.As(err, &se):
+		return malformedError{fmt.Errorf("malformed JSON at byte %d: %w", se.ByteOffset, err)}
 	}
 	return malformedError{err}
 }
 
 type decoder struct {
-	dec     *json.Decoder
-	kept    int
-	skipped json.RawMessage // reused by skip
+	dec  *jsontext.Decoder
+	kept int
 }
 
 func newDecoder(r io.Reader) *decoder {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	return &decoder{dec: dec}
+	return &decoder{dec: jsontext.NewDecoder(r,
+		// As Go's decoder (runc's): invalid UTF-8 in a string reads as
+		// U+FFFD, and a key twice is no syntax error. Keys that decide are
+		// checked for duplicates here; the others are runc's business.
+		jsontext.AllowInvalidUTF8(true),
+		jsontext.AllowDuplicateNames(true),
+	)}
+}
+
+// field is a known key of an object and what reads its value.
+type field struct {
+	name string
+	read func() error
 }
 
 // object reads a JSON object, handing the values of the known keys to
 // their functions and skipping the others. A known key in another case, or
 // twice, is ErrAmbiguous. A null is an absent object (present false).
-func (d *decoder) object(what string, known map[string]func() error) error {
-	_, err := d.objectOrNull(what, known)
+func (d *decoder) object(what string, fields []field) error {
+	_, err := d.objectOrNull(what, fields)
 	return err
 }
 
-func (d *decoder) objectOrNull(what string, known map[string]func() error) (present bool, err error) {
-	t, err := d.dec.Token()
+func (d *decoder) objectOrNull(what string, fields []field) (present bool, err error) {
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return false, d.wrap(what, err)
 	}
-	if t == nil {
+	switch t.Kind() {
+	case 'n':
 		return false, nil
+	case '{':
+		return true, d.members(what, fields)
 	}
-	if t != json.Delim('{') {
-		return false, fmt.Errorf("%s: want an object, found %s", what, describe(t))
-	}
-	return true, d.members(what, known)
+	return false, fmt.Errorf("%s: want an object, found %s", what, describe(t.Kind()))
 }
 
-func (d *decoder) members(what string, known map[string]func() error) error {
-	seen := map[string]bool{}
-	for d.dec.More() {
-		t, err := d.dec.Token()
+func (d *decoder) members(what string, fields []field) error {
+	var seen uint64 // bit i: fields[i] read; objects here have a few known keys
+	for d.more() {
+		t, err := d.dec.ReadToken()
 		if err != nil {
 			return d.wrap(what, err)
 		}
-		key, _ := t.(string)
-		if name := knownAs(key, known); name != "" {
-			if key != name {
-				return fmt.Errorf("%s: key %q: %w: runtimes disagree on keys in another case than %q", what, key, ErrAmbiguous, name)
-			}
-			if seen[key] {
-				return fmt.Errorf("%s: key %q twice: %w: runtimes disagree on which one counts", what, key, ErrAmbiguous)
-			}
-			seen[key] = true
-			if err := known[key](); err != nil {
-				return fmt.Errorf("%s.%s: %w", what, key, err)
+		i, exact := knownAs(t.String(), fields)
+		if i < 0 {
+			if err := d.dec.SkipValue(); err != nil {
+				return d.wrap(what, err)
 			}
 			continue
 		}
-		if err := d.skip(); err != nil {
-			return d.wrap(what, err)
+		name := fields[i].name
+		if !exact {
+			return fmt.Errorf("%s: key %q: %w: runtimes disagree on keys in another case than %q", what, t.String(), ErrAmbiguous, name)
+		}
+		if seen&(1<<i) != 0 {
+			return fmt.Errorf("%s: key %q twice: %w: runtimes disagree on which one counts", what, name, ErrAmbiguous)
+		}
+		seen |= 1 << i
+		if err := fields[i].read(); err != nil {
+			return fmt.Errorf("%s.%s: %w", what, name, err)
 		}
 	}
-	_, err := d.dec.Token() // '}'
+	_, err := d.dec.ReadToken() // '}'
 	return d.wrap(what, err)
 }
 
-// knownAs is the known key that key stands for to Go's decoder, which
-// matches without regard to case, Unicode's folds included (the Kelvin sign
-// for k, the long s for s); "" when none.
-func knownAs(key string, known map[string]func() error) string {
-	if _, ok := known[key]; ok {
-		return key
-	}
-	for name := range known {
-		if strings.EqualFold(key, name) {
-			return name
+// more says whether the object or array being read has another member:
+// false at its end, and at an error, which the next read reports.
+func (d *decoder) more() bool {
+	k := d.dec.PeekKind()
+	return k != '}' && k != ']' && k != 0
+}
+
+// knownAs is the index of the field that key stands for to Go's decoder,
+// which matches without regard to case, Unicode's folds included (the
+// Kelvin sign for k, the long s for s), and whether key is its name as
+// written; -1 when none.
+func knownAs(key string, fields []field) (int, bool) {
+	for i, f := range fields {
+		if key == f.name {
+			return i, true
 		}
 	}
-	return ""
+	for i, f := range fields {
+		if strings.EqualFold(key, f.name) {
+			return i, false
+		}
+	}
+	return -1, false
 }
 
-// skip consumes one value, keeping nothing. Go's scanner finds its end
-// much faster than token by token; the bytes are held only until the next
-// skip, as a runtime holds the whole document anyway.
-func (d *decoder) skip() error {
-	return d.dec.Decode(&d.skipped)
-}
-
-func (d *decoder) value(v *bool) error {
-	t, err := d.dec.Token()
+func (d *decoder) bool(v *bool) error {
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	switch x := t.(type) {
-	case bool:
-		*v = x
-	case nil:
+	switch t.Kind() {
+	case 't', 'f':
+		*v = t.Bool()
+	case 'n':
 		*v = false
 	default:
-		return fmt.Errorf("want true or false, found %s", describe(t))
+		return fmt.Errorf("want true or false, found %s", describe(t.Kind()))
 	}
 	return nil
 }
 
 func (d *decoder) string(v *string) error {
-	t, err := d.dec.Token()
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	switch x := t.(type) {
-	case string:
-		if err := d.keep(len(x)); err != nil {
+	switch t.Kind() {
+	case '"':
+		s := t.String()
+		if err := d.keep(len(s)); err != nil {
 			return err
 		}
-		*v = x
-	case nil:
+		*v = s
+	case 'n':
 	default:
-		return fmt.Errorf("want a string, found %s", describe(t))
+		return fmt.Errorf("want a string, found %s", describe(t.Kind()))
 	}
 	return nil
 }
 
 func (d *decoder) strings(v *[]string) error {
-	t, err := d.dec.Token()
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	if t == nil {
+	switch t.Kind() {
+	case 'n':
 		return nil
-	}
-	if t != json.Delim('[') {
-		return fmt.Errorf("want an array of strings, found %s", describe(t))
+	case '[':
+	default:
+		return fmt.Errorf("want an array of strings, found %s", describe(t.Kind()))
 	}
 	out := []string{} // as Go's decoder: [] is empty, not absent
-	for d.dec.More() {
-		t, err := d.dec.Token()
+	for d.more() {
+		t, err := d.dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		s, ok := t.(string)
-		if !ok {
-			return fmt.Errorf("element %d: want a string, found %s", len(out), describe(t))
+		if t.Kind() != '"' {
+			return fmt.Errorf("element %d: want a string, found %s", len(out), describe(t.Kind()))
 		}
+		s := t.String()
 		if err := d.keep(len(s)); err != nil {
 			return err
 		}
 		out = append(out, s)
 	}
-	if _, err := d.dec.Token(); err != nil {
+	if _, err := d.dec.ReadToken(); err != nil {
 		return err
 	}
 	*v = out
@@ -291,31 +305,33 @@ func (d *decoder) strings(v *[]string) error {
 }
 
 func (d *decoder) user(p *Process) error {
-	return d.object("user", map[string]func() error{
-		"uid":      func() error { return d.uint32(&p.UID) },
-		"gid":      func() error { return d.uint32(&p.GID) },
-		"username": func() error { return d.string(&p.Username) },
+	return d.object("user", []field{
+		{"uid", func() error { return d.uint32(&p.UID) }},
+		{"gid", func() error { return d.uint32(&p.GID) }},
+		{"username", func() error { return d.string(&p.Username) }},
 	})
 }
 
 func (d *decoder) consoleSize(p *Process) error {
-	return d.object("consoleSize", map[string]func() error{
-		"height": func() error { return d.uint32(&p.ConsoleHeight) },
-		"width":  func() error { return d.uint32(&p.ConsoleWidth) },
+	return d.object("consoleSize", []field{
+		{"height", func() error { return d.uint32(&p.ConsoleHeight) }},
+		{"width", func() error { return d.uint32(&p.ConsoleWidth) }},
 	})
 }
 
 func (d *decoder) uint32(v *uint32) error {
-	t, err := d.dec.Token()
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	n, ok := t.(json.Number)
-	if !ok {
-		return fmt.Errorf("want a number, found %s", describe(t))
+	if t.Kind() != '0' {
+		return fmt.Errorf("want a number, found %s", describe(t.Kind()))
 	}
-	var u uint64
-	if _, err := fmt.Sscan(n.String(), &u); err != nil || u > 1<<32-1 || strings.ContainsAny(n.String(), ".eE-") {
+	// A number token's String is its text; JSON's grammar leaves only
+	// digits, a sign, a fraction and an exponent to refuse.
+	n := t.String()
+	u, err := strconv.ParseUint(n, 10, 32)
+	if err != nil {
 		return fmt.Errorf("%s is not a 32-bit unsigned id", n)
 	}
 	*v = uint32(u)
@@ -323,23 +339,24 @@ func (d *decoder) uint32(v *uint32) error {
 }
 
 func (d *decoder) annotations(v *map[string]string) error {
-	t, err := d.dec.Token()
+	t, err := d.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	if t == nil {
+	switch t.Kind() {
+	case 'n':
 		return nil
-	}
-	if t != json.Delim('{') {
-		return fmt.Errorf("want an object, found %s", describe(t))
+	case '{':
+	default:
+		return fmt.Errorf("want an object, found %s", describe(t.Kind()))
 	}
 	out := map[string]string{}
-	for d.dec.More() {
-		kt, err := d.dec.Token()
+	for d.more() {
+		kt, err := d.dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		key := kt.(string)
+		key := kt.String()
 		var val string
 		if err := d.string(&val); err != nil {
 			return fmt.Errorf("%q: %w", key, err)
@@ -352,7 +369,7 @@ func (d *decoder) annotations(v *map[string]string) error {
 		}
 		out[key] = val
 	}
-	if _, err := d.dec.Token(); err != nil {
+	if _, err := d.dec.ReadToken(); err != nil {
 		return err
 	}
 	*v = out
@@ -370,7 +387,7 @@ func (d *decoder) keep(n int) error {
 
 // end checks that nothing but white space follows the document.
 func (d *decoder) end() error {
-	if _, err := d.dec.Token(); err != io.EOF {
+	if _, err := d.dec.ReadToken(); err != io.EOF {
 		if err == nil {
 			return errors.New("data after the end of the document")
 		}
@@ -389,18 +406,20 @@ func (d *decoder) wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func describe(t json.Token) string {
-	switch x := t.(type) {
-	case nil:
+func describe(k jsontext.Kind) string {
+	switch k {
+	case 'n':
 		return "null"
-	case json.Delim:
-		return string(x)
-	case string:
+	case 't':
+		return "true"
+	case 'f':
+		return "false"
+	case '"':
 		return "a string"
-	case json.Number:
+	case '0':
 		return "a number"
-	case bool:
-		return fmt.Sprint(x)
+	case '{', '}', '[', ']':
+		return string(k)
 	}
-	return fmt.Sprintf("%T", t)
+	return fmt.Sprintf("token %v", k)
 }
