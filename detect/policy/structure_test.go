@@ -89,3 +89,15 @@ func TestDefaultRevision(t *testing.T) {
 		t.Errorf("default.yaml's revision is %s; set defaultRevision to it", got)
 	}
 }
+
+// TestDefaultPolicyCompiled holds the written-out default policy to the
+// compiled default.yaml spec.
+func TestDefaultPolicyCompiled(t *testing.T) {
+	want, errs := compileDefault()
+	if errs != nil {
+		t.Fatalf("the default spec does not compile: %v", errs)
+	}
+	if got := Default(); !reflect.DeepEqual(got, want) {
+		t.Errorf("defaultPolicy differs from the compiled default spec:\n got  %#v\n want %#v", *got, *want)
+	}
+}
