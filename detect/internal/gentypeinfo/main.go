@@ -9,13 +9,8 @@
 package main
 
 import (
-	"bytes"
-	"flag"
-	"fmt"
-	"go/format"
-	"os"
-
 	"github.com/execguard/execguard/detect"
+	"github.com/execguard/execguard/internal/gensource"
 )
 
 // command is what the generated file says produced it.
@@ -23,30 +18,7 @@ const command = "go generate ./detect"
 
 // generate returns typeinfo_gen.go's content, gofmt'ed.
 func generate() ([]byte, error) {
-	src, err := detect.TypeInfoSource(command)
-	if err != nil {
-		return nil, err
-	}
-	out, err := format.Source(src)
-	if err != nil {
-		return nil, fmt.Errorf("formatting generated source: %w", err)
-	}
-	return out, nil
+	return gensource.Generate(func() ([]byte, error) { return detect.TypeInfoSource(command) })
 }
 
-func main() {
-	out := flag.String("o", "typeinfo_gen.go", "file to write")
-	flag.Parse()
-	data, err := generate()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gentypeinfo:", err)
-		os.Exit(1)
-	}
-	if old, err := os.ReadFile(*out); err == nil && bytes.Equal(old, data) {
-		return
-	}
-	if err := os.WriteFile(*out, data, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "gentypeinfo:", err)
-		os.Exit(1)
-	}
-}
+func main() { gensource.Main("gentypeinfo", "typeinfo_gen.go", generate) }

@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/execguard/execguard/internal/gensource"
 )
 
 // TestGeneratedFileCurrent holds typeinfo_gen.go to what the generator writes now.
@@ -28,19 +29,10 @@ func TestGeneratedFileCurrent(t *testing.T) {
 // detect's init does not touch one (it would if any part of a table were
 // built at start-up).
 func TestTypeInfoStatic(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to inspect package detect's object file: %v", err)
-	}
 	const pkg = "github.com/execguard/execguard/detect"
-	out, err := exec.Command(goBin, "list", "-export", "-f", "{{.Export}}", pkg).Output()
+	obj, syms, err := gensource.Object(pkg, "nm")
 	if err != nil {
-		t.Fatalf("go list -export: %v", err)
-	}
-	obj := strings.TrimSpace(string(out))
-	syms, err := exec.Command(goBin, "tool", "nm", obj).Output()
-	if err != nil {
-		t.Fatalf("go tool nm %s: %v", obj, err)
+		t.Fatal(err)
 	}
 	tables := 0
 	for _, line := range strings.Split(string(syms), "\n") {
@@ -56,9 +48,9 @@ func TestTypeInfoStatic(t *testing.T) {
 	if tables == 0 {
 		t.Fatalf("no genTypeInfo tables among %s's symbols", obj)
 	}
-	init, err := exec.Command(goBin, "tool", "objdump", "-s", `^`+strings.ReplaceAll(pkg, ".", `\.`)+`\.init$`, obj).Output()
+	_, init, err := gensource.Object(pkg, "objdump", "-s", `^`+strings.ReplaceAll(pkg, ".", `\.`)+`\.init$`)
 	if err != nil {
-		t.Fatalf("go tool objdump %s: %v", obj, err)
+		t.Fatal(err)
 	}
 	if len(init) == 0 {
 		t.Fatalf("no detect.init in %s", obj)

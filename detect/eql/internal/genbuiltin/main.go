@@ -5,14 +5,9 @@
 package main
 
 import (
-	"bytes"
-	"flag"
-	"fmt"
-	"go/format"
-	"os"
-
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/detect/eql"
+	"github.com/execguard/execguard/internal/gensource"
 )
 
 // command is what the generated file says produced it.
@@ -25,30 +20,7 @@ func queries() []string {
 
 // generate returns builtin_gen.go's content, gofmt'ed.
 func generate() ([]byte, error) {
-	src, err := eql.BuiltinSource(command, queries()...)
-	if err != nil {
-		return nil, err
-	}
-	out, err := format.Source(src)
-	if err != nil {
-		return nil, fmt.Errorf("formatting generated source: %w", err)
-	}
-	return out, nil
+	return gensource.Generate(func() ([]byte, error) { return eql.BuiltinSource(command, queries()...) })
 }
 
-func main() {
-	out := flag.String("o", "builtin_gen.go", "file to write")
-	flag.Parse()
-	data, err := generate()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "genbuiltin:", err)
-		os.Exit(1)
-	}
-	if old, err := os.ReadFile(*out); err == nil && bytes.Equal(old, data) {
-		return
-	}
-	if err := os.WriteFile(*out, data, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "genbuiltin:", err)
-		os.Exit(1)
-	}
-}
+func main() { gensource.Main("genbuiltin", "builtin_gen.go", generate) }

@@ -3,10 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/execguard/execguard/internal/gensource"
 )
 
 // TestGeneratedFileCurrent holds builtin_gen.go to what the generator writes now.
@@ -28,18 +29,9 @@ func TestGeneratedFileCurrent(t *testing.T) {
 // laid out by the linker, not built when a process starts. An init that builds anything
 // (even one map) is far longer than a bare return.
 func TestBuiltinStatic(t *testing.T) {
-	goBin, err := exec.LookPath("go")
+	obj, syms, err := gensource.Object("github.com/execguard/execguard/detect/eql", "nm", "-size")
 	if err != nil {
-		t.Fatalf("the go command is needed to inspect package eql's object file: %v", err)
-	}
-	out, err := exec.Command(goBin, "list", "-export", "-f", "{{.Export}}", "github.com/execguard/execguard/detect/eql").Output()
-	if err != nil {
-		t.Fatalf("go list -export: %v", err)
-	}
-	obj := strings.TrimSpace(string(out))
-	syms, err := exec.Command(goBin, "tool", "nm", "-size", obj).Output()
-	if err != nil {
-		t.Fatalf("go tool nm %s: %v", obj, err)
+		t.Fatal(err)
 	}
 	found := false
 	for _, line := range strings.Split(string(syms), "\n") {
