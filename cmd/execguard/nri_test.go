@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,26 +163,49 @@ func TestPreRegistered(t *testing.T) {
 		t.Errorf("record of a new container: %+v, %v, %v", rec, ok, err)
 	}
 	// An interactive container's stop: its end event carries its mark's
-	// entity id; a non-interactive one's writes none.
-	for _, sc := range []*api.Container{ctrs[0], ctrs[1]} {
-		sc.State = api.ContainerState_CONTAINER_STOPPED
-		if _, err := r.StopContainer(ctx, &api.StopContainerRequest{Pod: pods[0], Container: sc}); err != nil {
+	// entity id; a non-interactive one's writes none. The plugin writes off
+	// the handler's path, in order: a third stop, of another interactive
+	// container, is the sentinel whose end event says the two before it
+	// have been written too.
+	stops := []struct {
+		pod *api.PodSandbox
+		ctr *api.Container
+	}{{pods[0], ctrs[0]}, {pods[0], ctrs[1]}, {pods[1], ctrs[10]}}
+	for _, sc := range stops {
+		sc.ctr.State = api.ContainerState_CONTAINER_STOPPED
+		if _, err := r.StopContainer(ctx, &api.StopContainerRequest{Pod: sc.pod, Container: sc.ctr}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	log, err := os.ReadFile(eventLog)
-	if err != nil {
-		t.Fatal(err)
+	endOf := func(line []byte, c *api.Container) bool {
+		return bytes.Contains(line, []byte(`"type":["end"]`)) && bytes.Contains(line, []byte(fmt.Sprintf(`"container":{"id":%q`, c.Id)))
 	}
-	if got := bytes.Count(log, []byte(`"type":["end"]`)); got != 1 {
-		t.Errorf("%d end events, want 1:\n%s", got, log)
-	}
-	want := fmt.Sprintf(`"container":{"id":%q`, ctrs[0].Id)
-	for _, line := range bytes.Split(log, []byte("\n")) {
-		if bytes.Contains(line, []byte(`"type":["end"]`)) &&
-			(!bytes.Contains(line, []byte(want)) || !bytes.Contains(line, []byte(`"entity_id":"`+marks[ctrs[0].Id].EntityID+`"`))) {
-			t.Errorf("end event without the container's id and mark's entity id %s: %s", marks[ctrs[0].Id].EntityID, line)
+	var log []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if log, err = os.ReadFile(eventLog); err != nil {
+			t.Fatal(err)
 		}
+		if slices.ContainsFunc(bytes.Split(log, []byte("\n")), func(l []byte) bool { return endOf(l, ctrs[10]) }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no end event of interactive container %s within 10 s:\n%s", ctrs[10].Id, log)
+		}
+	}
+	ends := map[string]int{}
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		for _, c := range []*api.Container{ctrs[0], ctrs[1], ctrs[10]} {
+			if !endOf(line, c) {
+				continue
+			}
+			ends[c.Id]++
+			if m := marks[c.Id]; !bytes.Contains(line, []byte(`"entity_id":"`+m.EntityID+`"`)) {
+				t.Errorf("end event of %s without its mark's entity id %s: %s", c.Id, m.EntityID, line)
+			}
+		}
+	}
+	if got := bytes.Count(log, []byte(`"type":["end"]`)); got != 2 || ends[ctrs[0].Id] != 1 || ends[ctrs[1].Id] != 0 || ends[ctrs[10].Id] != 1 {
+		t.Errorf("%d end events (%v), want one each of %s and %s, none of non-interactive %s:\n%s", got, ends, ctrs[0].Id, ctrs[10].Id, ctrs[1].Id, log)
 	}
 
 	// The status command reads what the daemon keeps.
