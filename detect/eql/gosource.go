@@ -54,32 +54,16 @@ func (w *goWriter) query(q *Query) {
 	w.printf(",\ncond: ")
 	w.node(q.cond)
 	w.printf(",\nfields: ")
-	if q.fields == nil {
-		w.printf("nil")
-	} else {
-		w.printf("[]Field{")
-		for _, f := range q.fields {
-			w.printf("{Name: %s, Optional: %t}, ", strconv.Quote(f.Name), f.Optional)
-		}
-		w.printf("}")
-	}
+	writeList(w, "Field", q.fields, func(f Field) { w.printf("{Name: %s, Optional: %t}", strconv.Quote(f.Name), f.Optional) })
 	w.printf(",\n}")
 }
 
 func (w *goWriter) node(n node) {
 	switch n := n.(type) {
 	case andNode:
-		w.printf("andNode{\nleft: ")
-		w.node(n.left)
-		w.printf(",\nright: ")
-		w.node(n.right)
-		w.printf(",\n}")
+		w.binary("andNode", n.left, n.right)
 	case orNode:
-		w.printf("orNode{\nleft: ")
-		w.node(n.left)
-		w.printf(",\nright: ")
-		w.node(n.right)
-		w.printf(",\n}")
+		w.binary("orNode", n.left, n.right)
 	case notNode:
 		w.printf("notNode{x: ")
 		w.node(n.x)
@@ -94,16 +78,7 @@ func (w *goWriter) node(n node) {
 		w.printf("inNode{x: ")
 		w.expr(n.x)
 		w.printf(", values: ")
-		if n.values == nil {
-			w.printf("nil")
-		} else {
-			w.printf("[]any{")
-			for _, v := range n.values {
-				w.value(v)
-				w.printf(", ")
-			}
-			w.printf("}")
-		}
+		writeList(w, "any", n.values, w.value)
 		w.printf(", fold: %t}", n.fold)
 	case patternNode:
 		w.printf("patternNode{x: ")
@@ -111,15 +86,7 @@ func (w *goWriter) node(n node) {
 		w.printf(", patterns: ")
 		w.strings(n.patterns)
 		w.printf(", shapes: ")
-		if n.shapes == nil {
-			w.printf("nil")
-		} else {
-			w.printf("[]wildShape{")
-			for _, s := range n.shapes {
-				w.printf("{kind: %s, lit: %s}, ", shapeName(s.kind), strconv.Quote(s.lit))
-			}
-			w.printf("}")
-		}
+		writeList(w, "wildShape", n.shapes, func(s wildShape) { w.printf("{kind: %s, lit: %s}", shapeName(s.kind), strconv.Quote(s.lit)) })
 		w.printf(", fold: %t}", n.fold)
 	default:
 		w.fail("node %T is not supported by the generator: extend BuiltinSource, or leave the query to Compile", n)
@@ -171,26 +138,34 @@ func (w *goWriter) field(f *field) {
 	w.printf("&field{path: ")
 	w.strings(f.path)
 	w.printf(", name: %s, offs: ", strconv.Quote(f.name))
-	if f.offs == nil {
-		w.printf("nil")
-	} else {
-		w.printf("[]int{")
-		for _, o := range f.offs {
-			w.printf("%d, ", o)
-		}
-		w.printf("}")
-	}
+	writeList(w, "int", f.offs, func(o int) { w.printf("%d", o) })
 	w.printf(", optional: %t}", f.optional)
 }
 
 func (w *goWriter) strings(ss []string) {
-	if ss == nil {
+	writeList(w, "string", ss, func(s string) { w.printf("%s", strconv.Quote(s)) })
+}
+
+// binary writes an and or or node.
+func (w *goWriter) binary(typ string, left, right node) {
+	w.printf("%s{\nleft: ", typ)
+	w.node(left)
+	w.printf(",\nright: ")
+	w.node(right)
+	w.printf(",\n}")
+}
+
+// writeList writes xs as a []elem literal, each element by each; nil stays
+// nil (an empty list and no list are not the same to reflect.DeepEqual).
+func writeList[T any](w *goWriter, elem string, xs []T, each func(T)) {
+	if xs == nil {
 		w.printf("nil")
 		return
 	}
-	w.printf("[]string{")
-	for _, s := range ss {
-		w.printf("%s, ", strconv.Quote(s))
+	w.printf("[]%s{", elem)
+	for _, x := range xs {
+		each(x)
+		w.printf(", ")
 	}
 	w.printf("}")
 }
