@@ -256,18 +256,7 @@ func faultCases() []faultCase {
 // is torn, and the spool is replayed once the fault is gone.
 func TestFaultMatrix(t *testing.T) {
 	f := newFaultEnv(t, frontWrapper)
-	for _, c := range faultCases() {
-		for _, mode := range []string{"open", "closed"} {
-			t.Run(c.id+"/"+mode, func(t *testing.T) {
-				f.t = t
-				defer func() { f.t = f.root }()
-				defer f.noteFailure(t, len(f.rows))
-				f.rows = append(f.rows, f.run(t, c, mode))
-			})
-		}
-	}
-	f.t = t
-	f.writeDoc()
+	f.runCases(t, func(faultCase) bool { return true })
 }
 
 // TestFaultMatrixShim runs the faults that concern a long-lived shim (all
@@ -276,21 +265,7 @@ func TestFaultMatrix(t *testing.T) {
 // and its diagnostics go to the shim log containerd copies to its own.
 func TestFaultMatrixShim(t *testing.T) {
 	f := newFaultEnv(t, frontShim)
-	for _, c := range faultCases() {
-		if c.wrapperOnly {
-			continue
-		}
-		for _, mode := range []string{"open", "closed"} {
-			t.Run(c.id+"/"+mode, func(t *testing.T) {
-				f.t = t
-				defer func() { f.t = f.root }()
-				defer f.noteFailure(t, len(f.rows))
-				f.rows = append(f.rows, f.run(t, c, mode))
-			})
-		}
-	}
-	f.t = t
-	f.writeDoc()
+	f.runCases(t, func(c faultCase) bool { return !c.wrapperOnly })
 }
 
 // TestFaultMatrixCRIO runs every fault of the matrix the same way on a real
@@ -300,7 +275,16 @@ func TestFaultMatrixShim(t *testing.T) {
 // diagnostics file under the state directory, and none may reach the exec.
 func TestFaultMatrixCRIO(t *testing.T) {
 	f := newFaultEnv(t, frontCRIO)
+	f.runCases(t, func(faultCase) bool { return true })
+}
+
+// runCases runs each case that applies, in both fail modes, as a subtest
+// of t, then writes the matrix's document.
+func (f *faultEnv) runCases(t *testing.T, applies func(faultCase) bool) {
 	for _, c := range faultCases() {
+		if !applies(c) {
+			continue
+		}
 		for _, mode := range []string{"open", "closed"} {
 			t.Run(c.id+"/"+mode, func(t *testing.T) {
 				f.t = t
