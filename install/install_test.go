@@ -1190,20 +1190,8 @@ func TestStatusUnsafeEventLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var found []string
-			for _, p := range st.Problems {
-				if strings.Contains(p, "event log") {
-					found = append(found, p)
-				}
-			}
-			if tt.want == "" {
-				if len(found) > 0 {
-					t.Errorf("event log problems %q, want none", found)
-				}
+			if !wantProblem(t, st, "event log", tt.want) {
 				return
-			}
-			if len(found) != 1 || !strings.Contains(found[0], tt.want) {
-				t.Errorf("event log problems %q, want one saying %q", found, tt.want)
 			}
 			if !strings.Contains(st.Text(), tt.want) {
 				t.Errorf("status text does not say %q:\n%s", tt.want, st.Text())
@@ -1251,23 +1239,31 @@ func TestStatusUnsafeStateDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var found []string
-			for _, p := range st.Problems {
-				if strings.Contains(p, "state directory") {
-					found = append(found, p)
-				}
-			}
-			if tt.want == "" {
-				if len(found) > 0 {
-					t.Errorf("state directory problems %q, want none", found)
-				}
-				return
-			}
-			if len(found) != 1 || !strings.Contains(found[0], tt.want) {
-				t.Errorf("state directory problems %q, want one saying %q", found, tt.want)
-			}
+			wantProblem(t, st, "state directory", tt.want)
 		})
 	}
+}
+
+// wantProblem checks the status's problems about topic: none when want is
+// "", else exactly one, saying want. It reports whether one was wanted.
+func wantProblem(t *testing.T, st Status, topic, want string) bool {
+	t.Helper()
+	var found []string
+	for _, p := range st.Problems {
+		if strings.Contains(p, topic) {
+			found = append(found, p)
+		}
+	}
+	if want == "" {
+		if len(found) > 0 {
+			t.Errorf("%s problems %q, want none", topic, found)
+		}
+		return false
+	}
+	if len(found) != 1 || !strings.Contains(found[0], want) {
+		t.Errorf("%s problems %q, want one saying %q", topic, found, want)
+	}
+	return true
 }
 
 // TestStatusDiagnostics: status shows the last lines of the wrapper's
