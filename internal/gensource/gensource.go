@@ -51,6 +51,23 @@ func Main(name, out string, generate func() ([]byte, error)) {
 	}
 }
 
+// Current reports, as an error naming cmd, when the file at path is not
+// what generate writes now.
+func Current(path, cmd string, generate func() ([]byte, error)) error {
+	want, err := generate()
+	if err != nil {
+		return err
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%s is not what its generator writes: run %s (make generate)", path, cmd)
+	}
+	return nil
+}
+
 // Object returns the path of pkg's compiled object file (go list -export)
 // and runs `go tool` with args and that path last, returning its output.
 func Object(pkg string, tool ...string) (obj string, out []byte, err error) {

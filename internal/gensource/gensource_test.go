@@ -63,3 +63,20 @@ func TestWriteIfChanged(t *testing.T) {
 		t.Errorf("changed file holds %q, %v; want b", b, err)
 	}
 }
+
+func TestCurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gen.go")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := func(s string) func() ([]byte, error) { return func() ([]byte, error) { return []byte(s), nil } }
+	if err := Current(path, "go generate ./x", gen("old")); err != nil {
+		t.Errorf("Current of an up-to-date file: %v", err)
+	}
+	if err := Current(path, "go generate ./x", gen("new")); err == nil || !strings.Contains(err.Error(), "run go generate ./x") {
+		t.Errorf("Current of a stale file: %v, want an error naming the command", err)
+	}
+	if err := Current(filepath.Join(t.TempDir(), "missing.go"), "go generate ./x", gen("x")); err == nil {
+		t.Error("Current of a missing file: no error")
+	}
+}
