@@ -1,9 +1,6 @@
 package kubernetes
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,13 +8,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/execguard/execguard/detect/policy/policyfile"
 	"github.com/execguard/execguard/install"
+	"github.com/execguard/execguard/install/kubernetes/internal/manifesttest"
 )
 
 // objects decodes every document of every manifest strictly: a field the
@@ -36,51 +34,35 @@ func decodeAll(t *testing.T) objects {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests: %v", err)
 	}
-	for _, f := range files {
-		data, err := Manifests.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	docs, err := manifesttest.Documents(Manifests, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range docs {
+		strict := func(v any) {
+			if err := doc.Decode(v); err != nil {
+				t.Fatal(err)
+			}
 		}
-		for i, doc := range bytes.Split(data, []byte("\n---")) {
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			where := fmt.Sprintf("%s document %d", f, i+1)
-			js, err := yaml.YAMLToJSON(doc)
-			if err != nil {
-				t.Fatalf("%s: %v", where, err)
-			}
-			var meta struct{ APIVersion, Kind string }
-			if err := json.Unmarshal(js, &meta); err != nil {
-				t.Fatalf("%s: %v", where, err)
-			}
-			strict := func(v any) {
-				dec := json.NewDecoder(bytes.NewReader(js))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(v); err != nil {
-					t.Fatalf("%s (%s): %v", where, meta.Kind, err)
-				}
-			}
-			switch meta.APIVersion + " " + meta.Kind {
-			case "v1 Namespace":
-				var v corev1.Namespace
-				strict(&v)
-				o.namespaces = append(o.namespaces, v)
-			case "v1 ServiceAccount":
-				var v corev1.ServiceAccount
-				strict(&v)
-				o.serviceAccounts = append(o.serviceAccounts, v)
-			case "v1 ConfigMap":
-				var v corev1.ConfigMap
-				strict(&v)
-				o.configMaps = append(o.configMaps, v)
-			case "apps/v1 DaemonSet":
-				var v appsv1.DaemonSet
-				strict(&v)
-				o.daemonSets = append(o.daemonSets, v)
-			default:
-				t.Fatalf("%s: unexpected %s %s", where, meta.APIVersion, meta.Kind)
-			}
+		switch doc.APIVersion + " " + doc.Kind {
+		case "v1 Namespace":
+			var v corev1.Namespace
+			strict(&v)
+			o.namespaces = append(o.namespaces, v)
+		case "v1 ServiceAccount":
+			var v corev1.ServiceAccount
+			strict(&v)
+			o.serviceAccounts = append(o.serviceAccounts, v)
+		case "v1 ConfigMap":
+			var v corev1.ConfigMap
+			strict(&v)
+			o.configMaps = append(o.configMaps, v)
+		case "apps/v1 DaemonSet":
+			var v appsv1.DaemonSet
+			strict(&v)
+			o.daemonSets = append(o.daemonSets, v)
+		default:
+			t.Fatalf("%s: unexpected %s %s", doc.Where, doc.APIVersion, doc.Kind)
 		}
 	}
 	return o
@@ -106,14 +88,13 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 // TestStrictDecodingRejectsUnknownFields makes sure the decoding above
 // would catch a misspelt field.
 func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
-	js, err := yaml.YAMLToJSON([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndatta: {}\n"))
-	if err != nil {
-		t.Fatal(err)
+	fsys := fstest.MapFS{"cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndatta: {}\n")}}
+	docs, err := manifesttest.Documents(fsys, []string{"cm.yaml"})
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("%d documents, %v", len(docs), err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
 	var cm corev1.ConfigMap
-	if err := dec.Decode(&cm); err == nil {
+	if err := docs[0].Decode(&cm); err == nil {
 		t.Fatal("unknown field accepted")
 	}
 }

@@ -1,8 +1,6 @@
 package webhook
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kubemanifests "github.com/execguard/execguard/install/kubernetes"
+	"github.com/execguard/execguard/install/kubernetes/internal/manifesttest"
 )
 
 type objects struct {
@@ -37,51 +36,35 @@ func decodeAll(t *testing.T) objects {
 		}
 		files = append(files, m...)
 	}
-	for _, f := range files {
-		data, err := Manifests.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	docs, err := manifesttest.Documents(Manifests, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range docs {
+		strict := func(v any) {
+			if err := doc.Decode(v); err != nil {
+				t.Fatal(err)
+			}
 		}
-		for i, doc := range bytes.Split(data, []byte("\n---")) {
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			where := fmt.Sprintf("%s document %d", f, i+1)
-			js, err := yaml.YAMLToJSON(doc)
-			if err != nil {
-				t.Fatalf("%s: %v", where, err)
-			}
-			var meta struct{ APIVersion, Kind string }
-			if err := json.Unmarshal(js, &meta); err != nil {
-				t.Fatalf("%s: %v", where, err)
-			}
-			strict := func(v any) {
-				dec := json.NewDecoder(bytes.NewReader(js))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(v); err != nil {
-					t.Fatalf("%s (%s): %v", where, meta.Kind, err)
-				}
-			}
-			switch meta.APIVersion + " " + meta.Kind {
-			case "apps/v1 Deployment":
-				var v appsv1.Deployment
-				strict(&v)
-				o.deployments = append(o.deployments, v)
-			case "v1 Service":
-				var v corev1.Service
-				strict(&v)
-				o.services = append(o.services, v)
-			case "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration":
-				var v admissionregistrationv1.ValidatingWebhookConfiguration
-				strict(&v)
-				o.webhooks = append(o.webhooks, v)
-			case "cert-manager.io/v1 Issuer", "cert-manager.io/v1 Certificate":
-				var v map[string]any
-				strict(&v)
-				o.certManager = append(o.certManager, v)
-			default:
-				t.Fatalf("%s: unexpected %s %s", where, meta.APIVersion, meta.Kind)
-			}
+		switch doc.APIVersion + " " + doc.Kind {
+		case "apps/v1 Deployment":
+			var v appsv1.Deployment
+			strict(&v)
+			o.deployments = append(o.deployments, v)
+		case "v1 Service":
+			var v corev1.Service
+			strict(&v)
+			o.services = append(o.services, v)
+		case "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration":
+			var v admissionregistrationv1.ValidatingWebhookConfiguration
+			strict(&v)
+			o.webhooks = append(o.webhooks, v)
+		case "cert-manager.io/v1 Issuer", "cert-manager.io/v1 Certificate":
+			var v map[string]any
+			strict(&v)
+			o.certManager = append(o.certManager, v)
+		default:
+			t.Fatalf("%s: unexpected %s %s", doc.Where, doc.APIVersion, doc.Kind)
 		}
 	}
 	return o
