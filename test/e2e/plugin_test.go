@@ -356,6 +356,13 @@ func startNRIPlugin(t *testing.T, dir, socket, execguardConfig, logFile string) 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "nri", "run", "--config", cfg, "--socket", socket, "--execguard-config", execguardConfig, "--log-file", logFile)
+	startDaemon(t, cmd, "plugin", 10*time.Second)
+}
+
+// startDaemon starts cmd and, when t ends, stops it with SIGTERM: it must
+// exit cleanly within grace (what names it in failures).
+func startDaemon(t *testing.T, cmd *exec.Cmd, what string, grace time.Duration) {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,12 +373,12 @@ func startNRIPlugin(t *testing.T, dir, socket, execguardConfig, logFile string) 
 		select {
 		case err := <-exited:
 			if err != nil {
-				t.Errorf("plugin exit: %v", err)
+				t.Errorf("%s exit: %v", what, err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(grace):
 			_ = cmd.Process.Kill()
 			<-exited
-			t.Error("plugin did not stop on SIGTERM")
+			t.Errorf("%s did not stop on SIGTERM", what)
 		}
 	})
 }

@@ -314,31 +314,16 @@ func startAuditReceiver(t *testing.T, bin, dir string) auditReceiver {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "audit", "serve", "--listen", addr, "--out", r.out, "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("audit receiver exit: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Error("audit receiver did not stop on SIGTERM")
-		}
 		if t.Failed() {
 			if b, err := os.ReadFile(logFile); err == nil {
 				t.Logf("audit receiver log:\n%s", tail(string(b), 20))
 			}
 		}
 	})
+	cmd := exec.Command(bin, "audit", "serve", "--listen", addr, "--out", r.out, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	startDaemon(t, cmd, "audit receiver", 15*time.Second)
 	for i := 0; ; i++ {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
