@@ -70,18 +70,9 @@ func Open(path string, follow Follow) (*os.File, fs.FileInfo, error) {
 		}
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s); refused", path, fileType(st.Mode))
-	}
-	// A regular file: reads never wait. Blocking again, the descriptor
-	// stays out of Go's poller (whose set-up costs a short-lived runtime
-	// call more than the read).
+	// Blocking again, the descriptor stays out of Go's poller (whose set-up
+	// costs a short-lived runtime call more than the read); a regular
+	// file's reads never wait, and anything else is refused below unread.
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)
 		return nil, nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
@@ -91,6 +82,10 @@ func Open(path string, follow Follow) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		f.Close()
 		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s); refused", path, fi.Mode().Type())
 	}
 	return f, fi, nil
 }
@@ -123,24 +118,4 @@ func ReadFile(path string, max int64, follow Follow) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, max, ErrTooLarge)
 	}
 	return data, nil
-}
-
-// fileType names the type of a file of mode m (from stat(2)) as fs.FileMode
-// prints it.
-func fileType(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return fs.ModeIrregular
 }
