@@ -110,16 +110,15 @@ func unwrapPath(err error) error {
 
 // Default is the policy used when none is configured: log every exec and
 // container start, alert on the interactive ones and on attached-stdin
-// shells, block nothing. It is
-// default.yaml, compiled from a spec written out in Go (defaultSpec) so
-// that no YAML is parsed at run time; a test checks the two agree.
+// shells, block nothing. It is default.yaml compiled, written out in Go
+// (defaultPolicy) so that nothing is parsed or compiled at run time.
 func Default() *Policy {
 	p := defaultPolicy
 	return &p
 }
 
-// defaultPolicy is default.yaml compiled (compile(defaultSpec()), which
-// TestDefaultPolicyCompiled holds it to), written out so that a runtime
+// defaultPolicy is default.yaml compiled (TestDefaultPolicyCompiled holds
+// it to the compiled spec of default.yaml), written out so that a runtime
 // call, which needs it whenever no policy file is configured, neither
 // builds nor compiles it: static data, shared by every copy Default hands
 // out, and never changed (a Policy is read-only once compiled).
@@ -138,41 +137,9 @@ var defaultPolicy = Policy{
 	},
 }
 
-// compileDefault is what defaultPolicy stands for.
-func compileDefault() (*Policy, Errors) {
-	p, errs := compile("default.yaml", defaultSpec())
-	if p != nil {
-		p.revision = defaultRevision
-	}
-	return p, errs
-}
-
 // defaultRevision is revisionOf(defaultYAML), which TestDefaultRevision
 // holds: hashing the file on every runtime call costs more than reading it.
 const defaultRevision = "b0ea6d13c86e94d20a2145b981fdbe55"
-
-func defaultSpec() *spec.Spec {
-	v := func(s ...string) []spec.Value {
-		out := make([]spec.Value, len(s))
-		for i := range s {
-			out[i].S = s[i]
-		}
-		return out
-	}
-	ops := spec.Cond{Key: "operation", Values: v("exec", "containerStart")}
-	return &spec.Spec{
-		Selectors: []spec.Selector{
-			{Name: "allProcesses", Index: 0, Conds: []spec.Cond{ops}},
-			{Name: "interactiveProcesses", Index: 1, Conds: []spec.Cond{ops, {Key: "sessionLeaderInteractive", Flag: true}}},
-			{Name: "stdinShells", Index: 2, Conds: []spec.Cond{ops, {Key: "stdinShell", Flag: true}}},
-		},
-		Responses: []spec.Response{
-			{Index: 0, Match: v("allProcesses"), Actions: v("log")},
-			{Index: 1, Match: v("interactiveProcesses"), Actions: v("alert")},
-			{Index: 2, Match: v("stdinShells"), Actions: v("alert")},
-		},
-	}
-}
 
 // DefaultYAML returns the text of the default policy, a documented example.
 func DefaultYAML() []byte { return append([]byte(nil), defaultYAML...) }

@@ -27,7 +27,7 @@ func TestConditionsAgree(t *testing.T) {
 	}
 }
 
-// Default compiles a spec written in Go; it must say what default.yaml says.
+// defaultSpec, which Default is compiled from, must say what default.yaml says.
 func TestDefaultSpecIsDefaultYAML(t *testing.T) {
 	s, errs := yamlspec.Read("default.yaml", defaultYAML)
 	if errs != nil {
@@ -99,5 +99,39 @@ func TestDefaultPolicyCompiled(t *testing.T) {
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("defaultPolicy differs from the compiled default spec:\n got  %#v\n want %#v", *got, *want)
+	}
+}
+
+// compileDefault is what defaultPolicy stands for.
+func compileDefault() (*Policy, Errors) {
+	p, errs := compile("default.yaml", defaultSpec())
+	if p != nil {
+		p.revision = defaultRevision
+	}
+	return p, errs
+}
+
+// defaultSpec is default.yaml written out in Go (TestDefaultSpecIsDefaultYAML
+// holds the two to each other), compiled by compileDefault.
+func defaultSpec() *spec.Spec {
+	v := func(s ...string) []spec.Value {
+		out := make([]spec.Value, len(s))
+		for i := range s {
+			out[i].S = s[i]
+		}
+		return out
+	}
+	ops := spec.Cond{Key: "operation", Values: v("exec", "containerStart")}
+	return &spec.Spec{
+		Selectors: []spec.Selector{
+			{Name: "allProcesses", Index: 0, Conds: []spec.Cond{ops}},
+			{Name: "interactiveProcesses", Index: 1, Conds: []spec.Cond{ops, {Key: "sessionLeaderInteractive", Flag: true}}},
+			{Name: "stdinShells", Index: 2, Conds: []spec.Cond{ops, {Key: "stdinShell", Flag: true}}},
+		},
+		Responses: []spec.Response{
+			{Index: 0, Match: v("allProcesses"), Actions: v("log")},
+			{Index: 1, Match: v("interactiveProcesses"), Actions: v("alert")},
+			{Index: 2, Match: v("stdinShells"), Actions: v("alert")},
+		},
 	}
 }
