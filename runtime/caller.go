@@ -21,7 +21,8 @@ const (
 	CallerManual     = "manual"
 )
 
-// parentProcess is what /proc tells of the process that ran the runtime.
+// parentProcess is what /proc tells of the process that ran the runtime;
+// args only for conmon.
 type parentProcess struct {
 	pid  int
 	comm string
@@ -37,6 +38,11 @@ func readParent(pid int) parentProcess {
 	}
 	if exe, err := os.Readlink(proc + "/exe"); err == nil {
 		p.exe = exe
+	}
+	if p.comm != "conmon" {
+		// Only conmon's command line tells anything: the exec's kind and
+		// the container's name (execKind, conmonName).
+		return p
 	}
 	if cmdline, err := plainfile.ReadFile(proc + "/cmdline"); err == nil {
 		for _, a := range bytes.Split(bytes.TrimSuffix(cmdline, []byte{0}), []byte{0}) {

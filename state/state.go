@@ -155,7 +155,7 @@ func ReadContainer(dir, id string) (c Container, ok bool, err error) {
 	if err != nil {
 		return c, false, err
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
+	if c, err = decodeContainer(data); err != nil {
 		return c, false, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, true, nil

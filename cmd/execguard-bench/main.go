@@ -57,6 +57,7 @@ import (
 	"time"
 
 	"github.com/execguard/execguard/config"
+	"github.com/execguard/execguard/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -311,6 +312,11 @@ func prepare(tmp, realPath string, o options) (*bench, error) {
 	if err := os.WriteFile(b.l.config, []byte(wrapperConfig(b.eventLog, o.runtime, b.real)), 0o644); err != nil {
 		return nil, fmt.Errorf("wrapper config: %w", err)
 	}
+	// On a node the NRI plugin has recorded every container, and the
+	// wrapper reads that record on every decision.
+	if err := state.WriteContainer(filepath.Join(tmp, "state"), pluginRecord(id)); err != nil {
+		return nil, fmt.Errorf("plugin record: %w", err)
+	}
 	b.env = runtimeEnv(os.Environ(), b.l)
 	goBin, err := findGo(o.goBin)
 	if err != nil {
@@ -342,6 +348,23 @@ func runtimeEnv(base []string, l layout) []string {
 		env = append(env, config.EnvPath+"="+l.config)
 	}
 	return env
+}
+
+// pluginRecord is what the NRI plugin records of a Deployment's container
+// with a few labels.
+func pluginRecord(id string) state.Container {
+	return state.Container{
+		ID:             id,
+		Name:           "app",
+		SandboxID:      strings.Repeat("5f0c9d1e", 8),
+		PodName:        "web-7d9f8c6b5-x2k4q",
+		PodNamespace:   "demo",
+		PodUID:         "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718",
+		PodLabels:      map[string]string{"app": "web", "pod-template-hash": "7d9f8c6b5", "team": "payments"},
+		Image:          "docker.io/library/nginx:1.27",
+		ImageDigest:    "sha256:" + strings.Repeat("0123456789abcdef", 4),
+		RuntimeHandler: "runc",
+	}
 }
 
 func randomID() (string, error) {
