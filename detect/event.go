@@ -87,12 +87,13 @@ type Record struct {
 // {"event":...,"data_stream":...,<alert members>,<shared>}.
 func Encode(r Record) ([]byte, error) {
 	doc := newDocument(r)
-	shared, err := marshal(doc)
+	ps := &parts{buf: make([]byte, 0, 8<<10)}
+	shared, err := ps.marshal(doc)
 	if err != nil {
 		return nil, err
 	}
 	members := shared[1:] // drop '{'; doc always has members, so it ends in '}'
-	event, err := marshal(&doc.Event)
+	event, err := ps.marshal(&doc.Event)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func Encode(r Record) ([]byte, error) {
 		// The seed rule's alert carries the metadata of the version that
 		// matched; the 2023 form's when none did (a query left out).
 		if ra, ok := decided(r.Decision.Decided, RuleID); ok {
-			if extra, err = ra.members(); err != nil {
+			if extra, err = ra.members(ps); err != nil {
 				return nil, fmt.Errorf("rule %s: %w", ra.ID, err)
 			}
 			risk = ra.RiskScore
@@ -116,11 +117,11 @@ func Encode(r Record) ([]byte, error) {
 	default:
 		extra, seed = policyAlertMembers, PolicyAlertRuleID
 	}
-	stream, err := marshal(&doc.DataStream)
+	stream, err := ps.marshal(&doc.DataStream)
 	if err != nil {
 		return nil, err
 	}
-	alertStream, err := marshal(alertDataStream(doc.DataStream))
+	alertStream, err := ps.marshal(alertDataStream(doc.DataStream))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func Encode(r Record) ([]byte, error) {
 	buf := make([]byte, 0, size)
 	buf = appendLine(buf, event, stream, "", members)
 	if !r.Decision.Alert {
-		buf, err = appendRuleAlerts(buf, r, doc.Event, alertStream, members, "")
+		buf, err = appendRuleAlerts(buf, ps, r, doc.Event, alertStream, members, "")
 		if err != nil {
 			return nil, err
 		}
@@ -142,11 +143,11 @@ func Encode(r Record) ([]byte, error) {
 	ev.ID = entityID(ev.ID, "alert")
 	ev.Severity = risk
 	ev.RiskScore = risk
-	alert, err := marshal(&ev)
+	alert, err := ps.marshal(&ev)
 	if err != nil {
 		return nil, err
 	}
-	buf, err = appendRuleAlerts(appendLine(buf, alert, alertStream, extra, members), r, doc.Event, alertStream, members, seed)
+	buf, err = appendRuleAlerts(appendLine(buf, alert, alertStream, extra, members), ps, r, doc.Event, alertStream, members, seed)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ type Technique struct {
 // after the line of event ev. An event raises at most one alert per rule id:
 // a rule already alerted for (seed is the id of the alert written before, if
 // any) is skipped.
-func appendRuleAlerts(buf []byte, r Record, ev eventDoc, stream, members []byte, seed string) ([]byte, error) {
+func appendRuleAlerts(buf []byte, ps *parts, r Record, ev eventDoc, stream, members []byte, seed string) ([]byte, error) {
 	written := map[string]bool{seed: true}
 	for _, ra := range r.Decision.Rules {
 		if written[ra.ID] {
@@ -55,11 +55,11 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, stream, members []byte,
 		alert.ID = entityID(ev.ID, "alert", ra.ID)
 		alert.Severity = ra.RiskScore
 		alert.RiskScore = ra.RiskScore
-		evJSON, err := marshal(&alert)
+		evJSON, err := ps.marshal(&alert)
 		if err != nil {
 			return nil, err
 		}
-		extra, err := ra.members()
+		extra, err := ra.members(ps)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", ra.ID, err)
 		}
@@ -70,8 +70,8 @@ func appendRuleAlerts(buf []byte, r Record, ev eventDoc, stream, members []byte,
 
 // members renders the rule, threat and kibana members of the rule's alert,
 // shaped like the seed rule's (alertMembers).
-func (ra RuleAlert) members() (string, error) {
-	b, err := marshal(ra.membersDoc())
+func (ra RuleAlert) members(ps *parts) (string, error) {
+	b, err := ps.marshal(ra.membersDoc())
 	if err != nil {
 		return "", err
 	}

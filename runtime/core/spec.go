@@ -1,8 +1,10 @@
 package core
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os"
 
 	"github.com/execguard/execguard/detect"
 	"github.com/execguard/execguard/internal/plainfile"
@@ -38,7 +40,7 @@ func ProcessFromFile(f *detect.Facts, path string) {
 		return
 	}
 	defer file.Close()
-	ProcessFromSpec(f, path, file)
+	ProcessFromSpec(f, path, specReader(file))
 }
 
 // ConfigFromFile reads a bundle's config.json at path: its annotations into
@@ -51,8 +53,42 @@ func ConfigFromFile(f *detect.Facts, path string, withProcess bool) {
 		return
 	}
 	defer file.Close()
-	ConfigFromSpec(f, path, file, withProcess)
+	ConfigFromSpec(f, path, specReader(file), withProcess)
 }
+
+// wholeSpecMax bounds the specs read whole before they are decoded.
+const wholeSpecMax = 1 << 20
+
+// specReader is what a spec file is decoded from: its bytes, read at once,
+// when it is a regular file of at most wholeSpecMax bytes (the decoder then
+// reads them in place, where from the file it reads 64 bytes, then 128 and
+// so on, each into a new buffer: seven reads and as many allocations for a
+// process spec of 800 bytes); the file itself otherwise, streamed. Either
+// way the decoder sees the same bytes: a read that fails part way hands
+// over what was read and then the error.
+func specReader(file *os.File) io.Reader {
+	fi, err := file.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > wholeSpecMax {
+		return file
+	}
+	buf := make([]byte, 0, fi.Size()+1) // +1: the end is seen without growing
+	for {
+		n, err := file.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return bytes.NewBuffer(buf)
+		case err != nil:
+			return io.MultiReader(bytes.NewReader(buf), errReader{err})
+		case len(buf) == cap(buf): // grown since the stat: stream the rest
+			return io.MultiReader(bytes.NewReader(buf), file)
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // ConfigFromSpec is ConfigFromFile on r, named what in problems.
 func ConfigFromSpec(f *detect.Facts, what string, r io.Reader, withProcess bool) {
