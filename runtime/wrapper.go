@@ -20,15 +20,18 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "execguard: empty argument list")
 		return 127
 	}
-	cfgPath := config.PathFor(args[0])
-	cfg, cfgErr := config.Load(cfgPath)
 	call, parseErr := Parse(args)
+	deciding := decides(call, parseErr)
+	if deciding {
+		growStack(len(args))
+	}
+	cfg, cfgErr := config.Load(config.PathFor(args[0]))
 	real, err := resolveRuntime(cfg, args[0])
 	if err != nil {
 		fatalf(call, cfg.StateDir, "no "+runtimeName(args[0], "")+" runtime to run", "%v", err)
 		return 127
 	}
-	if decides(call, parseErr) {
+	if deciding {
 		if code, refused := decide(call, parseErr, cfg, cfgErr, real); refused {
 			return code
 		}
@@ -72,7 +75,6 @@ func decides(c Call, parseErr error) bool {
 // decide gathers the facts, records the event and reports whether the call
 // is refused (and with which exit status).
 func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolved) (int, bool) {
-	growStack(len(c.Args))
 	name := runtimeName(c.Args[0], real.path)
 	var f detect.Facts
 	if c.Subcommand == "" {
@@ -114,8 +116,9 @@ func decide(c Call, parseErr error, cfg config.Config, cfgErr error, real resolv
 // 24 KiB frame makes Go grow it to 32 KiB in one step, while the stack is
 // two frames deep. Grown a step at a time from Go's first stack, each
 // growth copies a deeper stack, reads the position tables of every
-// function on it and refills a stack pool for its size: some 40 µs of a
-// wrapper process's 2 ms (measured by execguard-bench -cold).
+// function on it and refills a stack pool for its size: some 50 µs of a
+// deciding wrapper process's 2 ms (execguard-bench -cold). Pass-through
+// calls, which read only the configuration, are left as they are.
 //
 //go:noinline
 func growStack(n int) byte {
