@@ -59,8 +59,8 @@ func runCold(ctx context.Context, o options, w io.Writer) (err error) {
 	}
 	// prepare wrote the wrapper and the floor as an installer does; the
 	// baseline below is written the same way.
-	fmt.Fprintf(w, "execguard-bench -cold: wrapper %s as %s in front of a stand-in runtime that exits at once, beside the Go floor, %d iterations per side after %d warm-up, interleaved\n",
-		o.wrapper, filepath.Base(b.l.wrapper), o.n, o.warmup)
+	fmt.Fprintf(w, "execguard-bench -cold: wrapper %s as %s in front of a stand-in runtime that exits at once, beside the Go floor%s, %d iterations per side after %d warm-up, interleaved\n",
+		o.wrapper, filepath.Base(b.l.wrapper), b.builtWith(), o.n, o.warmup)
 
 	before, err := eventLines(b.eventLog)
 	if err != nil {

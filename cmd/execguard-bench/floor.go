@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/buildinfo"
 	_ "embed"
 	"encoding/binary"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 var floorSource []byte
 
 // buildFloor builds the floor into dir, exec'ing target, with the Go
-// toolchain at goBin.
-func buildFloor(goBin, dir, target string) (string, error) {
+// toolchain at goBin and the GOEXPERIMENT setting experiments (the
+// wrapper's, so that both sides run the same Go runtime).
+func buildFloor(goBin, dir, target, experiments string) (string, error) {
 	src := filepath.Join(dir, "floor-src")
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return "", fmt.Errorf("floor: %w", err)
@@ -34,11 +36,27 @@ func buildFloor(goBin, dir, target string) (string, error) {
 	out := filepath.Join(dir, "floor")
 	cmd := exec.Command(goBin, "build", "-o", out, "-ldflags", "-X main.target="+target, ".")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0", "GOEXPERIMENT="+experiments)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("floor: go build: %w: %s", err, strings.TrimSpace(string(b)))
 	}
 	return out, nil
+}
+
+// goExperiments is the GOEXPERIMENT setting the Go executable at path was
+// built with ("" for the toolchain's defaults, or when path has no Go build
+// information).
+func goExperiments(path string) string {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "GOEXPERIMENT" {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 // findGo is the Go toolchain that builds the floor: -go, else go in PATH,

@@ -175,6 +175,8 @@ type bench struct {
 	sock     *consoleSocket
 	execs    uint64 // names each exec's files
 	floor    string // the Go floor wrapper, exec'ing real
+	// experiments is the wrapper's GOEXPERIMENT setting, the floor's too.
+	experiments string
 }
 
 func run(ctx context.Context, o options, w io.Writer) (err error) {
@@ -211,8 +213,8 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	}
 	defer b.sock.Close()
 
-	fmt.Fprintf(w, "execguard-bench: %s %s with %s's command lines, wrapper %s as %s, Go floor wrapper %s, %d iterations per side after %d warm-up, interleaved\n",
-		o.runtime, b.real, o.shape, o.wrapper, filepath.Base(b.l.wrapper), b.floor, o.n, o.warmup)
+	fmt.Fprintf(w, "execguard-bench: %s %s with %s's command lines, wrapper %s as %s, Go floor wrapper %s%s, %d iterations per side after %d warm-up, interleaved\n",
+		o.runtime, b.real, o.shape, o.wrapper, filepath.Base(b.l.wrapper), b.floor, b.builtWith(), o.n, o.warmup)
 
 	before, err := eventLines(b.eventLog)
 	if err != nil {
@@ -322,7 +324,8 @@ func prepare(tmp, realPath string, o options) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	built, err := buildFloor(goBin, tmp, b.real)
+	b.experiments = goExperiments(wrapperPath)
+	built, err := buildFloor(goBin, tmp, b.real, b.experiments)
 	if err != nil {
 		return nil, err
 	}
@@ -348,6 +351,15 @@ func runtimeEnv(base []string, l layout) []string {
 		env = append(env, config.EnvPath+"="+l.config)
 	}
 	return env
+}
+
+// builtWith says how the wrapper and floor were built when not with the
+// toolchain's defaults.
+func (b *bench) builtWith() string {
+	if b.experiments == "" {
+		return ""
+	}
+	return " (both built with GOEXPERIMENT=" + b.experiments + ")"
 }
 
 // pluginRecord is what the NRI plugin records of a Deployment's container
