@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,36 @@ func TestCompareSides(t *testing.T) {
 	want := [][]time.Duration{{6, 8, 10}, {4, 9, 11}, {5, 7, 12}}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("samples %v, want %v", s, want)
+	}
+}
+
+// The floor is built as the wrapper was: goExperiments reads a Go
+// executable's GOEXPERIMENT setting, and gives "" for anything else.
+func TestGoExperiments(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "GOEXPERIMENT" {
+				want = s.Value
+			}
+		}
+	}
+	if got := goExperiments(self); got != want {
+		t.Errorf("this test binary: %q, want %q", got, want)
+	}
+	b, err := standIn()
+	if err != nil {
+		t.Skip(err)
+	}
+	p := filepath.Join(t.TempDir(), "runc")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := goExperiments(p); got != "" {
+		t.Errorf("an executable without Go build information: %q, want none", got)
 	}
 }
