@@ -96,18 +96,20 @@ func faultCases() []faultCase {
 			id: "log-fs-full", fault: "event log on a full file system (64 KiB tmpfs, filled)",
 			spooled: true,
 			inject: func(f *faultEnv, r *faultRun) func() {
-				// The log moves to the small file system: the directory as it
-				// was goes aside (execs in flight finish their writes there)
-				// and a tmpfs is mounted on a new one.
-				aside := f.eventsDir + ".before-" + r.tag
-				f.must(os.Rename(f.eventsDir, aside))
-				r.extra = append(r.extra, source{label: "log before the fault", path: filepath.Join(aside, "events.ndjson")})
-				f.must(os.Mkdir(f.eventsDir, 0o750))
+				// The log moves to the small file system in one step: a
+				// tmpfs mounted over its directory. A writer opens the log
+				// before the mount (and writes to the directory as it was,
+				// read here through a descriptor kept open on it) or after
+				// it. (Renaming the directory aside first left a moment in
+				// which a writer made it again and wrote its event there,
+				// to be covered by the mount.)
+				before, err := os.Open(f.eventsDir)
+				f.must(err)
+				r.extra = append(r.extra, source{label: "log before the fault", path: fmt.Sprintf("/proc/self/fd/%d/events.ndjson", before.Fd())})
 				f.must(unix.Mount("tmpfs", f.eventsDir, "tmpfs", 0, "size=64k,mode=0750"))
 				r.cleanups = append(r.cleanups, func() {
 					f.must(unix.Unmount(f.eventsDir, 0))
-					f.must(os.Remove(f.eventsDir))
-					f.must(os.Rename(aside, f.eventsDir))
+					f.must(before.Close())
 				})
 				// One event lands first, so the log's last page has room left
 				// for part of a line: a write that does not fit is cut short.
