@@ -21,13 +21,20 @@ all: build
 # deciding call's own work and 20-40 µs of a pass-through's (execguard-bench
 # -cold, which builds its Go floor the same way). The shim, plugin and CLI,
 # which live long and do collect, keep the default. Exported for the e2e
-# tests, which build the wrapper themselves.
-export WRAPPER_GOEXPERIMENT ?= $(shell GOEXPERIMENT=nogreenteagc $(GO) env GOEXPERIMENT 2>/dev/null)
+# tests, which build the wrapper themselves. Probed once per make run (an
+# exported recursive variable would run go env for every recipe line).
+ifeq ($(origin WRAPPER_GOEXPERIMENT),undefined)
+WRAPPER_GOEXPERIMENT := $(shell GOEXPERIMENT=nogreenteagc $(GO) env GOEXPERIMENT 2>/dev/null)
+endif
+export WRAPPER_GOEXPERIMENT
+
+# Every command but the wrapper, built with the toolchain's defaults.
+OTHER_CMDS := $(addprefix ./,$(filter-out cmd/execguard-runtime,$(wildcard cmd/*)))
 
 # execguard (the CLI and NRI plugin), execguard-runtime (the wrapper), the
 # demo and the benchmark; bin/execguard-runc is the wrapper under runc's name.
 build:
-	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ $(OTHER_CMDS)
 	GOEXPERIMENT=$(WRAPPER_GOEXPERIMENT) $(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN)/ ./cmd/execguard-runtime
 	ln -sf execguard-runtime $(WRAPPER)
 
