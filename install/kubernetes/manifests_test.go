@@ -39,30 +39,21 @@ func decodeAll(t *testing.T) objects {
 		t.Fatal(err)
 	}
 	for _, doc := range docs {
-		strict := func(v any) {
-			if err := doc.Decode(v); err != nil {
-				t.Fatal(err)
-			}
-		}
+		var err error
 		switch doc.APIVersion + " " + doc.Kind {
 		case "v1 Namespace":
-			var v corev1.Namespace
-			strict(&v)
-			o.namespaces = append(o.namespaces, v)
+			err = manifesttest.Append(doc, &o.namespaces)
 		case "v1 ServiceAccount":
-			var v corev1.ServiceAccount
-			strict(&v)
-			o.serviceAccounts = append(o.serviceAccounts, v)
+			err = manifesttest.Append(doc, &o.serviceAccounts)
 		case "v1 ConfigMap":
-			var v corev1.ConfigMap
-			strict(&v)
-			o.configMaps = append(o.configMaps, v)
+			err = manifesttest.Append(doc, &o.configMaps)
 		case "apps/v1 DaemonSet":
-			var v appsv1.DaemonSet
-			strict(&v)
-			o.daemonSets = append(o.daemonSets, v)
+			err = manifesttest.Append(doc, &o.daemonSets)
 		default:
 			t.Fatalf("%s: unexpected %s %s", doc.Where, doc.APIVersion, doc.Kind)
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	return o

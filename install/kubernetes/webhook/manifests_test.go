@@ -41,30 +41,21 @@ func decodeAll(t *testing.T) objects {
 		t.Fatal(err)
 	}
 	for _, doc := range docs {
-		strict := func(v any) {
-			if err := doc.Decode(v); err != nil {
-				t.Fatal(err)
-			}
-		}
+		var err error
 		switch doc.APIVersion + " " + doc.Kind {
 		case "apps/v1 Deployment":
-			var v appsv1.Deployment
-			strict(&v)
-			o.deployments = append(o.deployments, v)
+			err = manifesttest.Append(doc, &o.deployments)
 		case "v1 Service":
-			var v corev1.Service
-			strict(&v)
-			o.services = append(o.services, v)
+			err = manifesttest.Append(doc, &o.services)
 		case "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration":
-			var v admissionregistrationv1.ValidatingWebhookConfiguration
-			strict(&v)
-			o.webhooks = append(o.webhooks, v)
+			err = manifesttest.Append(doc, &o.webhooks)
 		case "cert-manager.io/v1 Issuer", "cert-manager.io/v1 Certificate":
-			var v map[string]any
-			strict(&v)
-			o.certManager = append(o.certManager, v)
+			err = manifesttest.Append(doc, &o.certManager)
 		default:
 			t.Fatalf("%s: unexpected %s %s", doc.Where, doc.APIVersion, doc.Kind)
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	return o

@@ -58,3 +58,13 @@ func (d Doc) Decode(v any) error {
 	}
 	return nil
 }
+
+// Append decodes the document strictly into a new T and appends it to list.
+func Append[T any](d Doc, list *[]T) error {
+	var v T
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
+	return nil
+}
